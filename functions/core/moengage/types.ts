@@ -1,0 +1,66 @@
+/**
+ * Types of the MoEngage Track User payload (../shared/seeds/moengage-user-api.txt).
+ * The schema and the builder live in payload.ts.
+ */
+
+/** Standard user attribute keys of the MoEngage User API. */
+export const STANDARD_ATTRIBUTE_KEYS = ['u_em', 'u_mb', 'u_fn', 'u_ln', 'u_n', 'u_gd', 'u_bd', 'uid'] as const;
+export type StandardAttributeKey = (typeof STANDARD_ATTRIBUTE_KEYS)[number];
+
+export type AttributePrimitive = string | number | boolean;
+export type AttributeValue = AttributePrimitive | AttributePrimitive[];
+
+export interface Platform {
+  platform: 'ANDROID' | 'iOS' | 'web';
+  active: 'true' | 'false';
+}
+
+/** The body of `POST /v1/customer/{workspaceId}`. */
+export interface CustomerPayload {
+  type: 'customer';
+  /** Required unless identity resolution is enabled and an identifier attribute is present. */
+  customer_id?: string;
+  update_existing_only?: boolean;
+  attributes?: Record<string, AttributeValue | Platform[] | Record<string, AttributePrimitive[]>>;
+}
+
+/** What a source mapper hands the builder. Values are raw: the builder normalizes them. */
+export interface CustomerInput {
+  customerId?: string | number;
+  /** Standard attributes (u_em, u_mb, ...); undefined / null / '' values are skipped. */
+  standard?: Partial<Record<StandardAttributeKey, unknown>>;
+  /** Custom attributes, possibly nested: flattened by the documented rule (see payload.ts). */
+  custom?: Record<string, unknown>;
+  /** Identity-resolution identifiers (moe_email, moe_mobile, ...) and their values. */
+  identifiers?: Record<string, unknown>;
+  updateExistingOnly?: boolean;
+  platforms?: Platform[];
+  addToArray?: Record<string, unknown>;
+  removeFromArray?: Record<string, unknown>;
+  /** True for a create event: allows u_l_a / cr_t, which MoEngage only accepts on create. */
+  isCreate?: boolean;
+}
+
+export interface PayloadRules {
+  /** Identifier attribute names the workspace has activated for identity resolution (e.g. moe_email). */
+  identityIdentifiers?: readonly string[];
+}
+
+export type DropReason =
+  | 'reserved_keyword'
+  | 'moe_prefix'
+  | 'invalid_name'
+  | 'unsupported_type'
+  | 'too_many_values'
+  | 'mixed_array_types'
+  | 'create_only'
+  | 'too_deep';
+
+export interface DroppedAttribute {
+  name: string;
+  reason: DropReason;
+}
+
+export type PayloadResult =
+  | { ok: true; payload: CustomerPayload; dropped: DroppedAttribute[]; bytes: number }
+  | { ok: false; field: string; message: string };

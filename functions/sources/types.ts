@@ -1,0 +1,69 @@
+/**
+ * The interface every webhook source implements (one file per provider).
+ * Pure: no AWS, no I/O. The receiver handler wires it to events and clients.
+ */
+import type { IdentityResolutionConfig, SourceName, StandardSourceOptions } from '../core/config';
+import type { CustomerPayload, DroppedAttribute } from '../core/moengage/types';
+
+/** An HTTP request as the receiver saw it. Header names are lower-case. */
+export interface WebhookRequest {
+  method: string;
+  path: string;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The exact bytes the provider signed (base64-decoded when the event said so). */
+  rawBody: Buffer;
+  /** The public URL the provider called, where known (some providers sign it). */
+  publicUrl?: string;
+}
+
+export interface SourceContext {
+  /** Injected clock. */
+  now: Date;
+  /** This source's options with defaults applied. */
+  options: StandardSourceOptions;
+  identityResolution?: IdentityResolutionConfig;
+}
+
+export type Verification = { ok: true } | { ok: false; message: string };
+
+export interface ParsedEvent {
+  /** The provider's unique event id: the FIFO deduplication key. */
+  id: string;
+  /** The provider's event type / topic, e.g. `user.created`, `customers/update`. */
+  type: string;
+  /** When the provider says the event happened (ISO 8601), if it says. */
+  occurredAt?: string;
+  /** A monotonic per-user version (e.g. Auth0's updated_at) so that ordering can be enforced. */
+  orderingKey?: string;
+  /** The parsed JSON body. */
+  body: unknown;
+}
+
+export type Parsed = { ok: true; event: ParsedEvent } | { ok: false; message: string };
+
+export type Mapped =
+  | {
+      kind: 'payload';
+      payload: CustomerPayload;
+      /** The user identity used as FIFO MessageGroupId: customer_id, else the identity-resolution identifier. */
+      customerKey: string;
+      /** Custom attributes dropped by the naming rule (counted in a metric). */
+      dropped: DroppedAttribute[];
+    }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'rejected'; field: string; message: string };
+
+export interface WebhookSource {
+  readonly name: SourceName;
+  /** Default signature timestamp tolerance in seconds; undefined where the provider signs no timestamp. */
+  readonly defaultToleranceSeconds?: number;
+  /**
+   * Verifies the signature / token against the raw body. `secrets` holds every configured
+   * secret (rotation: any one may match). Constant-time comparisons only. Never throws.
+   */
+  verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification;
+  /** Parses the body into an event (id, type, times). Never throws: malformed input is `ok: false` (400). */
+  parse(req: WebhookRequest): Parsed;
+  /** Acts on or ignores the event type; maps an acted-on event to a MoEngage payload. Never throws. */
+  map(event: ParsedEvent, ctx: SourceContext): Mapped;
+}

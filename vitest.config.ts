@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    exclude: ['test/soak/**', 'node_modules/**'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+    env: {
+      CDK_DISABLE_CLI_TELEMETRY: 'true',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_DEV: 'false',
+    },
+  },
+});
