@@ -1,0 +1,68 @@
+/**
+ * Names shared by the Lambda code, the CDK construct (alarms, dashboard), the local run
+ * and the DLQ tool. Changing one here changes it everywhere.
+ */
+
+/** CloudWatch namespace of the adapter's custom metrics (Powertools Metrics, EMF). */
+export const METRICS_NAMESPACE = 'MoEngageAdapter';
+
+/** Custom metric names. All carry the `service` dimension; some add one more, noted. */
+export const METRIC = {
+  /** receiver: a webhook arrived for a known source (dimension `source`). */
+  received: 'WebhookReceived',
+  /** receiver: verified, but an event type the source does not act on. */
+  ignored: 'WebhookIgnored',
+  /** receiver: answered 4xx (dimension `reason`: signature, bad_request, too_large, unmappable, ...). */
+  rejected: 'WebhookRejected',
+  /** receiver: accepted by SQS, answered 202. */
+  enqueued: 'WebhookEnqueued',
+  /** receiver: SQS did not accept the message, answered 5xx. */
+  enqueueFailed: 'EnqueueFailed',
+  /** receiver: custom attributes dropped by the naming rule (reserved / moe_ / invalid names). */
+  attributesDropped: 'AttributesDropped',
+  /** sender: MoEngage answered 200 success (count of users). */
+  delivered: 'Delivered',
+  /** sender: one failed attempt (dimension `class`: permanent, auth, rate_limited, transient). */
+  deliveryFailed: 'DeliveryFailed',
+  /** sender: a message parked in the DLQ by the sender (dimension `reason`). */
+  parked: 'Parked',
+  /** sender: milliseconds from the receiver's acceptance to MoEngage's 200. */
+  deliveryLatency: 'DeliveryLatency',
+  /** sender: MoEngage answered 401 / 403 / 409 (credentials or account): alarmed. */
+  authFailures: 'MoEngageAuthFailures',
+  /** sender: MoEngage answered 429. */
+  throttled: 'MoEngageThrottled',
+} as const;
+
+/** Environment variables the Lambda handlers read. The CDK construct and `npm run dev` set them. */
+export const ENV = {
+  queueUrl: 'QUEUE_URL',
+  dlqUrl: 'DLQ_URL',
+  /** `fifo` or `standard`. */
+  queueType: 'QUEUE_TYPE',
+  /** Local run only: SQS endpoint override (fauxqs). */
+  sqsEndpoint: 'SQS_ENDPOINT',
+  /** Deployed: ARN of the JSON secret `{ "clerk": "whsec_..." | ["whsec_new", "whsec_old"], ... }`. */
+  signingSecretsArn: 'SIGNING_SECRETS_ARN',
+  /** Deployed: ARN of the JSON secret `{ "workspaceId": "...", "apiKey": "..." }`. */
+  moengageSecretArn: 'MOENGAGE_SECRET_ARN',
+  /** Inline JSON adapter configuration (deployed); `ADAPTER_CONFIG` is a file path (local run). */
+  adapterConfigJson: 'ADAPTER_CONFIG_JSON',
+  adapterConfigPath: 'ADAPTER_CONFIG',
+  moengageDc: 'MOENGAGE_DC',
+  moengageBaseUrl: 'MOENGAGE_BASE_URL',
+  moengageWorkspaceId: 'MOENGAGE_WORKSPACE_ID',
+  moengageApiKey: 'MOENGAGE_API_KEY',
+  /** `customer` (default) or `bulk`. */
+  deliveryMode: 'MOENGAGE_DELIVERY_MODE',
+  /** The queue's maxReceiveCount: the sender parks a message itself on its last allowed receive. */
+  maxReceiveCount: 'MAX_RECEIVE_COUNT',
+  /** Concurrent MoEngage calls inside one sender invocation. */
+  senderParallelism: 'SENDER_PARALLELISM',
+  /** MoEngage request timeout in ms. */
+  moengageTimeoutMs: 'MOENGAGE_TIMEOUT_MS',
+  /** Workspace-wide user updates per minute this sender may use (shared by its concurrent invocations). */
+  rateLimitPerMinute: 'MOENGAGE_RATE_LIMIT_PER_MINUTE',
+  /** Public base URL of the webhook endpoint, for providers whose signature covers the URL. */
+  publicBaseUrl: 'PUBLIC_BASE_URL',
+} as const;
