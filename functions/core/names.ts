@@ -63,6 +63,12 @@ export const ENV = {
   moengageTimeoutMs: 'MOENGAGE_TIMEOUT_MS',
   /** Workspace-wide user updates per minute this sender may use (shared by its concurrent invocations). */
   rateLimitPerMinute: 'MOENGAGE_RATE_LIMIT_PER_MINUTE',
+  /** Bulk Import users per minute for the workspace (default 60,000). */
+  bulkRateLimitPerMinute: 'MOENGAGE_BULK_RATE_LIMIT_PER_MINUTE',
+  /** The event source's maxConcurrency: each container paces itself at 1/N of the workspace budget. */
+  senderMaxConcurrency: 'SENDER_MAX_CONCURRENCY',
+  /** Local emulation only: Secrets Manager endpoint override. */
+  secretsManagerEndpoint: 'SECRETS_MANAGER_ENDPOINT',
   /** Public base URL of the webhook endpoint, for providers whose signature covers the URL. */
   publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;

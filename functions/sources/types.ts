@@ -62,8 +62,11 @@ export interface WebhookSource {
    * secret (rotation: any one may match). Constant-time comparisons only. Never throws.
    */
   verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification;
-  /** Parses the body into an event (id, type, times). Never throws: malformed input is `ok: false` (400). */
-  parse(req: WebhookRequest): Parsed;
+  /**
+   * Parses the body into an event (id, type, times). Never throws: malformed input is
+   * `ok: false` (400). `ctx` carries the source's options (e.g. the standard mapping's eventTypePath).
+   */
+  parse(req: WebhookRequest, ctx?: SourceContext): Parsed;
   /** Acts on or ignores the event type; maps an acted-on event to a MoEngage payload. Never throws. */
   map(event: ParsedEvent, ctx: SourceContext): Mapped;
 }

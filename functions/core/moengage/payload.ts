@@ -1,0 +1,681 @@
+/**
+ * MoEngage Track User payload: the builder the source mappers call, and the strict validator
+ * the receiver, the sender and the MoEngage emulator use as a last gate. Pure: zod only.
+ * The rules follow ../shared/seeds/moengage-user-api.txt (the MoEngage User API document).
+ *
+ * ## Attribute naming and flattening rule
+ *
+ * Custom attributes (CustomerInput.custom) become MoEngage attributes as follows.
+ *
+ * 1. Flattening. Nested plain objects are flattened by joining their keys with `_`:
+ *    `{ address: { city: 'Paris' } }` becomes `address_city`. At most 5 key segments are kept
+ *    (`a_b_c_d_e`); an object found at the fifth level is dropped (`too_deep`). Empty objects,
+ *    `null` and `undefined` values are skipped silently.
+ * 2. Values. Strings, finite numbers and booleans are kept; strings are cut to 512 characters
+ *    (Unicode code points: a surrogate pair is never split). A Date, and any string that reads
+ *    as a date or date-time (`YYYY-MM-DD`, optionally followed by `T` or a space and `HH:mm`,
+ *    seconds, fraction, offset), is normalized to UTC `YYYY-MM-DDTHH:mm:ssZ` (a date-only
+ *    string stays `YYYY-MM-DD`; a date-time without offset is read as UTC); one that cannot
+ *    be parsed is dropped (`unsupported_type`). Arrays keep their primitive values (null
+ *    elements are left out): at most 50 (the first 50 are kept, the attribute is reported as
+ *    `too_many_values`), all of one type (else `mixed_array_types`); an array holding objects or
+ *    arrays is dropped (`unsupported_type`). Functions, symbols, bigints, NaN/Infinity, class
+ *    instances other than Date: dropped (`unsupported_type`).
+ * 3. Names, after flattening. Dropped: MoEngage's reserved keywords, compared case-insensitively
+ *    (`reserved_keyword`); names starting with `moe_` in any case (`moe_prefix`), except the
+ *    identity-resolution identifiers the workspace activated (exact names, e.g. `moe_email`);
+ *    `id`, `_id` and empty names (`invalid_name`); any key segment `__proto__`, `constructor` or
+ *    `prototype` (`invalid_name`, the subtree is not read); `platforms`,
+ *    `addValueToArrayField`, `removeValueFromArrayField`, which have a structure of their own
+ *    (`invalid_name`). The create-only attributes (`u_l_a`, `cr_t`, `publisher_name`,
+ *    `campaign_name`) are dropped unless the input is a create (`create_only`).
+ * 4. Collisions. Standard attributes win over identity identifiers, which win over custom
+ *    attributes; between custom attributes the first one in input order wins. A custom attribute
+ *    whose name is a standard key (`u_em`, `u_bd`, ...) fills it only when the standard input has
+ *    no value for it, and follows that key's rules. Every losing attribute is reported as
+ *    `invalid_name`.
+ *
+ * Every dropped attribute is listed in the result's `dropped` (name and reason: never the value)
+ * so that the caller can count it; a dropped attribute never rejects the payload.
+ *
+ * Standard attributes: empty values are skipped, strings trimmed; `u_em`, `u_mb` take strings
+ * only (longer than 512 characters: dropped, never cut); `u_fn`, `u_ln`, `u_n`, `u_gd`, `uid`
+ * take strings or numbers (cut to 512 characters); `u_bd` takes a Date, an ISO 8601 string or
+ * epoch milliseconds, normalized as above, and is dropped when it cannot be parsed.
+ *
+ * Rejections (`ok: false`, naming the field; the value is never echoed): no usable customer_id
+ * (missing, empty, a placeholder such as `unknown` / `guest` / `0` / `null`, see
+ * BLOCKED_CUSTOMER_IDS) unless identity resolution is configured and an identifier has a value;
+ * a customer_id longer than 512 characters; the same attribute both added to and removed from
+ * an array; `platforms` in the array operations; malformed platforms / update_existing_only;
+ * a payload over 128 KB.
+ */
+import { z } from 'zod';
+import {
+  CREATE_ONLY_KEY_SET,
+  EPOCH_ATTRIBUTE_KEY_SET,
+  MAX_ARRAY_VALUES,
+  MAX_FLATTEN_DEPTH,
+  MAX_PAYLOAD_BYTES,
+  MAX_STRING_LENGTH,
+  MOE_PREFIX,
+  STANDARD_KEY_SET,
+  STRUCTURAL_KEY_SET,
+  UNSAFE_KEYS,
+  exceedsMaxChars,
+  identifierSet,
+  isBlockedCustomerId,
+  isCanonicalDateTime,
+  isEpochMillis,
+  isPlainObject,
+  looksLikeDateTime,
+  nameProblem,
+  nameProblemMessage,
+  normalizeArray,
+  normalizeDateTime,
+  normalizePrimitive,
+  normalizeStringValue,
+  toEpochMillis,
+  type ValueOutcome,
+} from './attributes';
+import type {
+  AttributePrimitive,
+  AttributeValue,
+  CustomerInput,
+  CustomerPayload,
+  DropReason,
+  DroppedAttribute,
+  PayloadResult,
+  PayloadRules,
+  Platform,
+} from './types';
+
+export {
+  BLOCKED_CUSTOMER_IDS,
+  CREATE_ONLY_ATTRIBUTE_KEYS,
+  MAX_ARRAY_VALUES,
+  MAX_FLATTEN_DEPTH,
+  MAX_PAYLOAD_BYTES,
+  MAX_STRING_LENGTH,
+  RESERVED_ATTRIBUTE_KEYS,
+  STRUCTURAL_ATTRIBUTE_KEYS,
+  attributeNameProblem,
+  isBlockedCustomerId,
+  isCanonicalDateTime,
+  normalizeDateTime,
+  toEpochMillis,
+  truncateChars,
+} from './attributes';
+
+/** Validation options: the payload rules, plus whether the payload creates the user. */
+export interface ValidateOptions extends PayloadRules {
+  /**
+   * `false`: the create-only attributes (u_l_a, cr_t, publisher_name, campaign_name) are refused.
+   * `true` or absent (the sender and the emulator cannot know): they are accepted, type-checked.
+   */
+  isCreate?: boolean;
+}
+
+/** UTF-8 bytes of the JSON body MoEngage receives. */
+export function payloadBytes(p: CustomerPayload): number {
+  return Buffer.byteLength(JSON.stringify(p), 'utf8');
+}
+
+const PLATFORM_NAMES = ['ANDROID', 'iOS', 'web'] as const;
+const PLATFORM_BY_FOLDED: ReadonlyMap<string, Platform['platform']> = new Map(PLATFORM_NAMES.map((p) => [p.toLowerCase(), p]));
+const ARRAY_OPS = ['addValueToArrayField', 'removeValueFromArrayField'] as const;
+type ArrayOp = (typeof ARRAY_OPS)[number];
+/** Standard keys taking strings only. */
+const STRICT_STRING_KEYS: ReadonlySet<string> = new Set(['u_em', 'u_mb']);
+
+// =============================================================================================
+// Schema (validator)
+
+const platformSchema = z.strictObject(
+  {
+    platform: z.enum(PLATFORM_NAMES, { error: 'platform must be one of ANDROID, iOS, web' }),
+    active: z.enum(['true', 'false'], { error: 'active must be the string "true" or "false"' }),
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? `a platform entry holds only "platform" and "active" (found "${iss.keys[0] ?? ''}")`
+        : 'a platform entry must be an object {"platform": ..., "active": ...}',
+  },
+);
+const platformsSchema = z.array(platformSchema, { error: 'platforms must be a list of {"platform", "active"} objects' });
+
+const customerIdSchema = z
+  .string({ error: 'customer_id must be a string' })
+  .refine((s) => s.trim() !== '', 'customer_id can not be empty')
+  .refine(
+    (s) => s.trim() === '' || !isBlockedCustomerId(s),
+    'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users',
+  )
+  .refine((s) => !exceedsMaxChars(s), `customer_id must be at most ${MAX_STRING_LENGTH} characters`);
+
+const updateExistingOnlySchema = z.union([z.boolean(), z.enum(['true', 'false'])], {
+  error: 'update_existing_only must be true or false',
+});
+
+type Ctx = z.RefinementCtx;
+type Path = (string | number)[];
+
+function issue(ctx: Ctx, path: Path, message: string): void {
+  ctx.addIssue({ code: 'custom', path, message });
+}
+
+const DATETIME_FORM_MESSAGE = 'datetimes must be YYYY-MM-DDTHH:mm:ssZ or YYYY-MM-DD (a valid date)';
+const STRING_LENGTH_MESSAGE = `strings must be at most ${MAX_STRING_LENGTH} characters`;
+
+function checkString(ctx: Ctx, path: Path, s: string): void {
+  if (exceedsMaxChars(s)) issue(ctx, path, STRING_LENGTH_MESSAGE);
+  else if (looksLikeDateTime(s) && !isCanonicalDateTime(s)) issue(ctx, path, DATETIME_FORM_MESSAGE);
+}
+
+function checkPrimitive(ctx: Ctx, path: Path, value: unknown, what: string): boolean {
+  if (typeof value === 'string') {
+    checkString(ctx, path, value);
+    return true;
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) issue(ctx, path, `${what} must be a finite number`);
+    return true;
+  }
+  if (typeof value === 'boolean') return true;
+  return false;
+}
+
+function checkArray(ctx: Ctx, path: Path, values: unknown[]): void {
+  if (values.length > MAX_ARRAY_VALUES) {
+    issue(ctx, path, `arrays hold at most ${MAX_ARRAY_VALUES} values`);
+    return;
+  }
+  let type: string | undefined;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!checkPrimitive(ctx, [...path, i], v, 'array values')) {
+      issue(ctx, [...path, i], 'array values must be strings, numbers or booleans');
+      return;
+    }
+    if (type === undefined) type = typeof v;
+    else if (typeof v !== type) {
+      issue(ctx, path, 'array values must all be of one type');
+      return;
+    }
+  }
+}
+
+function checkCustomValue(ctx: Ctx, path: Path, value: unknown): void {
+  if (Array.isArray(value)) {
+    checkArray(ctx, path, value);
+    return;
+  }
+  if (!checkPrimitive(ctx, path, value, 'attribute values')) {
+    issue(ctx, path, 'attribute values must be a string, number, boolean or an array of them (no nested objects, no null)');
+  }
+}
+
+function checkArrayOp(ctx: Ctx, op: ArrayOp, value: unknown, identifiers: ReadonlySet<string>): void {
+  if (!isPlainObject(value)) {
+    issue(ctx, [op], `${op} must be an object of attribute name -> array of values`);
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const path = [op, key];
+    if (key === 'platforms') {
+      issue(ctx, path, `platforms cannot be changed through ${op}`);
+      continue;
+    }
+    const problem =
+      nameProblem(key, identifiers) ??
+      (STRUCTURAL_KEY_SET.has(key) || STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) ? 'invalid_name' : undefined);
+    if (problem) {
+      issue(ctx, path, nameProblemMessage(key, problem));
+      continue;
+    }
+    const values = value[key];
+    if (!Array.isArray(values)) {
+      issue(ctx, path, `${op} values must be arrays`);
+      continue;
+    }
+    checkArray(ctx, path, values);
+  }
+}
+
+function checkAttributes(raw: unknown, ctx: Ctx, identifiers: ReadonlySet<string>, isCreate: boolean | undefined): void {
+  if (!isPlainObject(raw)) {
+    issue(ctx, [], 'attributes must be a JSON object');
+    return;
+  }
+  for (const key of Object.keys(raw)) {
+    const value = raw[key];
+    const path = [key];
+    if (key === 'platforms') {
+      const parsed = platformsSchema.safeParse(value);
+      if (!parsed.success) {
+        for (const i of parsed.error.issues) {
+          const sub = i.path as Path;
+          const extra = i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [i.keys[0]] : [];
+          issue(ctx, [key, ...sub, ...extra], i.message);
+        }
+      }
+      continue;
+    }
+    if (key === 'addValueToArrayField' || key === 'removeValueFromArrayField') {
+      checkArrayOp(ctx, key, value, identifiers);
+      continue;
+    }
+    const problem = nameProblem(key, identifiers);
+    if (problem) {
+      issue(ctx, path, nameProblemMessage(key, problem));
+      continue;
+    }
+    if (CREATE_ONLY_KEY_SET.has(key) && isCreate === false) {
+      issue(ctx, path, `${key} can only be set when the user is created`);
+      continue;
+    }
+    if (EPOCH_ATTRIBUTE_KEY_SET.has(key)) {
+      if (!isEpochMillis(value)) issue(ctx, path, `${key} must be a time in epoch milliseconds`);
+    } else if (key === 'u_bd') {
+      if (typeof value !== 'string' || !isCanonicalDateTime(value)) issue(ctx, path, `u_bd must be a date: ${DATETIME_FORM_MESSAGE}`);
+    } else if (STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) || identifiers.has(key)) {
+      if (typeof value !== 'string') issue(ctx, path, `${key} must be a string`);
+      else checkString(ctx, path, value);
+    } else {
+      checkCustomValue(ctx, path, value);
+    }
+  }
+  const add = raw.addValueToArrayField;
+  const remove = raw.removeValueFromArrayField;
+  if (isPlainObject(add) && isPlainObject(remove)) {
+    for (const key of Object.keys(add)) {
+      if (Object.prototype.hasOwnProperty.call(remove, key)) {
+        issue(ctx, ['addValueToArrayField', key], `cannot add and remove '${key}' at the same time`);
+      }
+    }
+  }
+}
+
+function hasIdentifierValue(attributes: unknown, identifiers: ReadonlySet<string>): boolean {
+  if (!isPlainObject(attributes)) return false;
+  for (const id of identifiers) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, id)) continue;
+    const v = attributes[id];
+    if (typeof v === 'string' && v.trim() !== '') return true;
+  }
+  return false;
+}
+
+function customerIdRequiredMessage(identifiers: ReadonlySet<string>): string {
+  return identifiers.size > 0
+    ? `customer_id is required unless attributes hold one of the identity-resolution identifiers (${[...identifiers].join(', ')})`
+    : 'customer_id is required';
+}
+
+/**
+ * The payload schema for the given identity-resolution identifiers. `isCreate: false` refuses the
+ * create-only attributes. Output is the (JSON) input itself when valid.
+ */
+export function createCustomerPayloadSchema(rules?: ValidateOptions): z.ZodType<CustomerPayload> {
+  const identifiers = identifierSet(rules);
+  const isCreate = rules?.isCreate;
+  const attributesSchema = z.unknown().superRefine((raw, ctx) => checkAttributes(raw, ctx, identifiers, isCreate));
+  return z
+    .strictObject(
+      {
+        type: z.literal('customer', { error: 'type must be "customer" (case-sensitive)' }),
+        customer_id: customerIdSchema.optional(),
+        update_existing_only: updateExistingOnlySchema.optional(),
+        attributes: attributesSchema.optional(),
+      },
+      {
+        error: (iss) => {
+          if (iss.code !== 'unrecognized_keys') return 'the payload must be a JSON object';
+          const key = iss.keys[0] ?? '';
+          return key === 'platforms'
+            ? 'platforms belongs inside attributes'
+            : `"${key}" is not a field of the MoEngage customer payload`;
+        },
+      },
+    )
+    .superRefine((p, ctx) => {
+      if (p.customer_id === undefined && !hasIdentifierValue(p.attributes, identifiers)) {
+        issue(ctx, ['customer_id'], customerIdRequiredMessage(identifiers));
+      }
+    }) as unknown as z.ZodType<CustomerPayload>;
+}
+
+/** The schema without identity resolution (customer_id required). */
+export const customerPayloadSchema = createCustomerPayloadSchema();
+
+const schemaCache = new Map<string, z.ZodType<CustomerPayload>>();
+const SCHEMA_CACHE_LIMIT = 32;
+
+function schemaFor(rules?: ValidateOptions): z.ZodType<CustomerPayload> {
+  const ids = [...identifierSet(rules)].sort();
+  const isCreate = rules?.isCreate;
+  if (ids.length === 0 && isCreate === undefined) return customerPayloadSchema;
+  const key = JSON.stringify([ids, isCreate ?? null]);
+  let schema = schemaCache.get(key);
+  if (!schema) {
+    schema = createCustomerPayloadSchema({ identityIdentifiers: ids, isCreate });
+    if (schemaCache.size >= SCHEMA_CACHE_LIMIT) schemaCache.clear();
+    schemaCache.set(key, schema);
+  }
+  return schema;
+}
+
+function reject(field: string, message: string): PayloadResult {
+  return { ok: false, field, message };
+}
+
+function firstIssue(error: z.ZodError): { field: string; message: string } {
+  const first = error.issues[0];
+  if (!first) return { field: 'payload', message: 'the payload is not a valid MoEngage customer payload' };
+  const path = first.path.map((p) => String(p));
+  if (first.code === 'unrecognized_keys' && first.keys[0] !== undefined) path.push(first.keys[0]);
+  return { field: path.length > 0 ? path.join('.') : 'payload', message: first.message };
+}
+
+/**
+ * Strict check of a built payload, as MoEngage will receive it (the JSON serialization of
+ * `payload`), including its size. Never throws; never echoes a value in its message.
+ */
+export function validateCustomerPayload(payload: unknown, rules?: ValidateOptions): PayloadResult {
+  try {
+    let serialized: string | undefined;
+    try {
+      serialized = JSON.stringify(payload);
+    } catch {
+      return reject('payload', 'the payload cannot be serialized as JSON');
+    }
+    if (typeof serialized !== 'string') return reject('payload', 'the payload must be a JSON object');
+    const bytes = Buffer.byteLength(serialized, 'utf8');
+    if (bytes > MAX_PAYLOAD_BYTES) {
+      return reject('payload', `the payload is ${bytes} bytes; MoEngage accepts at most ${MAX_PAYLOAD_BYTES} bytes (128 KB)`);
+    }
+    const wire: unknown = JSON.parse(serialized);
+    const parsed = schemaFor(rules).safeParse(wire);
+    if (!parsed.success) {
+      const { field, message } = firstIssue(parsed.error);
+      return reject(field, message);
+    }
+    return { ok: true, payload: wire as CustomerPayload, dropped: [], bytes };
+  } catch {
+    return reject('payload', 'the payload could not be validated');
+  }
+}
+
+// =============================================================================================
+// Builder
+
+type Origin = 'standard' | 'identifier' | 'custom';
+type AttributeOut = AttributeValue | Platform[] | Record<string, AttributePrimitive[]>;
+
+class Rejection {
+  constructor(
+    readonly field: string,
+    readonly message: string,
+  ) {}
+}
+
+class AttributeCollector {
+  readonly attributes = new Map<string, AttributeOut>();
+  readonly dropped: DroppedAttribute[] = [];
+
+  constructor(
+    private readonly identifiers: ReadonlySet<string>,
+    private readonly isCreate: boolean,
+  ) {}
+
+  drop(name: string, reason: DropReason): void {
+    this.dropped.push({ name, reason });
+  }
+
+  /** Sets one attribute (a leaf: flattening happens before), applying the naming and value rules. */
+  put(name: string, raw: unknown, origin: Origin): void {
+    if (raw === undefined || raw === null) return;
+    if (origin === 'identifier' && !this.identifiers.has(name)) {
+      this.drop(name, name.toLowerCase().startsWith(MOE_PREFIX) ? 'moe_prefix' : 'invalid_name');
+      return;
+    }
+    const problem = nameProblem(name, this.identifiers) ?? (STRUCTURAL_KEY_SET.has(name) ? 'invalid_name' : undefined);
+    if (problem) {
+      this.drop(name, problem);
+      return;
+    }
+    if (this.attributes.has(name)) {
+      this.drop(name, 'invalid_name');
+      return;
+    }
+    const outcome = this.normalize(name, raw);
+    if (outcome.kind === 'drop') this.drop(name, outcome.reason);
+    else if (outcome.kind === 'value') {
+      this.attributes.set(name, outcome.value);
+      if (outcome.truncated) this.drop(name, 'too_many_values');
+    }
+  }
+
+  private normalize(name: string, raw: unknown): ValueOutcome<AttributeValue> {
+    if (CREATE_ONLY_KEY_SET.has(name) && !this.isCreate) return { kind: 'drop', reason: 'create_only' };
+    if (EPOCH_ATTRIBUTE_KEY_SET.has(name)) {
+      if (raw === '') return { kind: 'skip' };
+      const ms = toEpochMillis(raw);
+      return ms === undefined ? { kind: 'drop', reason: 'unsupported_type' } : { kind: 'value', value: ms };
+    }
+    if (name === 'u_bd') {
+      if (typeof raw === 'string' && raw.trim() === '') return { kind: 'skip' };
+      const dt = normalizeDateTime(raw);
+      return dt === undefined ? { kind: 'drop', reason: 'unsupported_type' } : { kind: 'value', value: dt };
+    }
+    if (STRICT_STRING_KEYS.has(name) || this.identifiers.has(name)) {
+      return normalizeIdentityString(raw, STRICT_STRING_KEYS.has(name));
+    }
+    if (STANDARD_KEY_SET.has(name) || CREATE_ONLY_KEY_SET.has(name)) return normalizeStandardString(raw);
+    if (Array.isArray(raw)) return normalizeArray(raw);
+    return normalizePrimitive(raw);
+  }
+
+  /** Custom attributes: flattened (see the rule at the top of this file), then put. */
+  flatten(obj: Record<string, unknown>, prefix: string | undefined, depth: number): void {
+    for (const key of Object.keys(obj)) {
+      const name = prefix === undefined ? key : `${prefix}_${key}`;
+      if (UNSAFE_KEYS.has(key)) {
+        this.drop(name, 'invalid_name');
+        continue;
+      }
+      const value = obj[key];
+      if (value === undefined || value === null) continue;
+      if (isPlainObject(value)) {
+        if (Object.keys(value).length === 0) continue;
+        if (depth >= MAX_FLATTEN_DEPTH) {
+          this.drop(name, 'too_deep');
+          continue;
+        }
+        this.flatten(value, name, depth + 1);
+        continue;
+      }
+      this.put(name, value, 'custom');
+    }
+  }
+}
+
+/** u_fn, u_ln, u_n, u_gd, uid, publisher_name, campaign_name: strings (or numbers), trimmed, cut. */
+function normalizeStandardString(raw: unknown): ValueOutcome<string> {
+  let s: string;
+  if (typeof raw === 'string') s = raw.trim();
+  else if (typeof raw === 'number' && Number.isFinite(raw)) s = String(raw);
+  else return { kind: 'drop', reason: 'unsupported_type' };
+  if (s === '') return { kind: 'skip' };
+  return normalizeStringValue(s);
+}
+
+/**
+ * u_em, u_mb (strings only) and identity identifiers (strings or numbers): trimmed, and dropped
+ * rather than cut when too long (a cut email or phone number would be another identity).
+ */
+function normalizeIdentityString(raw: unknown, stringsOnly: boolean): ValueOutcome<string> {
+  let s: string;
+  if (typeof raw === 'string') s = raw.trim();
+  else if (!stringsOnly && typeof raw === 'number' && Number.isFinite(raw)) s = String(raw);
+  else return { kind: 'drop', reason: 'unsupported_type' };
+  if (s === '') return { kind: 'skip' };
+  if (exceedsMaxChars(s)) return { kind: 'drop', reason: 'unsupported_type' };
+  return normalizeStringValue(s);
+}
+
+function objectInput(value: unknown, field: string, what: string): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!isPlainObject(value)) throw new Rejection(field, `${what} must be an object`);
+  return value;
+}
+
+function buildArrayOp(
+  op: ArrayOp,
+  raw: Record<string, unknown>,
+  collector: AttributeCollector,
+  identifiers: ReadonlySet<string>,
+): Record<string, AttributePrimitive[]> | undefined {
+  const out = new Map<string, AttributePrimitive[]>();
+  for (const key of Object.keys(raw)) {
+    const label = `${op}.${key}`;
+    if (key === 'platforms') throw new Rejection(`attributes.${label}`, `platforms cannot be changed through ${op}`);
+    const problem =
+      nameProblem(key, identifiers) ??
+      (STRUCTURAL_KEY_SET.has(key) || STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) ? 'invalid_name' : undefined);
+    if (problem) {
+      collector.drop(label, problem);
+      continue;
+    }
+    const value = raw[key];
+    if (value === undefined || value === null) continue;
+    const outcome = normalizeArray(Array.isArray(value) ? value : [value]);
+    if (outcome.kind === 'drop') collector.drop(label, outcome.reason);
+    else if (outcome.kind === 'value' && outcome.value.length > 0) {
+      out.set(key, outcome.value);
+      if (outcome.truncated) collector.drop(label, 'too_many_values');
+    }
+  }
+  return out.size > 0 ? Object.fromEntries(out) : undefined;
+}
+
+function buildPlatforms(raw: unknown): Platform[] | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!Array.isArray(raw)) throw new Rejection('attributes.platforms', 'platforms must be a list of {platform, active}');
+  const out: Platform[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const entry: unknown = raw[i];
+    const field = `attributes.platforms.${i}`;
+    if (!isPlainObject(entry)) throw new Rejection(field, 'a platform entry must be an object {platform, active}');
+    const platform = typeof entry.platform === 'string' ? PLATFORM_BY_FOLDED.get(entry.platform.trim().toLowerCase()) : undefined;
+    if (!platform) throw new Rejection(`${field}.platform`, 'platform must be one of ANDROID, iOS, web');
+    const active = booleanish(entry.active);
+    if (active === undefined) throw new Rejection(`${field}.active`, 'active must be true or false');
+    out.push({ platform, active: active ? 'true' : 'false' });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+/** true / false, or the strings "true" / "false" (any case, trimmed). */
+function booleanish(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  const folded = value.trim().toLowerCase();
+  return folded === 'true' ? true : folded === 'false' ? false : undefined;
+}
+
+/** The customer id as MoEngage gets it: undefined when missing or a placeholder. */
+function customerIdOf(raw: unknown): { id?: string; placeholder: boolean } {
+  if (raw === undefined || raw === null) return { placeholder: false };
+  let s: string;
+  if (typeof raw === 'string') s = raw.trim();
+  else if (typeof raw === 'number' && Number.isFinite(raw)) s = String(raw);
+  else throw new Rejection('customer_id', 'customer_id must be a string or a finite number');
+  if (s === '') return { placeholder: false };
+  if (isBlockedCustomerId(s)) return { placeholder: true };
+  if (exceedsMaxChars(s)) throw new Rejection('customer_id', `customer_id must be at most ${MAX_STRING_LENGTH} characters`);
+  return { id: s, placeholder: false };
+}
+
+function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadResult {
+  if (!isPlainObject(input)) return reject('payload', 'the customer input must be an object');
+  const identifiers = identifierSet(rules);
+  const isCreate = input.isCreate === true;
+  const collector = new AttributeCollector(identifiers, isCreate);
+
+  const customer = customerIdOf(input.customerId);
+
+  let updateExistingOnly: boolean | undefined;
+  if (input.updateExistingOnly !== undefined && input.updateExistingOnly !== null) {
+    updateExistingOnly = booleanish(input.updateExistingOnly);
+    if (updateExistingOnly === undefined) return reject('update_existing_only', 'update_existing_only must be true or false');
+  }
+
+  const standard = objectInput(input.standard, 'attributes', 'standard attributes');
+  if (standard) {
+    for (const key of Object.keys(standard)) {
+      if (UNSAFE_KEYS.has(key)) collector.drop(key, 'invalid_name');
+      else if (STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key)) collector.put(key, standard[key], 'standard');
+      else collector.flatten({ [key]: standard[key] }, undefined, 1);
+    }
+  }
+  const ids = objectInput(input.identifiers, 'attributes', 'identifiers');
+  if (ids) {
+    for (const key of Object.keys(ids)) {
+      if (UNSAFE_KEYS.has(key)) collector.drop(key, 'invalid_name');
+      else collector.put(key, ids[key], 'identifier');
+    }
+  }
+  const custom = objectInput(input.custom, 'attributes', 'custom attributes');
+  if (custom) collector.flatten(custom, undefined, 1);
+
+  const platforms = buildPlatforms(input.platforms);
+  if (platforms) collector.attributes.set('platforms', platforms);
+
+  const addRaw = objectInput(input.addToArray, 'attributes.addValueToArrayField', 'addToArray');
+  const removeRaw = objectInput(input.removeFromArray, 'attributes.removeValueFromArrayField', 'removeFromArray');
+  if (addRaw && removeRaw) {
+    for (const key of Object.keys(addRaw)) {
+      if (addRaw[key] === undefined || addRaw[key] === null) continue;
+      if (!Object.prototype.hasOwnProperty.call(removeRaw, key)) continue;
+      if (removeRaw[key] === undefined || removeRaw[key] === null) continue;
+      return reject(`attributes.addValueToArrayField.${key}`, `cannot add and remove '${key}' at the same time`);
+    }
+  }
+  const add = addRaw && buildArrayOp('addValueToArrayField', addRaw, collector, identifiers);
+  const remove = removeRaw && buildArrayOp('removeValueFromArrayField', removeRaw, collector, identifiers);
+  if (add) collector.attributes.set('addValueToArrayField', add);
+  if (remove) collector.attributes.set('removeValueFromArrayField', remove);
+
+  const attributes = Object.fromEntries(collector.attributes) as NonNullable<CustomerPayload['attributes']>;
+  if (customer.id === undefined && !hasIdentifierValue(attributes, identifiers)) {
+    const message = customer.placeholder
+      ? 'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users'
+      : customerIdRequiredMessage(identifiers);
+    return reject('customer_id', message);
+  }
+
+  const payload: CustomerPayload = { type: 'customer' };
+  if (customer.id !== undefined) payload.customer_id = customer.id;
+  if (updateExistingOnly !== undefined) payload.update_existing_only = updateExistingOnly;
+  if (collector.attributes.size > 0) payload.attributes = attributes;
+
+  const checked = validateCustomerPayload(payload, { identityIdentifiers: [...identifiers], isCreate });
+  if (!checked.ok) return checked;
+  return { ok: true, payload, dropped: collector.dropped, bytes: checked.bytes };
+}
+
+/**
+ * Normalizes a source mapper's input into a MoEngage customer payload and validates it.
+ * `dropped` lists the attributes left out by the naming / value rules (see the top of this file).
+ * Never throws.
+ */
+export function buildCustomerPayload(input: CustomerInput, rules?: PayloadRules): PayloadResult {
+  try {
+    return build(input, rules);
+  } catch (err) {
+    if (err instanceof Rejection) return reject(err.field, err.message);
+    return reject('payload', 'the customer input could not be turned into a MoEngage payload');
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The receiver's core: route → verify → parse → act on or ignore → map → validate → enqueue.
+ * No AWS here: the queue, the secrets, the clock and telemetry are injected.
+ * Answers follow contract.md's "Receiver answers" table.
+ */
+import { isSourceName, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
+import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
+import { METRIC } from '../core/names';
+import type { SigningSecrets } from '../shared/secrets';
+import { identityHash, type Telemetry } from '../shared/observability';
+import type { SourceContext, WebhookRequest, WebhookSource } from '../sources/types';
+
+/** The largest body accepted (contract.md): 256 KB. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface QueueMessage {
+  body: string;
+  /** FIFO only. */
+  groupId?: string;
+  /** FIFO only. */
+  deduplicationId?: string;
+  attributes: Record<string, string>;
+}
+
+export interface ReceiverDeps {
+  sources: Readonly<Record<SourceName, WebhookSource>>;
+  config: AdapterConfig;
+  secrets: SigningSecrets;
+  /** Resolves once the queue durably accepted the message; rejects otherwise. */
+  enqueue: (message: QueueMessage) => Promise<void>;
+  queueType: 'fifo' | 'standard';
+  now: () => Date;
+  telemetry: Telemetry;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+function json(statusCode: number, body: unknown, extra: Record<string, string> = {}): HttpResponse {
+  return { statusCode, headers: { ...JSON_HEADERS, ...extra }, body: JSON.stringify(body) };
+}
+
+export function errorResponse(
+  statusCode: number,
+  type: string,
+  message: string,
+  more: Record<string, string> = {},
+  headers: Record<string, string> = {},
+): HttpResponse {
+  return json(statusCode, { error: { type, message, ...more } }, headers);
+}
+
+const ROUTE = /^\/webhooks\/([^/]+)\/?$/;
+
+export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): Promise<HttpResponse> {
+  const { telemetry: t } = deps;
+  if (req.path === '/healthz' && req.method === 'GET') return json(200, { status: 'ok' });
+
+  const match = ROUTE.exec(req.path);
+  const name = match?.[1];
+  if (!name || !isSourceName(name)) {
+    return errorResponse(404, 'not_found', 'unknown route: POST /webhooks/{source} with a configured source');
+  }
+  const options = sourceOptions(deps.config, name);
+  if (!options.enabled) return errorResponse(404, 'not_found', `source ${name} is not enabled`);
+  if (req.method !== 'POST') {
+    return errorResponse(405, 'method_not_allowed', 'webhooks are received with POST', {}, { allow: 'POST' });
+  }
+  const source = deps.sources[name];
+  t.count(METRIC.received, 1, { name: 'source', value: name });
+  const reject = (status: number, type: string, reason: string, message: string, more: Record<string, string> = {}) => {
+    t.count(METRIC.rejected, 1, { name: 'reason', value: reason });
+    t.warn('webhook rejected', { source: name, status, reason, detail: message });
+    return errorResponse(status, type, message, more);
+  };
+
+  if (req.rawBody.length > MAX_BODY_BYTES) {
+    return reject(413, 'payload_too_large', 'too_large', `body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+
+  let secrets: string[];
+  try {
+    secrets = await deps.secrets(name);
+  } catch (err) {
+    t.error('signing secrets unavailable', { source: name, error: (err as Error).name });
+    return errorResponse(503, 'secrets_unavailable', 'the signing secret could not be read; retry later');
+  }
+  if (secrets.length === 0) {
+    t.error('no signing secret configured', { source: name });
+    return errorResponse(503, 'source_not_configured', `no signing secret is configured for ${name}; retry later`);
+  }
+
+  const ctx: SourceContext = { now: deps.now(), options, identityResolution: deps.config.identityResolution };
+  const verified = source.verify(req, secrets, ctx);
+  if (!verified.ok) return reject(401, 'unauthorized', 'signature', `signature verification failed: ${verified.message}`);
+
+  const parsed = source.parse(req, ctx);
+  if (!parsed.ok) return reject(400, 'bad_request', 'bad_request', parsed.message);
+  const event = parsed.event;
+
+  const mapped = source.map(event, ctx);
+  if (mapped.kind === 'ignored') {
+    t.count(METRIC.ignored, 1, { name: 'source', value: name });
+    t.info('webhook ignored', { source: name, eventId: event.id, eventType: event.type });
+    return json(200, { status: 'ignored', source: name, eventType: event.type, reason: mapped.reason });
+  }
+  if (mapped.kind === 'rejected') {
+    return reject(422, 'unprocessable_event', 'unmappable', `${mapped.field}: ${mapped.message}`, { field: mapped.field });
+  }
+  if (mapped.dropped.length > 0) {
+    t.count(METRIC.attributesDropped, mapped.dropped.length);
+    t.info('attributes dropped by the naming rule', {
+      source: name,
+      eventId: event.id,
+      dropped: mapped.dropped.map((d) => `${d.name.slice(0, 64)}:${d.reason}`).join(','),
+    });
+  }
+
+  const envelope: Envelope = {
+    v: ENVELOPE_VERSION,
+    source: name,
+    eventId: event.id,
+    eventType: event.type,
+    receivedAt: ctx.now.toISOString(),
+    ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
+    ...(event.orderingKey ? { orderingKey: event.orderingKey } : {}),
+    payload: mapped.payload,
+  };
+  const message: QueueMessage = {
+    body: encodeEnvelope(envelope),
+    attributes: { source: name, event_type: event.type.slice(0, 256) },
+    ...(deps.queueType === 'fifo'
+      ? { groupId: messageGroupId(mapped.customerKey), deduplicationId: deduplicationId(name, event.id) }
+      : {}),
+  };
+  try {
+    await deps.enqueue(message);
+  } catch (err) {
+    t.count(METRIC.enqueueFailed);
+    t.error('queue did not accept the message', { source: name, eventId: event.id, error: (err as Error).name });
+    return errorResponse(503, 'queue_unavailable', 'the event could not be queued; retry later');
+  }
+  t.count(METRIC.enqueued, 1, { name: 'source', value: name });
+  t.info('webhook enqueued', { source: name, eventId: event.id, eventType: event.type, user: identityHash(mapped.customerKey) });
+  return json(202, { status: 'accepted', source: name, eventId: event.id });
+}

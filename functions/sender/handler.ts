@@ -1,0 +1,147 @@
+/**
+ * Sender Lambda (SQS event source, ReportBatchItemFailures): wires deliver.ts to SQS,
+ * Secrets Manager, MoEngage and Powertools' batch processors. No logic of its own.
+ */
+import {
+  BatchProcessor,
+  EventType,
+  processPartialResponse,
+  SqsFifoPartialProcessorAsync,
+} from '@aws-lambda-powertools/batch';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConfigError } from '../core/config';
+import { parkAttributes } from '../core/dlq';
+import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
+import { RateLimiter } from '../core/moengage/rate-limit';
+import { ENV } from '../core/names';
+import { retryPolicy } from '../core/retry';
+import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
+import { positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
+import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
+import { deliverBatch, type SenderDeps, type SenderQueue } from './deliver';
+
+/** MoEngage's documented per-workspace ceilings. */
+export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
+export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
+
+export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: string, fifo: boolean): SenderQueue {
+  return {
+    async changeVisibility(record, seconds) {
+      await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+    },
+    async park(record, info, meta) {
+      const out = await client.send(
+        new SendMessageCommand({
+          QueueUrl: dlqUrl,
+          MessageBody: record.body,
+          MessageAttributes: parkAttributes(info, meta),
+          ...(fifo
+            ? {
+                MessageGroupId: record.attributes?.MessageGroupId ?? record.messageId,
+                // One parked copy per SQS message, even if parking is retried.
+                MessageDeduplicationId: `parked:${record.messageId}`,
+              }
+            : {}),
+        }),
+      );
+      if (!out.MessageId) throw new Error('SQS returned no MessageId');
+    },
+  };
+}
+
+export type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+/**
+ * Builds the handler. `makeDeps` gets the invocation's context so that retries are bounded
+ * by the time the invocation has left.
+ */
+export function createSenderHandler(makeDeps: (context: Context) => SenderDeps, fifo: boolean): SenderHandler {
+  return async (event, context) => {
+    const deps = makeDeps(context);
+    const results = await deliverBatch(event.Records, deps);
+    const recordHandler = async (record: SQSRecord): Promise<void> => {
+      const result = results.get(record.messageId);
+      if (!result) throw new Error('message was not processed');
+      if (!result.ok) throw result.error;
+    };
+    // throwOnFullBatchFailure: false reports every message as a batch item failure instead of
+    // failing the invocation: the messages come back through SQS either way, and MoEngage
+    // being down must not count as a Lambda error.
+    if (fifo) {
+      return processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
+        context,
+        throwOnFullBatchFailure: false,
+        skipGroupOnError: true,
+      });
+    }
+    return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
+  };
+}
+
+interface Runtime {
+  handler: SenderHandler;
+}
+
+const telemetry = powertoolsTelemetry('moengage-adapter-sender');
+let runtime: Runtime | undefined;
+
+export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry): Runtime {
+  const queueUrl = requireEnv(env, ENV.queueUrl);
+  const dlqUrl = requireEnv(env, ENV.dlqUrl);
+  const fifo = queueTypeFrom(env) === 'fifo';
+  const mode = env[ENV.deliveryMode] ?? 'customer';
+  if (mode !== 'customer' && mode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk, not ${mode}`);
+  const sqs = sqsClientFrom(env);
+  const timeoutMs = positiveInt(env, ENV.moengageTimeoutMs, 10_000);
+  const client = new MoEngageClient({
+    baseUrl: resolveBaseUrl({ dc: env[ENV.moengageDc], baseUrl: env[ENV.moengageBaseUrl] }),
+    fetch: globalThis.fetch,
+    timeoutMs,
+  });
+  // The last decision must fit in the invocation after a full request timeout.
+  const policy = retryPolicy({ safetyMarginMs: timeoutMs + 1_000 });
+  const credentials = credentialsFrom(env, env.MOENGAGE_SECRET_ARN ? secretsManagerClient(env) : undefined);
+  // The workspace's budget is shared by the concurrent sender invocations: each container
+  // paces itself at its share, and MoEngage's x-ratelimit headers correct it at run time.
+  const concurrency = positiveInt(env, ENV.senderMaxConcurrency, 1);
+  const customerLimit = positiveInt(env, ENV.rateLimitPerMinute, TRACK_USER_LIMIT_PER_MINUTE);
+  const bulkLimit = positiveInt(env, ENV.bulkRateLimitPerMinute, BULK_IMPORT_LIMIT_PER_MINUTE);
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+  const now = () => Date.now();
+  const limiters = {
+    customer: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(customerLimit / concurrency)), share: 1 / concurrency, now, sleep }),
+    bulk: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(bulkLimit / concurrency)), share: 1 / concurrency, now, sleep }),
+  };
+  const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
+  const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);
+  const parallelism = positiveInt(env, ENV.senderParallelism, 4);
+  const makeDeps = (context: Context): SenderDeps => ({
+    mode,
+    fifo,
+    client,
+    credentials,
+    queue,
+    limiters,
+    policy,
+    maxReceiveCount,
+    parallelism,
+    remainingMs: () => (typeof context.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : 30_000),
+    sleep,
+    random: Math.random,
+    now,
+    telemetry: t,
+  });
+  return { handler: createSenderHandler(makeDeps, fifo) };
+}
+
+/** The Lambda entry point. */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  telemetry.logger.addContext(context);
+  try {
+    runtime ??= senderFromEnv(process.env);
+    return await runtime.handler(event, context);
+  } finally {
+    telemetry.flush();
+  }
+};

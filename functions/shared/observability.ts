@@ -1,0 +1,91 @@
+/**
+ * Logging and metrics for the handlers: Powertools Logger (JSON, correlation ids) and
+ * Metrics (EMF). The pure core talks to the small `Telemetry` interface instead, so tests
+ * can observe it. Nothing here ever logs a body, a header value, a secret or a raw identity.
+ */
+import { createHash } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
+import { METRICS_NAMESPACE } from '../core/names';
+
+export type LogFields = Record<string, string | number | boolean | undefined>;
+
+export interface Telemetry {
+  count(metric: string, value?: number, dimension?: { name: string; value: string }): void;
+  milliseconds(metric: string, value: number): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+}
+
+/** A stable, non-reversible label for a user identity, for correlating log lines without PII. */
+export function identityHash(identity: string): string {
+  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
+}
+
+export interface PowertoolsTelemetry extends Telemetry {
+  logger: Logger;
+  metrics: Metrics;
+  /** Writes the buffered metrics (call once at the end of every invocation). */
+  flush(): void;
+}
+
+export function powertoolsTelemetry(serviceName: string): PowertoolsTelemetry {
+  const logger = new Logger({ serviceName });
+  const metrics = new Metrics({ namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE, serviceName });
+  return {
+    logger,
+    metrics,
+    count(metric, value = 1, dimension) {
+      if (dimension) {
+        const single = metrics.singleMetric();
+        single.addDimension(dimension.name, dimension.value);
+        single.addMetric(metric, MetricUnit.Count, value);
+      } else {
+        metrics.addMetric(metric, MetricUnit.Count, value);
+      }
+    },
+    milliseconds(metric, value) {
+      metrics.addMetric(metric, MetricUnit.Milliseconds, value);
+    },
+    info: (message, fields) => logger.info(message, clean(fields)),
+    warn: (message, fields) => logger.warn(message, clean(fields)),
+    error: (message, fields) => logger.error(message, clean(fields)),
+    flush() {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    },
+  };
+}
+
+function clean(fields: LogFields | undefined): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) out[k] = v;
+  return out;
+}
+
+/** A Telemetry that records everything in memory (tests). */
+export interface RecordingTelemetry extends Telemetry {
+  counts: Map<string, number>;
+  lines: { level: string; message: string; fields?: LogFields }[];
+}
+
+export function recordingTelemetry(): RecordingTelemetry {
+  const counts = new Map<string, number>();
+  const lines: RecordingTelemetry['lines'] = [];
+  const key = (m: string, d?: { name: string; value: string }) => (d ? `${m}{${d.name}=${d.value}}` : m);
+  return {
+    counts,
+    lines,
+    count(metric, value = 1, dimension) {
+      counts.set(key(metric, dimension), (counts.get(key(metric, dimension)) ?? 0) + value);
+      if (dimension) counts.set(metric, (counts.get(metric) ?? 0) + value);
+    },
+    milliseconds(metric, value) {
+      counts.set(`${metric}:samples`, (counts.get(`${metric}:samples`) ?? 0) + 1);
+      void value;
+    },
+    info: (message, fields) => lines.push({ level: 'INFO', message, fields }),
+    warn: (message, fields) => lines.push({ level: 'WARN', message, fields }),
+    error: (message, fields) => lines.push({ level: 'ERROR', message, fields }),
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * Reading the handlers' environment (names in core/names.ts). Shared by both Lambdas.
+ */
+import { readFileSync } from 'node:fs';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError, parseAdapterConfig, type AdapterConfig } from '../core/config';
+import { ENV } from '../core/names';
+
+export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
+  const v = env[name];
+  if (!v) throw new ConfigError(`environment variable ${name} is not set`);
+  return v;
+}
+
+export function queueTypeFrom(env: NodeJS.ProcessEnv): 'fifo' | 'standard' {
+  const v = env[ENV.queueType] ?? 'fifo';
+  if (v !== 'fifo' && v !== 'standard') throw new ConfigError(`${ENV.queueType} must be fifo or standard, not ${v}`);
+  return v;
+}
+
+/** ADAPTER_CONFIG_JSON (inline, deployed) or ADAPTER_CONFIG (a file path, local run); {} when neither. */
+export function adapterConfigFrom(env: NodeJS.ProcessEnv): AdapterConfig {
+  const inline = env[ENV.adapterConfigJson];
+  if (inline) return parseAdapterConfig(parseJsonOrThrow(inline, ENV.adapterConfigJson), ENV.adapterConfigJson);
+  const path = env[ENV.adapterConfigPath];
+  if (path) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError(`${ENV.adapterConfigPath}: cannot read ${path}`);
+    }
+    return parseAdapterConfig(adapterPart(parseJsonOrThrow(text, path)), path);
+  }
+  return parseAdapterConfig({});
+}
+
+/** The configuration file may also hold the CDK app's deployment keys: keep the adapter's part. */
+function adapterPart(doc: unknown): unknown {
+  if (typeof doc !== 'object' || doc === null) return doc;
+  const d = doc as Record<string, unknown>;
+  if (d.adapter !== undefined) return d.adapter;
+  const out: Record<string, unknown> = {};
+  if (d.sources !== undefined) out.sources = d.sources;
+  if (d.identityResolution !== undefined) out.identityResolution = d.identityResolution;
+  return out;
+}
+
+function parseJsonOrThrow(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ConfigError(`${where} is not valid JSON`);
+  }
+}
+
+/** An SQS client; SQS_ENDPOINT points it at the local emulator (local run only). */
+export function sqsClientFrom(env: NodeJS.ProcessEnv): SQSClient {
+  const endpoint = env[ENV.sqsEndpoint];
+  const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000 };
+  if (endpoint) {
+    return new SQSClient({
+      endpoint,
+      region: env.AWS_REGION ?? 'us-east-1',
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
+      maxAttempts: 3,
+      requestHandler,
+    });
+  }
+  return new SQSClient({ maxAttempts: 3, requestHandler });
+}
+
+export function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, not ${v}`);
+  return n;
+}

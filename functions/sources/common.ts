@@ -1,0 +1,186 @@
+/**
+ * Helpers shared by the source mappers: safe JSON parsing, dot paths, the operator's
+ * customer_id choice, identity resolution and the final payload build.
+ */
+import type { IdentityResolutionConfig } from '../core/config';
+import { buildCustomerPayload } from '../core/moengage/payload';
+import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
+import type { Mapped, SourceContext, WebhookRequest } from './types';
+
+/** Largest nesting depth accepted in a webhook body. Deeper bodies are refused (400) before parsing. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Reads a header (names are lower-case in WebhookRequest). */
+export function header(req: WebhookRequest, name: string): string | undefined {
+  const v = req.headers[name.toLowerCase()];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** Counts the nesting depth of JSON text without parsing it (strings skipped), stopping early past `limit`. */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      depth++;
+      if (depth > limit) return true;
+    } else if (c === 125 || c === 93) depth--;
+  }
+  return false;
+}
+
+export type JsonResult = { ok: true; value: unknown } | { ok: false; message: string };
+
+/**
+ * Parses a webhook body: strict UTF-8 (invalid bytes are refused), bounded depth, JSON.
+ * `__proto__` keys stay plain data (JSON.parse defines them as own properties).
+ */
+export function parseJsonBody(raw: Buffer): JsonResult {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return { ok: false, message: 'body is not valid UTF-8' };
+  }
+  if (text.trim().length === 0) return { ok: false, message: 'body is empty' };
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { ok: false, message: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
+  try {
+    return { ok: true, value: JSON.parse(text) as unknown };
+  } catch {
+    return { ok: false, message: 'body is not valid JSON' };
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads a dot path (`data.object.id`, `items.0.name`) through own properties only. */
+export function getPath(root: unknown, path: string): unknown {
+  let cur: unknown = root;
+  for (const seg of path.split('.')) {
+    if (Array.isArray(cur)) {
+      if (!/^\d+$/.test(seg)) return undefined;
+      cur = cur[Number(seg)];
+    } else if (isRecord(cur)) {
+      if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
+      cur = cur[seg];
+    } else {
+      return undefined;
+    }
+  }
+  return cur;
+}
+
+/** A string field, or undefined (numbers are stringified; everything else is absent). */
+export function str(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+/** Converts epoch seconds / milliseconds / ISO strings into ISO 8601, or undefined. */
+export function toIso(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const ms = value < 1e12 ? value * 1000 : value;
+    const d = new Date(ms);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
+  if (typeof value === 'string' && value.length <= 64) {
+    const d = new Date(value);
+    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  }
+  return undefined;
+}
+
+const STANDARD_KEYS: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_KEYS);
+
+/**
+ * A metadata object's own keys as custom attributes, leaving out the standard `u_*` keys
+ * (metadata never sets identity) and any `alsoExclude` names the mapping sets itself.
+ */
+export function metadataAttributes(value: unknown, alsoExclude: readonly string[] = []): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (!isRecord(value)) return out;
+  for (const [k, v] of Object.entries(value)) {
+    if (!STANDARD_KEYS.has(k) && !alsoExclude.includes(k)) out[k] = v;
+  }
+  return out;
+}
+
+export interface MappingDefaults {
+  /** The source's default customer_id (contract.md's table). */
+  customerId: unknown;
+  /** The parsed body, for operator-chosen dot paths. */
+  body: unknown;
+  /** Whether the event creates the user (allows create-only attributes). */
+  isCreate?: boolean;
+  /**
+   * The custom attributes were chosen explicitly by the operator (the `standard` source's
+   * mapping), so `customAttributes: false` does not remove them.
+   */
+  explicitCustom?: boolean;
+}
+
+/**
+ * Applies the operator's options and identity resolution to a mapper's input, then builds
+ * and validates the MoEngage payload. Every source ends its map() here.
+ */
+export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults: MappingDefaults): Mapped {
+  const opts = ctx.options;
+  const standard = input.standard ?? {};
+  let customerId: unknown = defaults.customerId;
+  let customerIdField = 'customer_id';
+  if (opts.customerIdField === 'email') {
+    customerId = standard.u_em;
+    customerIdField = 'customer_id (email)';
+  } else if (opts.customerIdField === 'phone') {
+    customerId = standard.u_mb;
+    customerIdField = 'customer_id (phone)';
+  } else if (opts.customerIdField) {
+    customerId = getPath(defaults.body, opts.customerIdField);
+    customerIdField = `customer_id (${opts.customerIdField})`;
+  }
+  const identifiers = identityIdentifiers(ctx.identityResolution, standard);
+  const full: CustomerInput = {
+    ...input,
+    customerId: str(customerId),
+    custom: opts.customAttributes || defaults.explicitCustom ? input.custom : undefined,
+    identifiers,
+    updateExistingOnly: opts.updateExistingOnly ?? input.updateExistingOnly,
+    isCreate: defaults.isCreate ?? input.isCreate,
+  };
+  const rules = { identityIdentifiers: ctx.identityResolution ? Object.keys(ctx.identityResolution.identifiers) : [] };
+  const result = buildCustomerPayload(full, rules);
+  if (!result.ok) {
+    const field = result.field === 'customer_id' ? customerIdField : result.field;
+    return { kind: 'rejected', field, message: result.message };
+  }
+  const customerKey =
+    result.payload.customer_id ??
+    Object.entries(identifiers ?? {})
+      .map(([k, v]) => `${k}:${String(v)}`)
+      .sort()[0];
+  if (!customerKey) return { kind: 'rejected', field: customerIdField, message: 'no user identity: customer_id is missing' };
+  return { kind: 'payload', payload: result.payload, customerKey, dropped: result.dropped };
+}
+
+function identityIdentifiers(
+  ir: IdentityResolutionConfig | undefined,
+  standard: NonNullable<CustomerInput['standard']>,
+): Record<string, unknown> | undefined {
+  if (!ir) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [identifier, fromKey] of Object.entries(ir.identifiers)) {
+    const value = (standard as Record<string, unknown>)[fromKey];
+    if (value !== undefined && value !== null && value !== '') out[identifier] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}

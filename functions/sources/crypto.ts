@@ -1,0 +1,103 @@
+/**
+ * Signature primitives shared by the sources. Every comparison is constant time.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+export type HmacAlgorithm = 'sha256' | 'sha1';
+
+export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, data: string | Buffer): Buffer {
+  return createHmac(algorithm, key).update(data).digest();
+}
+
+/**
+ * Constant-time equality of two byte strings of any length: both sides are hashed first,
+ * so neither the content nor the length of the expected value leaks through timing.
+ */
+export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
+  const ha = createHash('sha256').update(a).digest();
+  const hb = createHash('sha256').update(b).digest();
+  return timingSafeEqual(ha, hb);
+}
+
+/** True when `candidate` equals any of `expected`, checking every one (no early exit on a match's position). */
+export function safeEqualAny(candidate: string | Buffer, expected: readonly (string | Buffer)[]): boolean {
+  let match = false;
+  for (const e of expected) {
+    if (safeEqual(candidate, e)) match = true;
+  }
+  return match;
+}
+
+/** Decodes a Svix / Standard Webhooks secret (`whsec_<base64>`; a bare base64 string is accepted too). */
+export function decodeWhsecSecret(secret: string): Buffer | undefined {
+  const trimmed = secret.trim();
+  const b64 = trimmed.startsWith('whsec_') ? trimmed.slice('whsec_'.length) : trimmed;
+  if (b64.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return undefined;
+  const key = Buffer.from(b64, 'base64');
+  return key.length > 0 ? key : undefined;
+}
+
+export interface SvixStyleInput {
+  id: string | undefined;
+  timestamp: string | undefined;
+  /** Space-separated `v1,<base64>` entries (other versions are ignored). */
+  signatureHeader: string | undefined;
+  rawBody: Buffer;
+  secrets: readonly string[];
+  now: Date;
+  toleranceSeconds: number;
+}
+
+export type SignatureCheck = { ok: true } | { ok: false; message: string };
+
+/**
+ * Svix (Clerk) and Standard Webhooks share one scheme: HMAC-SHA256 over
+ * `${id}.${timestamp}.${rawBody}` keyed with the base64-decoded secret, base64 signatures
+ * listed as `v1,<sig>` separated by spaces, timestamp in seconds within ± tolerance.
+ */
+export function verifySvixStyle(input: SvixStyleInput): SignatureCheck {
+  const { id, timestamp, signatureHeader } = input;
+  if (!id || !timestamp || !signatureHeader) return { ok: false, message: 'missing signature headers' };
+  if (!/^\d{1,12}$/.test(timestamp)) return { ok: false, message: 'invalid signature timestamp' };
+  const ts = Number(timestamp);
+  const nowSeconds = Math.floor(input.now.getTime() / 1000);
+  if (Math.abs(nowSeconds - ts) > input.toleranceSeconds) {
+    return { ok: false, message: 'signature timestamp outside the tolerance' };
+  }
+  const candidates = signatureHeader
+    .split(' ')
+    .map((part) => part.trim())
+    .filter((part) => part.startsWith('v1,'))
+    .map((part) => part.slice(3))
+    .filter((sig) => sig.length > 0 && sig.length <= 200);
+  if (candidates.length === 0) return { ok: false, message: 'no v1 signature' };
+  const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), input.rawBody]);
+  const expected: Buffer[] = [];
+  for (const secret of input.secrets) {
+    const key = decodeWhsecSecret(secret);
+    if (key) expected.push(Buffer.from(hmac('sha256', key, signed).toString('base64'), 'utf8'));
+  }
+  if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
+  let match = false;
+  for (const candidate of candidates) {
+    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
+  }
+  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+}
+
+/**
+ * Parses `t=...,v1=...,v1=...` (Stripe) or `t=..., v1=...` (WorkOS) into its timestamp and v1 signatures.
+ */
+export function parseTimestampedHeader(header: string | undefined): { t?: string; v1: string[] } {
+  const out: { t?: string; v1: string[] } = { v1: [] };
+  if (!header) return out;
+  for (const part of header.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (k === 't' && out.t === undefined) out.t = v;
+    else if (k === 'v1' && v.length > 0 && v.length <= 200) out.v1.push(v);
+  }
+  return out;
+}

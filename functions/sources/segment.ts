@@ -1,0 +1,99 @@
+/**
+ * Segment Webhooks destination (identify calls).
+ *
+ * Signature: with a shared secret configured, Segment sends `X-Signature`, the hex HMAC-SHA1 of
+ * the raw body keyed with the secret (its UTF-8 bytes). Every configured secret is tried
+ * (rotation). Segment signs no timestamp: no tolerance applies; messageId deduplication is the
+ * replay defence.
+ *
+ * Only `identify` is acted on; track, page, screen, group and alias are ignored.
+ * Event id = messageId; occurredAt = timestamp, else sentAt.
+ *
+ * Mapping: customer_id `userId`. An identify that carries only an anonymousId has no
+ * customer_id and is rejected (422, customer_id) unless identity resolution supplies an
+ * identifier from the mapped attributes. Traits: email -> u_em, phone -> u_mb,
+ * firstName / first_name -> u_fn, lastName / last_name -> u_ln, name -> u_n, gender -> u_gd,
+ * birthday -> u_bd; every other trait (address, company, plan, ...) becomes a custom attribute,
+ * nested objects flattened by the payload builder (`address.city` -> `address_city`). A trait
+ * named like a standard key (`u_em`, ...) is not passed on: only the mapping above sets those.
+ * Null and empty-string traits are left out.
+ */
+import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
+import { finishMapping, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { hmac, safeEqualAny } from './crypto';
+import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
+
+export const SEGMENT_ACTED_ON_TYPES: readonly string[] = ['identify'];
+
+const HEX_SHA1 = /^[0-9a-fA-F]{40}$/;
+
+/** Traits that become standard attributes, in order of preference per attribute. */
+const STANDARD_TRAITS = {
+  u_em: ['email'],
+  u_mb: ['phone'],
+  u_fn: ['firstName', 'first_name'],
+  u_ln: ['lastName', 'last_name'],
+  u_n: ['name'],
+  u_gd: ['gender'],
+  u_bd: ['birthday'],
+} as const;
+
+/** Traits never passed on as custom attributes: the mapped ones, and standard keys (a trait never sets identity). */
+const CONSUMED_TRAITS = new Set<string>([...Object.values(STANDARD_TRAITS).flat(), ...STANDARD_ATTRIBUTE_KEYS]);
+
+function verify(req: WebhookRequest, secrets: readonly string[], _ctx: SourceContext): Verification {
+  const signature = header(req, 'x-signature')?.trim();
+  if (!signature) return { ok: false, message: 'missing X-Signature header' };
+  if (!HEX_SHA1.test(signature)) return { ok: false, message: 'malformed X-Signature header: expected a hex HMAC-SHA1' };
+  const keys = secrets.filter((s) => s.length > 0);
+  if (keys.length === 0) return { ok: false, message: 'no usable signing secret configured' };
+  const expected = keys.map((secret) => Buffer.from(hmac('sha1', Buffer.from(secret, 'utf8'), req.rawBody).toString('hex'), 'utf8'));
+  return safeEqualAny(Buffer.from(signature.toLowerCase(), 'utf8'), expected) ? { ok: true } : { ok: false, message: 'signature mismatch' };
+}
+
+function parse(req: WebhookRequest): Parsed {
+  const json = parseJsonBody(req.rawBody);
+  if (!json.ok) return json;
+  const body = json.value;
+  if (!isRecord(body)) return { ok: false, message: 'body is not a JSON object' };
+  if (typeof body.messageId !== 'string' || body.messageId.trim() === '') return { ok: false, message: 'body has no messageId' };
+  if (typeof body.type !== 'string' || body.type.trim() === '') return { ok: false, message: 'body has no type' };
+  const event: ParsedEvent = { id: body.messageId, type: body.type, body };
+  const occurredAt = toIso(body.timestamp) ?? toIso(body.sentAt);
+  if (occurredAt) event.occurredAt = occurredAt;
+  return { ok: true, event };
+}
+
+function map(event: ParsedEvent, ctx: SourceContext): Mapped {
+  if (!SEGMENT_ACTED_ON_TYPES.includes(event.type)) {
+    return { kind: 'ignored', reason: `type ${event.type} is not acted on` };
+  }
+  const body = isRecord(event.body) ? event.body : {};
+  const traits = isRecord(body.traits) ? body.traits : {};
+
+  const standard: Record<string, unknown> = {};
+  for (const [key, names] of Object.entries(STANDARD_TRAITS)) {
+    for (const name of names) {
+      const value = Object.prototype.hasOwnProperty.call(traits, name) ? str(traits[name]) : undefined;
+      if (value !== undefined) {
+        standard[key] = value;
+        break;
+      }
+    }
+  }
+  const custom: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(traits)) {
+    if (CONSUMED_TRAITS.has(name) || value === null || value === undefined) continue;
+    if (typeof value === 'string' && value.trim() === '') continue;
+    custom[name] = value;
+  }
+
+  return finishMapping({ standard, custom }, ctx, { customerId: str(body.userId), body });
+}
+
+export const segmentSource: WebhookSource = {
+  name: 'segment',
+  verify,
+  parse,
+  map,
+};

@@ -1,0 +1,192 @@
+/**
+ * Any Standard Webhooks sender (https://www.standardwebhooks.com), mapped declaratively.
+ *
+ * Signature: headers `webhook-id`, `webhook-timestamp` (epoch seconds), `webhook-signature`
+ * (space-separated `v1,<base64>`); HMAC-SHA256 over `${id}.${timestamp}.${rawBody}` keyed with
+ * the base64-decoded part of a `whsec_…` secret; timestamp within ±300 s by default
+ * (`toleranceSeconds` overrides); several signatures and several secrets accepted (rotation).
+ *
+ * Event id: the `webhook-id` header (the spec makes it the idempotency key, unchanged on
+ * retries). Event type: the value at `mapping.eventTypePath` (default `type`, the spec's
+ * recommended payload shape `{type, timestamp, data}`); occurredAt: the value at
+ * `mapping.occurredAtPath`, else the body's `timestamp`.
+ *
+ * Everything else comes from the operator's mapping (`sources.standard.mapping`, see
+ * `standardMappingSchema` in core/config.ts):
+ * - only types listed in `events` are acted on; others are ignored (200);
+ * - customer_id is read at `customerId` (the source option `customerIdField` still overrides);
+ * - `attributes` maps a MoEngage attribute key to a body path: standard keys (`u_em`, `u_mb`,
+ *   `u_fn`, `u_ln`, `u_n`, `u_gd`, `u_bd`, `uid`) become standard attributes, any other key a
+ *   custom attribute (objects are flattened by the payload builder's rule);
+ * - `constants` sets fixed values (applied after `attributes`);
+ * - `passThrough` names an object whose fields all become custom attributes (applied first, so
+ *   explicit `attributes` and `constants` win; never a standard key);
+ * - `addToArray` / `removeFromArray` map an array attribute to a path holding a value or a list;
+ * - `updateExistingOnly` sends `update_existing_only` (the source option overrides it).
+ *
+ * With no mapping configured every event is rejected (422, field `mapping`) with a message that
+ * tells the operator to configure `sources.standard.mapping`: silently ignoring a sender's
+ * events would hide a misconfiguration, and a 4xx keeps the sender's retries visible.
+ */
+import { formatIssues, standardMappingSchema, type StandardMapping } from '../core/config';
+import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
+import { finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { verifySvixStyle } from './crypto';
+import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
+
+export const STANDARD_DEFAULT_TOLERANCE_SECONDS = 300;
+export const DEFAULT_EVENT_TYPE_PATH = 'type';
+/** Where the occurrence time is read when the mapping names no `occurredAtPath` (the spec's `timestamp`). */
+export const DEFAULT_OCCURRED_AT_PATH = 'timestamp';
+/**
+ * The event type recorded when parse() runs without the mapping (no context) and the body has
+ * no `type`: map() always re-reads the type through the mapping before acting.
+ */
+export const UNKNOWN_EVENT_TYPE = 'unknown';
+
+/** Where the mapping lives in the adapter configuration (used in every message). */
+export const MAPPING_CONFIG_PATH = 'sources.standard.mapping';
+
+const STANDARD_KEYS: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_KEYS);
+
+export type StandardMappingValidation = { ok: true; mapping: StandardMapping } | { ok: false; message: string };
+
+/**
+ * Validates an operator's mapping. Messages give one line per problem, each naming its path
+ * (e.g. `sources.standard.mapping.attributes.u_em: ...`).
+ */
+export function validateStandardMapping(input: unknown): StandardMappingValidation {
+  const result = standardMappingSchema.safeParse(input);
+  if (!result.success) return { ok: false, message: formatIssues(result.error, MAPPING_CONFIG_PATH) };
+  const mapping = result.data;
+  const problems: string[] = [];
+  const keyed: [string, Record<string, unknown>][] = [
+    ['attributes', mapping.attributes],
+    ['constants', mapping.constants],
+    ['addToArray', mapping.addToArray],
+    ['removeFromArray', mapping.removeFromArray],
+  ];
+  for (const [section, record] of keyed) {
+    for (const key of Object.keys(record)) {
+      const where = `${MAPPING_CONFIG_PATH}.${section}.${key}`;
+      if (key.trim() === '') problems.push(`${MAPPING_CONFIG_PATH}.${section}: attribute names must not be empty`);
+      else if (key.toLowerCase().startsWith('moe_')) {
+        problems.push(`${where}: the moe_ prefix is reserved by MoEngage (identity-resolution identifiers are configured under identityResolution)`);
+      } else if ((section === 'addToArray' || section === 'removeFromArray') && STANDARD_KEYS.has(key)) {
+        problems.push(`${where}: ${key} is a standard attribute, not an array attribute`);
+      }
+    }
+  }
+  for (const key of Object.keys(mapping.constants)) {
+    if (Object.prototype.hasOwnProperty.call(mapping.attributes, key)) {
+      problems.push(`${MAPPING_CONFIG_PATH}.constants.${key}: ${key} is also mapped in attributes; set it in one place`);
+    }
+  }
+  return problems.length > 0 ? { ok: false, message: problems.join('\n') } : { ok: true, mapping };
+}
+
+function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification {
+  return verifySvixStyle({
+    id: header(req, 'webhook-id'),
+    timestamp: header(req, 'webhook-timestamp'),
+    signatureHeader: header(req, 'webhook-signature'),
+    rawBody: req.rawBody,
+    secrets,
+    now: ctx.now,
+    toleranceSeconds: ctx.options.toleranceSeconds ?? STANDARD_DEFAULT_TOLERANCE_SECONDS,
+  });
+}
+
+function eventTypeAt(body: unknown, path: string): string | undefined {
+  return str(getPath(body, path));
+}
+
+/**
+ * `ctx` is optional: with it, the type and time are read through the operator's mapping and a
+ * body without a type at `eventTypePath` is refused (400); without it, the default paths are
+ * used and map() re-reads the type through the mapping.
+ */
+export function parseStandardEvent(req: WebhookRequest, ctx?: SourceContext): Parsed {
+  const json = parseJsonBody(req.rawBody);
+  if (!json.ok) return json;
+  const body = json.value;
+  if (!isRecord(body)) return { ok: false, message: 'body is not a JSON object' };
+  const id = header(req, 'webhook-id');
+  if (!id) return { ok: false, message: 'missing webhook-id header' };
+  const mapping = ctx?.options.mapping;
+  const typePath = mapping?.eventTypePath ?? DEFAULT_EVENT_TYPE_PATH;
+  const type = eventTypeAt(body, typePath);
+  if (type === undefined && mapping) return { ok: false, message: `body has no event type at "${typePath}"` };
+  const event: ParsedEvent = { id, type: type ?? UNKNOWN_EVENT_TYPE, body };
+  const occurredAt = toIso(getPath(body, mapping?.occurredAtPath ?? DEFAULT_OCCURRED_AT_PATH));
+  if (occurredAt) event.occurredAt = occurredAt;
+  return { ok: true, event };
+}
+
+function map(event: ParsedEvent, ctx: SourceContext): Mapped {
+  const mapping = ctx.options.mapping;
+  if (!mapping) {
+    return {
+      kind: 'rejected',
+      field: 'mapping',
+      message: `the standard source has no mapping: configure ${MAPPING_CONFIG_PATH} (events, customerId, attributes) in the adapter configuration`,
+    };
+  }
+  const body = event.body;
+  const typePath = mapping.eventTypePath ?? DEFAULT_EVENT_TYPE_PATH;
+  const type = eventTypeAt(body, typePath);
+  if (type === undefined) {
+    return { kind: 'rejected', field: typePath, message: `the event has no type at "${typePath}" (${MAPPING_CONFIG_PATH}.eventTypePath)` };
+  }
+  if (!mapping.events.includes(type)) {
+    return { kind: 'ignored', reason: `event type ${type} is not listed in ${MAPPING_CONFIG_PATH}.events` };
+  }
+
+  const standard: Record<string, unknown> = {};
+  const custom: Record<string, unknown> = {};
+  const put = (key: string, value: unknown): void => {
+    if (value === undefined) return;
+    if (STANDARD_KEYS.has(key)) standard[key] = value;
+    else custom[key] = value;
+  };
+  if (mapping.passThrough) {
+    const passed = getPath(body, mapping.passThrough);
+    if (isRecord(passed)) {
+      for (const [key, value] of Object.entries(passed)) {
+        if (!STANDARD_KEYS.has(key)) custom[key] = value;
+      }
+    }
+  }
+  for (const [key, path] of Object.entries(mapping.attributes ?? {})) put(key, getPath(body, path));
+  for (const [key, value] of Object.entries(mapping.constants ?? {})) put(key, value);
+
+  const arrays = (record: Record<string, string> | undefined): Record<string, unknown> | undefined => {
+    const out: Record<string, unknown> = {};
+    for (const [key, path] of Object.entries(record ?? {})) {
+      const value = getPath(body, path);
+      if (value !== undefined && value !== null) out[key] = value;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  };
+
+  const input: CustomerInput = {
+    standard: standard as CustomerInput['standard'],
+    custom,
+    addToArray: arrays(mapping.addToArray),
+    removeFromArray: arrays(mapping.removeFromArray),
+    updateExistingOnly: mapping.updateExistingOnly,
+  };
+  return finishMapping(input, ctx, {
+    customerId: mapping.customerId ? getPath(body, mapping.customerId) : undefined,
+    body,
+    explicitCustom: true,
+  });
+}
+
+export const standardSource: WebhookSource = {
+  name: 'standard',
+  defaultToleranceSeconds: STANDARD_DEFAULT_TOLERANCE_SECONDS,
+  verify,
+  parse: parseStandardEvent,
+  map,
+};

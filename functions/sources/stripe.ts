@@ -1,0 +1,128 @@
+/**
+ * Stripe.
+ *
+ * Signature: `Stripe-Signature: t=<epoch seconds>,v1=<hex>[,v1=<hex>...]`; other schemes
+ * (`v0`, future ones) are ignored. The v1 signature is the hex HMAC-SHA256 of
+ * `${t}.${rawBody}` keyed with the whole `whsec_…` secret as UTF-8 text (Stripe does not
+ * decode it). The timestamp must lie within ±300 s of now (`toleranceSeconds` overrides):
+ * stricter than Stripe's own library, which only bounds the age, because a timestamp from the
+ * future is as much a replay sign as an old one. Every configured secret is tried (rotation:
+ * during a roll Stripe signs with both the old and the new secret). A configured secret that
+ * does not look like a Stripe signing secret (`whsec_…`) is never used, so that a pasted API
+ * key cannot act as a signing key.
+ *
+ * Event id: `id` (`evt_…`); occurredAt: `created` (epoch seconds). Acted on:
+ * `customer.created`, `customer.updated`; everything else (including `customer.deleted`) is
+ * ignored.
+ *
+ * Default mapping (documented in the README), from the customer in `data.object`:
+ * - customer_id: `data.object.id` (`cus_…`)
+ * - `u_em`: `email`, `u_mb`: `phone`, `u_n`: `name`
+ * - custom attributes: every `metadata` key as its own attribute; `address` (flattened by the
+ *   payload builder's rule, e.g. `address_city`, `address_country`); `preferred_locales`
+ *   (when not empty); `currency`; `delinquent`; `stripe_created_at` (ISO 8601).
+ *   The customer's own fields win over a metadata key of the same name, and metadata never
+ *   sets a standard `u_*` key. Left out on purpose: `description` (a free-text note for the
+ *   merchant's staff), `shipping` (a recipient, who may be someone else), balances,
+ *   payment and tax settings, `livemode`.
+ */
+import { finishMapping, metadataAttributes, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { hmac, parseTimestampedHeader, safeEqualAny } from './crypto';
+import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
+
+export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
+
+/** The Stripe event types that become MoEngage user updates. */
+export const STRIPE_EVENTS: readonly string[] = ['customer.created', 'customer.updated'];
+
+/** Longest Stripe-Signature header considered (a handful of signatures is a few hundred bytes). */
+const MAX_SIGNATURE_HEADER_LENGTH = 4096;
+
+const STRIPE_SECRET = /^whsec_[A-Za-z0-9+/=_-]+$/;
+
+/** The v1 signature of a payload: hex HMAC-SHA256 of `${t}.${payload}` keyed with the whole secret. */
+export function stripeSignature(secret: string, timestamp: string, rawBody: Buffer): string {
+  return hmac('sha256', Buffer.from(secret, 'utf8'), Buffer.concat([Buffer.from(`${timestamp}.`, 'utf8'), rawBody])).toString('hex');
+}
+
+
+
+function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification {
+  const sigHeader = header(req, 'stripe-signature');
+  if (!sigHeader) return { ok: false, message: 'missing Stripe-Signature header' };
+  if (sigHeader.length > MAX_SIGNATURE_HEADER_LENGTH) return { ok: false, message: 'malformed Stripe-Signature header' };
+  const { t, v1 } = parseTimestampedHeader(sigHeader);
+  if (t === undefined || !/^\d{1,12}$/.test(t)) return { ok: false, message: 'invalid signature timestamp' };
+  const nowSeconds = Math.floor(ctx.now.getTime() / 1000);
+  const tolerance = ctx.options.toleranceSeconds ?? STRIPE_DEFAULT_TOLERANCE_SECONDS;
+  if (Math.abs(nowSeconds - Number(t)) > tolerance) {
+    return { ok: false, message: 'signature timestamp outside the tolerance' };
+  }
+  if (v1.length === 0) return { ok: false, message: 'no v1 signature' };
+  const expected: Buffer[] = [];
+  for (const raw of secrets) {
+    const secret = raw.trim();
+    if (STRIPE_SECRET.test(secret)) expected.push(Buffer.from(stripeSignature(secret, t, req.rawBody), 'utf8'));
+  }
+  if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
+  let match = false;
+  for (const candidate of v1) {
+    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
+  }
+  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+}
+
+function parse(req: WebhookRequest): Parsed {
+  const json = parseJsonBody(req.rawBody);
+  if (!json.ok) return json;
+  const body = json.value;
+  if (!isRecord(body)) return { ok: false, message: 'body is not a Stripe event (not a JSON object)' };
+  if (typeof body.id !== 'string' || body.id === '') return { ok: false, message: 'body is not a Stripe event (no "id")' };
+  if (typeof body.type !== 'string' || body.type === '') return { ok: false, message: 'body is not a Stripe event (no "type")' };
+  const event: ParsedEvent = { id: body.id, type: body.type, body };
+  const occurredAt = typeof body.created === 'number' ? toIso(body.created) : undefined;
+  if (occurredAt) event.occurredAt = occurredAt;
+  return { ok: true, event };
+}
+
+function map(event: ParsedEvent, ctx: SourceContext): Mapped {
+  if (!STRIPE_EVENTS.includes(event.type)) {
+    return { kind: 'ignored', reason: `Stripe event type ${event.type} is not acted on (only ${STRIPE_EVENTS.join(', ')})` };
+  }
+  const customer = getPath(event.body, 'data.object');
+  if (!isRecord(customer)) return { kind: 'rejected', field: 'data.object', message: 'the Stripe event has no customer object in "data.object"' };
+
+  // The customer's own fields first: on a name clash (also after flattening) the first one wins.
+  const custom: Record<string, unknown> = {};
+  if (isRecord(customer.address)) custom.address = customer.address;
+  if (Array.isArray(customer.preferred_locales) && customer.preferred_locales.length > 0) {
+    custom.preferred_locales = customer.preferred_locales;
+  }
+  const currency = str(customer.currency);
+  if (currency !== undefined) custom.currency = currency;
+  if (typeof customer.delinquent === 'boolean') custom.delinquent = customer.delinquent;
+  const created = typeof customer.created === 'number' ? toIso(customer.created) : undefined;
+  if (created !== undefined) custom.stripe_created_at = created;
+  for (const [key, value] of Object.entries(metadataAttributes(customer.metadata))) {
+    if (!Object.prototype.hasOwnProperty.call(custom, key)) custom[key] = value;
+  }
+
+  const isCreate = event.type === 'customer.created';
+  return finishMapping(
+    {
+      standard: { u_em: str(customer.email), u_mb: str(customer.phone), u_n: str(customer.name) },
+      custom,
+      isCreate,
+    },
+    ctx,
+    { customerId: customer.id, body: event.body, isCreate },
+  );
+}
+
+export const stripeSource: WebhookSource = {
+  name: 'stripe',
+  defaultToleranceSeconds: STRIPE_DEFAULT_TOLERANCE_SECONDS,
+  verify,
+  parse,
+  map,
+};
