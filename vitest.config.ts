@@ -11,6 +11,7 @@ export default defineConfig({
       CDK_DISABLE_CLI_TELEMETRY: 'true',
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_DEV: 'false',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
     },
   },
 });

@@ -6,8 +6,8 @@ import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { ENV } from '../core/names';
 import { powertoolsTelemetry } from '../shared/observability';
-import { adapterConfigFrom, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
-import { secretsManagerClient, signingSecretsFrom } from '../shared/secrets';
+import { adapterConfigFrom, cachedByEnv, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
+import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom } from '../shared/secrets';
 import { SOURCES } from '../sources';
 import type { WebhookRequest } from '../sources/types';
 import { errorResponse, receiveWebhook, type QueueMessage, type ReceiverDeps } from './receive';
@@ -55,9 +55,8 @@ export function createReceiverHandler(deps: ReceiverDeps, publicBaseUrl?: string
 }
 
 const telemetry = powertoolsTelemetry('moengage-adapter-receiver');
-let ready: { handler: ReceiverHandler } | undefined;
 
-function init(env: NodeJS.ProcessEnv): { handler: ReceiverHandler } {
+function init(env: NodeJS.ProcessEnv): ReceiverHandler {
   const queueUrl = requireEnv(env, ENV.queueUrl);
   const deps: ReceiverDeps = {
     sources: SOURCES,
@@ -68,21 +67,24 @@ function init(env: NodeJS.ProcessEnv): { handler: ReceiverHandler } {
     now: () => new Date(),
     telemetry,
   };
-  return { handler: createReceiverHandler(deps, env[ENV.publicBaseUrl]) };
+  return createReceiverHandler(deps, env[ENV.publicBaseUrl]);
 }
+
+const current = cachedByEnv(init, [...Object.values(ENV), ...Object.values(SIGNING_SECRET_ENV), 'AWS_REGION']);
 
 /** The Lambda entry point. Configuration errors answer 500 (logged once per cold start) and never leak details. */
 export const handler = async (event: LambdaFunctionURLEvent, context?: Context): Promise<LambdaFunctionURLResult> => {
   if (context) telemetry.logger.addContext(context);
+  let handle: ReceiverHandler;
   try {
-    ready ??= init(process.env);
+    handle = current(process.env);
   } catch (err) {
     telemetry.error('receiver misconfigured', { error: (err as Error).message });
     const res = errorResponse(500, 'misconfigured', 'the adapter is misconfigured; see its logs');
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   }
   try {
-    return await ready.handler(event, context);
+    return await handle(event, context);
   } finally {
     telemetry.flush();
   }

@@ -17,7 +17,7 @@ import { RateLimiter } from '../core/moengage/rate-limit';
 import { ENV } from '../core/names';
 import { retryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
-import { positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
+import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
 import { deliverBatch, type SenderDeps, type SenderQueue } from './deliver';
 
@@ -84,7 +84,6 @@ interface Runtime {
 }
 
 const telemetry = powertoolsTelemetry('moengage-adapter-sender');
-let runtime: Runtime | undefined;
 
 export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry): Runtime {
   const queueUrl = requireEnv(env, ENV.queueUrl);
@@ -135,12 +134,13 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry):
   return { handler: createSenderHandler(makeDeps, fifo) };
 }
 
+const current = cachedByEnv((env) => senderFromEnv(env), [...Object.values(ENV), 'AWS_REGION']);
+
 /** The Lambda entry point. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   telemetry.logger.addContext(context);
   try {
-    runtime ??= senderFromEnv(process.env);
-    return await runtime.handler(event, context);
+    return await current(process.env).handler(event, context);
   } finally {
     telemetry.flush();
   }

@@ -77,3 +77,21 @@ export function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: numb
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name} must be a positive integer, not ${v}`);
   return n;
 }
+
+/**
+ * Builds a value from the environment once, and again only when the environment it was built
+ * from changed (the local run and the tests start several pipelines in one process; a Lambda
+ * container builds it once).
+ */
+export function cachedByEnv<T>(build: (env: NodeJS.ProcessEnv) => T, names: readonly string[]): (env: NodeJS.ProcessEnv) => T {
+  let key: string | undefined;
+  let value: T | undefined;
+  return (env) => {
+    const k = JSON.stringify(names.map((n) => env[n] ?? null));
+    if (value === undefined || k !== key) {
+      value = build(env);
+      key = k;
+    }
+    return value;
+  };
+}
