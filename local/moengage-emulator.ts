@@ -1,0 +1,828 @@
+/**
+ * A local MoEngage Data API emulator (node:http) behaving like the documented User API
+ * (../shared/seeds/moengage-user-api.txt): Track User `POST /v1/customer/{workspaceId}` and
+ * Bulk Import `POST /v1/transition/{workspaceId}`, Basic auth, 400/401/413/415/429 answers
+ * with the documented bodies, a per-window rate limit with rate-limit headers, fault
+ * injection (status codes, timeouts, connection resets) and records of what was accepted.
+ *
+ * Used by `npm run dev` (prints accepted payloads, PII masked), the integration tests and
+ * the benchmarks (scaled time through `rateLimit.windowMs`). Listens on 127.0.0.1 only.
+ */
+import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { validateCustomerPayload } from '../functions/core/moengage/payload';
+
+// ---------------------------------------------------------------------------------------------
+// Documented bodies
+// ---------------------------------------------------------------------------------------------
+
+export const SUCCESS_BODY = {
+  status: 'success',
+  message: 'Your request has been accepted and will be processed soon.',
+} as const;
+
+export interface MoEngageErrorBody {
+  status: 'fail';
+  error: { attribute?: string; message: string; type: string; request_id: string };
+}
+
+function failBody(type: string, message: string, requestId: string, attribute?: string): MoEngageErrorBody {
+  return { status: 'fail', error: { ...(attribute !== undefined ? { attribute } : {}), message, type, request_id: requestId } };
+}
+
+/** The documented error bodies, by case. */
+export const ERROR_BODIES = {
+  customerIdMissing: (rid: string) => failBody('MissingAttributeError', 'customer_id is not found in the payload', rid, 'customer_id'),
+  customerIdEmpty: (rid: string) => failBody('MissingAttributeError', 'customer_id can not be empty Unicode String', rid, 'customer_id'),
+  authMismatch: (rid: string) =>
+    failBody('Authentication required', 'App Secret key mismatch. Please login to the dashboard to verify key', rid),
+  authMissing: (rid: string) => failBody('Authentication required', 'Authentication Header Required', rid),
+  blocked: (rid: string) => failBody('BlockedClient', 'Your account is suspended. Please contact MoEngage team.', rid),
+  tooLarge: (rid: string, limitLabel = '128KB') => failBody('Payload too large', `Payload can not exceed ${limitLabel}`, rid),
+  unsupportedMedia: (rid: string) => failBody('Unsupported media type', 'Content type is not supported', rid),
+  rateLimited: (rid: string) =>
+    failBody('Rate Limits Exceeded', 'Rate limits for customers exceeded. Please Try After Some Time', rid),
+  serverError: (rid: string) =>
+    failBody(
+      'Server Error',
+      'An unexpected error was encountered while processing this request. Please contact MoEngage Team',
+      rid,
+    ),
+} as const;
+
+/** Track User body limit: "the payload size exceeds 128 KB". */
+export const CUSTOMER_MAX_BODY_BYTES = 128 * 1024;
+/** Bulk Import request limit (contract.md): 100,000 bytes. */
+export const BULK_MAX_BODY_BYTES = 100_000;
+/** Bodies larger than this are not buffered at all (answered 413 once drained). */
+const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
+
+// ---------------------------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------------------------
+
+export type ApiKind = 'customer' | 'bulk';
+
+export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
+/** Same shape as `validateCustomerPayload` of functions/core/moengage/payload.ts. */
+export type PayloadValidator = (
+  payload: unknown,
+  rules?: { identityIdentifiers?: readonly string[] },
+) => { ok: true } | { ok: false; field: string; message: string };
+
+/** One injected fault: replaces the normal answer of one request. */
+export type Fault =
+  | {
+      kind?: 'status';
+      status: number;
+      /** Response body (JSON-encoded unless a string); default: the documented body for the status. */
+      body?: unknown;
+      /** Adds `Retry-After` (seconds). */
+      retryAfterSeconds?: number;
+      headers?: Record<string, string>;
+    }
+  | {
+      /** Never answers; the client's own timeout fires. `acceptFirst`: the payload is accepted before the silence. */
+      kind: 'timeout';
+      acceptFirst?: boolean;
+    }
+  | {
+      /** Destroys the connection without an answer (ECONNRESET / "socket hang up" at the client). */
+      kind: 'reset';
+      acceptFirst?: boolean;
+    }
+  | {
+      /** Answers normally after `ms`. */
+      kind: 'delay';
+      ms: number;
+    };
+
+export interface ProbabilisticFaults {
+  /** Probability in [0, 1] that a request (with no queued fault) gets one of `kinds`. */
+  rate: number;
+  kinds: readonly Fault[];
+  /** Injectable randomness; default Math.random. */
+  random?: () => number;
+}
+
+export interface AcceptedRecord {
+  api: ApiKind;
+  /** One user's Track User payload (a Bulk Import element, for bulk). */
+  payload: Record<string, unknown>;
+  /** Epoch ms, from the injected clock. */
+  receivedAt: number;
+  /** Request path and query, e.g. `/v1/customer/dev-workspace?app_id=dev-workspace`. */
+  path: string;
+  requestId: string;
+  /** Request headers, lower-case, without `authorization`. */
+  headers: Record<string, string>;
+}
+
+export interface EmulatedUser {
+  /** customer_id, or `moe_email:<value>` style when identified by an identity-resolution identifier. */
+  key: string;
+  customerId?: string;
+  attributes: Record<string, unknown>;
+  /** Accepted updates for this user (including create). */
+  updates: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+export type EmulatorMode = 'accept' | 'reject' | 'blocked';
+
+export interface RateLimitOptions {
+  /** Track User requests (one user each) per window. Default 10,000. */
+  customerPerWindow?: number;
+  /** Bulk Import users (elements) per window. Default 60,000. */
+  bulkUsersPerWindow?: number;
+  /** Window length in ms (fixed windows). Default 60,000; scale it down for tests and benchmarks. */
+  windowMs?: number;
+}
+
+export interface MoEngageEmulatorOptions {
+  /** Default 0 (a free port). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default `dev-workspace`. */
+  workspaceId?: string;
+  /** Default `dev-api-key`. */
+  apiKey?: string;
+  rateLimit?: RateLimitOptions;
+  /** Identity-resolution identifiers activated in the emulated workspace (e.g. moe_email). */
+  identityIdentifiers?: readonly string[];
+  /**
+   * Further payload validation after the documented checks; failures answer 400 naming the field.
+   * Default: `validateCustomerPayload` (functions/core/moengage/payload.ts); `false` turns it off.
+   */
+  validate?: PayloadValidator | false;
+  /** One line per accepted user; PII (emails, phone numbers) is masked unless `logRawPayloads`. Default: silent. */
+  log?: (line: string) => void;
+  logRawPayloads?: boolean;
+  onAccepted?: (record: AcceptedRecord) => void;
+  /** Injectable request_id generator (8 letters by default). */
+  requestId?: () => string;
+  /** Injectable clock (epoch ms). */
+  now?: () => number;
+  /** Keep at most this many accepted records (oldest dropped). Default 100,000. */
+  maxRecords?: number;
+}
+
+export interface EmulatorStats {
+  requests: number;
+  acceptedRequests: number;
+  acceptedUsers: number;
+  uniqueUsers: number;
+  byStatus: Record<string, number>;
+  rateLimited: number;
+  faultsInjected: number;
+  resets: number;
+  timeouts: number;
+  mode: EmulatorMode;
+  rateLimit: {
+    windowMs: number;
+    customer: { limit: number; remaining: number };
+    bulk: { limit: number; remaining: number };
+  };
+}
+
+export interface FaultQueue {
+  /** Queues faults, applied in order to the next requests (one each). */
+  push(...faults: Fault[]): number;
+  /** Queued faults not yet applied. */
+  readonly length: number;
+  /** Sets (or, with undefined, removes) the probabilistic mode, used when the queue is empty. */
+  setProbabilistic(config: ProbabilisticFaults | undefined): void;
+  /** Empties the queue and removes the probabilistic mode. */
+  clear(): void;
+}
+
+export interface MoEngageEmulator {
+  /** `http://127.0.0.1:PORT`: the `MOENGAGE_BASE_URL` to use. */
+  readonly url: string;
+  readonly port: number;
+  readonly workspaceId: string;
+  readonly apiKey: string;
+  /** Every accepted user payload, in arrival order. */
+  readonly accepted: readonly AcceptedRecord[];
+  /** API requests received (all outcomes). */
+  readonly requests: number;
+  readonly faults: FaultQueue;
+  readonly mode: EmulatorMode;
+  /** `reject`: every well-formed request is refused with 400 (`body` to choose it); `blocked`: 403; `accept`: normal. */
+  setMode(mode: EmulatorMode, options?: { body?: unknown }): void;
+  /** Deduplicated users, merged in arrival order. */
+  users(): ReadonlyMap<string, EmulatedUser>;
+  stats(): EmulatorStats;
+  /** Clears records, counters, faults, the rate-limit windows, and sets mode `accept`. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+
+export function randomRequestId(): string {
+  let s = '';
+  for (let i = 0; i < 8; i++) s += LETTERS[randomInt(LETTERS.length)];
+  return s;
+}
+
+function constantTimeEqual(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}
+
+type BasicAuth = { kind: 'missing' } | { kind: 'invalid' } | { kind: 'basic'; user: string; password: string };
+
+function parseBasicAuth(header: string | undefined): BasicAuth {
+  if (header === undefined || header.trim() === '') return { kind: 'missing' };
+  const m = /^Basic\s+([A-Za-z0-9+/=_-]+)\s*$/i.exec(header.trim());
+  if (!m?.[1]) return { kind: 'invalid' };
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return { kind: 'invalid' };
+  return { kind: 'basic', user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Fixed-window limiter: `limit` units per window of `windowMs`, windows aligned to multiples of windowMs. */
+export class FixedWindowLimiter {
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private used = 0;
+  constructor(
+    readonly limit: number,
+    readonly windowMs: number,
+    private readonly now: () => number,
+  ) {
+    if (!(windowMs > 0)) throw new Error('rate-limit windowMs must be > 0');
+    if (!(limit >= 0)) throw new Error('rate limit must be >= 0');
+  }
+  private roll(): number {
+    const t = this.now();
+    const start = Math.floor(t / this.windowMs) * this.windowMs;
+    if (start !== this.windowStart) {
+      this.windowStart = start;
+      this.used = 0;
+    }
+    return t;
+  }
+  /** Takes `units` if all fit; otherwise takes nothing. */
+  take(units: number): { allowed: boolean; remaining: number; resetMs: number } {
+    const t = this.roll();
+    const allowed = this.used + units <= this.limit;
+    if (allowed) this.used += units;
+    return { allowed, remaining: Math.max(0, this.limit - this.used), resetMs: this.windowStart + this.windowMs - t };
+  }
+  peek(): { remaining: number; resetMs: number } {
+    const t = this.roll();
+    return { remaining: Math.max(0, this.limit - this.used), resetMs: this.windowStart + this.windowMs - t };
+  }
+  reset(): void {
+    this.windowStart = Number.NEGATIVE_INFINITY;
+    this.used = 0;
+  }
+}
+
+const PII_KEYS = new Set(['u_em', 'u_mb', 'moe_email', 'moe_mobile', 'moe_phone', 'email', 'phone', 'mobile']);
+const EMAIL_LIKE = /^[^@\s]+@[^@\s]+$/;
+/** E.164-style numbers (a leading +); bare digit strings are ids, not masked unless under a phone key. */
+const PHONE_LIKE = /^\+\d[\d\s().-]{6,}$/;
+
+function maskString(value: string): string {
+  if (EMAIL_LIKE.test(value)) {
+    const [local = '', domain = ''] = value.split('@');
+    return `${local.slice(0, 1)}***@${domain}`;
+  }
+  const digits = value.replace(/\D/g, '');
+  if (digits.length >= 4) return `***${digits.slice(-2)}`;
+  return '***';
+}
+
+/** A copy of `value` with emails and phone numbers masked (for logs). */
+export function maskPii(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') {
+    if ((key !== undefined && PII_KEYS.has(key)) || EMAIL_LIKE.test(value) || PHONE_LIKE.test(value)) return maskString(value);
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => maskPii(v, key));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = maskPii(v, k);
+    return out;
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function hasIdentifier(payload: Record<string, unknown>, identifiers: readonly string[]): string | undefined {
+  const attrs = payload.attributes;
+  if (!isPlainObject(attrs)) return undefined;
+  for (const id of identifiers) {
+    const v = attrs[id];
+    if ((typeof v === 'string' && v.trim() !== '') || typeof v === 'number') return id;
+  }
+  return undefined;
+}
+
+type Check = { ok: true } | { ok: false; body: (rid: string) => MoEngageErrorBody };
+
+/** The emulator's own rules for one Track User payload (then `validate`, if given). */
+function checkCustomer(payload: unknown, identifiers: readonly string[], validate: PayloadValidator | undefined, at = ''): Check {
+  if (!isPlainObject(payload)) return { ok: false, body: ERROR_BODIES.customerIdMissing };
+  if (payload.type !== 'customer') {
+    const message = payload.type === undefined ? 'type is not found in the payload' : "type must be 'customer'";
+    return { ok: false, body: (rid) => failBody('MissingAttributeError', message, rid, `${at}type`) };
+  }
+  const cid = payload.customer_id;
+  if (cid === undefined || cid === null) {
+    if (hasIdentifier(payload, identifiers) === undefined) {
+      return {
+        ok: false,
+        body: (rid) => failBody('MissingAttributeError', 'customer_id is not found in the payload', rid, `${at}customer_id`),
+      };
+    }
+  } else if (typeof cid !== 'string' || cid.trim() === '') {
+    return {
+      ok: false,
+      body: (rid) => failBody('MissingAttributeError', 'customer_id can not be empty Unicode String', rid, `${at}customer_id`),
+    };
+  }
+  const ueo = payload.update_existing_only;
+  if (ueo !== undefined && typeof ueo !== 'boolean' && ueo !== 'true' && ueo !== 'false') {
+    return {
+      ok: false,
+      body: (rid) => failBody('InvalidAttributeError', 'update_existing_only must be a boolean', rid, `${at}update_existing_only`),
+    };
+  }
+  if (payload.attributes !== undefined && !isPlainObject(payload.attributes)) {
+    return { ok: false, body: (rid) => failBody('InvalidAttributeError', 'attributes must be a JSON object', rid, `${at}attributes`) };
+  }
+  if (validate) {
+    const result = validate(payload, { identityIdentifiers: identifiers });
+    if (!result.ok) {
+      const type = /not found|empty/i.test(result.message)
+        ? 'MissingAttributeError'
+        : /ArrayField/.test(result.field)
+          ? 'ArrayFieldError'
+          : 'InvalidAttributeError';
+      return { ok: false, body: (rid) => failBody(type, result.message, rid, `${at}${result.field}`) };
+    }
+  }
+  return { ok: true };
+}
+
+function userKey(payload: Record<string, unknown>, identifiers: readonly string[]): string | undefined {
+  if (typeof payload.customer_id === 'string' && payload.customer_id !== '') return payload.customer_id;
+  const id = hasIdentifier(payload, identifiers);
+  if (id === undefined) return undefined;
+  const attrs = payload.attributes as Record<string, unknown>;
+  return `${id}:${String(attrs[id])}`;
+}
+
+function toArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+/** Applies one accepted payload to the user view, the way MoEngage would update the profile. */
+function applyToUser(users: Map<string, EmulatedUser>, payload: Record<string, unknown>, identifiers: readonly string[], at: number): void {
+  const key = userKey(payload, identifiers);
+  if (key === undefined) return;
+  let user = users.get(key);
+  const updateExistingOnly = payload.update_existing_only === true || payload.update_existing_only === 'true';
+  if (!user) {
+    if (updateExistingOnly) return; // accepted, but MoEngage creates nobody
+    user = {
+      key,
+      ...(typeof payload.customer_id === 'string' ? { customerId: payload.customer_id } : {}),
+      attributes: {},
+      updates: 0,
+      firstSeenAt: at,
+      lastSeenAt: at,
+    };
+    users.set(key, user);
+  }
+  user.updates++;
+  user.lastSeenAt = at;
+  const attrs = isPlainObject(payload.attributes) ? payload.attributes : {};
+  for (const [name, value] of Object.entries(attrs)) {
+    if (name === 'addValueToArrayField' && isPlainObject(value)) {
+      for (const [field, add] of Object.entries(value)) {
+        const current = toArray(user.attributes[field] ?? []);
+        for (const v of toArray(add)) if (!current.includes(v)) current.push(v);
+        user.attributes[field] = current;
+      }
+    } else if (name === 'removeValueFromArrayField' && isPlainObject(value)) {
+      for (const [field, remove] of Object.entries(value)) {
+        const drop = toArray(remove);
+        user.attributes[field] = toArray(user.attributes[field] ?? []).filter((v) => !drop.includes(v));
+      }
+    } else {
+      user.attributes[name] = value;
+    }
+  }
+}
+
+function defaultBodyFor(status: number, rid: string): unknown {
+  switch (status) {
+    case 200:
+      return SUCCESS_BODY;
+    case 400:
+      return ERROR_BODIES.customerIdMissing(rid);
+    case 401:
+      return ERROR_BODIES.authMismatch(rid);
+    case 403:
+      return ERROR_BODIES.blocked(rid);
+    case 413:
+      return ERROR_BODIES.tooLarge(rid);
+    case 415:
+      return ERROR_BODIES.unsupportedMedia(rid);
+    case 429:
+      return ERROR_BODIES.rateLimited(rid);
+    default:
+      return ERROR_BODIES.serverError(rid);
+  }
+}
+
+const ROUTE = /^\/v1\/(customer|transition)\/([^/?#]+)$/;
+
+// ---------------------------------------------------------------------------------------------
+// Server
+// ---------------------------------------------------------------------------------------------
+
+export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}): Promise<MoEngageEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const workspaceId = opts.workspaceId ?? 'dev-workspace';
+  const apiKey = opts.apiKey ?? 'dev-api-key';
+  const now = opts.now ?? Date.now;
+  const newRequestId = opts.requestId ?? randomRequestId;
+  const log = opts.log ?? (() => {});
+  const identifiers = opts.identityIdentifiers ?? [];
+  const maxRecords = opts.maxRecords ?? 100_000;
+  const validate = opts.validate === false ? undefined : (opts.validate ?? validateCustomerPayload);
+  const windowMs = opts.rateLimit?.windowMs ?? 60_000;
+  const limiters: Record<ApiKind, FixedWindowLimiter> = {
+    customer: new FixedWindowLimiter(opts.rateLimit?.customerPerWindow ?? 10_000, windowMs, now),
+    bulk: new FixedWindowLimiter(opts.rateLimit?.bulkUsersPerWindow ?? 60_000, windowMs, now),
+  };
+
+  const accepted: AcceptedRecord[] = [];
+  const users = new Map<string, EmulatedUser>();
+  const queue: Fault[] = [];
+  let probabilistic: ProbabilisticFaults | undefined;
+  let mode: EmulatorMode = 'accept';
+  let rejectBody: unknown;
+  const counters = {
+    requests: 0,
+    acceptedRequests: 0,
+    acceptedUsers: 0,
+    rateLimited: 0,
+    faultsInjected: 0,
+    resets: 0,
+    timeouts: 0,
+    byStatus: {} as Record<string, number>,
+  };
+  const held = new Set<ServerResponse>();
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const faults: FaultQueue = {
+    push(...f: Fault[]) {
+      queue.push(...f);
+      return queue.length;
+    },
+    get length() {
+      return queue.length;
+    },
+    setProbabilistic(config) {
+      if (config && !(config.rate >= 0 && config.rate <= 1)) throw new Error('fault rate must be within [0, 1]');
+      if (config && config.kinds.length === 0) throw new Error('list at least one fault kind');
+      probabilistic = config;
+    },
+    clear() {
+      queue.length = 0;
+      probabilistic = undefined;
+    },
+  };
+
+  function nextFault(): Fault | undefined {
+    const queued = queue.shift();
+    if (queued) return queued;
+    if (!probabilistic) return undefined;
+    const random = probabilistic.random ?? Math.random;
+    if (random() >= probabilistic.rate) return undefined;
+    const index = Math.min(probabilistic.kinds.length - 1, Math.floor(random() * probabilistic.kinds.length));
+    return probabilistic.kinds[index];
+  }
+
+  function rateHeaders(api: ApiKind, remaining?: number, resetMs?: number): Record<string, string> {
+    const peek = remaining === undefined || resetMs === undefined ? limiters[api].peek() : { remaining, resetMs };
+    return {
+      'x-ratelimit-limit': String(limiters[api].limit),
+      'x-ratelimit-remaining': String(peek.remaining),
+      'x-ratelimit-reset': String(Math.max(1, Math.ceil(peek.resetMs / 1000))),
+    };
+  }
+
+  function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    counters.byStatus[String(status)] = (counters.byStatus[String(status)] ?? 0) + 1;
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
+  }
+
+  function statsNow(): EmulatorStats {
+    const c = limiters.customer.peek();
+    const b = limiters.bulk.peek();
+    return {
+      requests: counters.requests,
+      acceptedRequests: counters.acceptedRequests,
+      acceptedUsers: counters.acceptedUsers,
+      uniqueUsers: users.size,
+      byStatus: { ...counters.byStatus },
+      rateLimited: counters.rateLimited,
+      faultsInjected: counters.faultsInjected,
+      resets: counters.resets,
+      timeouts: counters.timeouts,
+      mode,
+      rateLimit: {
+        windowMs,
+        customer: { limit: limiters.customer.limit, remaining: c.remaining },
+        bulk: { limit: limiters.bulk.limit, remaining: b.remaining },
+      },
+    };
+  }
+
+  function readBody(req: IncomingMessage): Promise<{ body: Buffer; tooLarge: boolean }> {
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let tooLarge = false;
+      req.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > HARD_READ_CAP_BYTES) {
+          tooLarge = true;
+          chunks.length = 0;
+          return;
+        }
+        if (!tooLarge) chunks.push(chunk);
+      });
+      req.on('end', () => resolve({ body: Buffer.concat(chunks), tooLarge }));
+      req.on('error', reject);
+    });
+  }
+
+  function record(api: ApiKind, payload: Record<string, unknown>, req: IncomingMessage, requestId: string, at: number): void {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (k === 'authorization' || v === undefined) continue;
+      headers[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const rec: AcceptedRecord = { api, payload, receivedAt: at, path: req.url ?? '', requestId, headers };
+    accepted.push(rec);
+    if (accepted.length > maxRecords) accepted.splice(0, accepted.length - maxRecords);
+    counters.acceptedUsers++;
+    applyToUser(users, payload, identifiers, at);
+    const shown = opts.logRawPayloads ? payload : maskPii(payload);
+    log(`[moengage-emulator] accepted ${api} ${JSON.stringify(shown)}`);
+    opts.onAccepted?.(rec);
+  }
+
+  /** Runs the documented checks; returns the answer, or accepts (records) and returns 200. */
+  function evaluate(
+    req: IncomingMessage,
+    api: ApiKind,
+    pathWorkspace: string,
+    query: URLSearchParams,
+    raw: { body: Buffer; tooLarge: boolean },
+    requestId: string,
+  ): { status: number; body: unknown; headers: Record<string, string> } {
+    const auth = parseBasicAuth(req.headers.authorization);
+    const rate = rateHeaders(api);
+    if (auth.kind === 'missing') return { status: 401, body: ERROR_BODIES.authMissing(requestId), headers: rate };
+    // Every comparison runs, so the timing says nothing about which part was wrong.
+    const userOk = auth.kind === 'basic' && constantTimeEqual(auth.user, workspaceId);
+    const passOk = auth.kind === 'basic' && constantTimeEqual(auth.password, apiKey);
+    const pathOk = constantTimeEqual(pathWorkspace, workspaceId);
+    if (!(userOk && passOk && pathOk)) return { status: 401, body: ERROR_BODIES.authMismatch(requestId), headers: rate };
+
+    const appId = query.get('app_id');
+    if (appId === null || appId === '') {
+      return { status: 400, body: failBody('MissingAttributeError', 'app_id is not found in the request', requestId, 'app_id'), headers: rate };
+    }
+    if (appId !== pathWorkspace) {
+      return {
+        status: 400,
+        body: failBody('InvalidAttributeError', 'app_id does not match the workspace in the URL', requestId, 'app_id'),
+        headers: rate,
+      };
+    }
+
+    const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    if (contentType !== 'application/json') return { status: 415, body: ERROR_BODIES.unsupportedMedia(requestId), headers: rate };
+
+    const limit = api === 'customer' ? CUSTOMER_MAX_BODY_BYTES : BULK_MAX_BODY_BYTES;
+    if (raw.tooLarge || raw.body.length > limit) {
+      return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'customer' ? '128KB' : '100000 bytes'), headers: rate };
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.body.toString('utf8'));
+    } catch {
+      return { status: 400, body: ERROR_BODIES.customerIdMissing(requestId), headers: rate };
+    }
+
+    let payloads: Record<string, unknown>[];
+    if (api === 'customer') {
+      const check = checkCustomer(json, identifiers, validate);
+      if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
+      payloads = [json as Record<string, unknown>];
+    } else {
+      if (!isPlainObject(json) || json.type !== 'transition') {
+        return { status: 400, body: failBody('MissingAttributeError', "type must be 'transition'", requestId, 'type'), headers: rate };
+      }
+      const elements = json.elements;
+      if (!Array.isArray(elements) || elements.length === 0) {
+        return { status: 400, body: failBody('MissingAttributeError', 'elements is not found in the payload', requestId, 'elements'), headers: rate };
+      }
+      for (let i = 0; i < elements.length; i++) {
+        const check = checkCustomer(elements[i], identifiers, validate, `elements.${i}.`);
+        if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
+      }
+      payloads = elements as Record<string, unknown>[];
+    }
+
+    const taken = limiters[api].take(payloads.length);
+    const headers = rateHeaders(api, taken.remaining, taken.resetMs);
+    if (!taken.allowed) {
+      counters.rateLimited++;
+      return {
+        status: 429,
+        body: ERROR_BODIES.rateLimited(requestId),
+        headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(taken.resetMs / 1000))) },
+      };
+    }
+
+    if (mode === 'reject') {
+      const body =
+        rejectBody ?? failBody('InvalidAttributeError', 'The payload was refused (emulator reject mode)', requestId, 'attributes');
+      return { status: 400, body, headers };
+    }
+    if (mode === 'blocked') return { status: 403, body: ERROR_BODIES.blocked(requestId), headers };
+
+    const at = now();
+    counters.acceptedRequests++;
+    for (const p of payloads) record(api, p, req, requestId, at);
+    return { status: 200, body: SUCCESS_BODY, headers };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator.local');
+    if (url.pathname === '/_emulator/state') {
+      if (req.method !== 'GET') {
+        res.writeHead(405, { allow: 'GET', 'content-type': 'application/json' }).end('{"error":"method not allowed"}');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(statsNow()));
+      return;
+    }
+    const route = ROUTE.exec(url.pathname);
+    if (!route) {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'fail', error: { message: 'Not Found', type: 'Not Found' } }));
+      return;
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' }).end(
+        JSON.stringify({ status: 'fail', error: { message: 'Method Not Allowed', type: 'Method Not Allowed' } }),
+      );
+      return;
+    }
+    const api: ApiKind = route[1] === 'customer' ? 'customer' : 'bulk';
+    const pathWorkspace = decodeURIComponent(route[2] ?? '');
+    counters.requests++;
+    const requestId = newRequestId();
+    const raw = await readBody(req);
+
+    let fault = nextFault();
+    if (fault) counters.faultsInjected++;
+    if (fault?.kind === 'delay') {
+      const ms = fault.ms;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      });
+      if (res.destroyed) return;
+      fault = undefined;
+    }
+
+    if (fault && (fault.kind === 'timeout' || fault.kind === 'reset')) {
+      if (fault.acceptFirst) evaluate(req, api, pathWorkspace, url.searchParams, raw, requestId);
+      if (fault.kind === 'reset') {
+        counters.resets++;
+        req.socket.destroy();
+      } else {
+        counters.timeouts++;
+        held.add(res);
+        res.on('close', () => held.delete(res));
+      }
+      return;
+    }
+    if (fault) {
+      const status = fault.status;
+      const headers: Record<string, string> = { ...rateHeaders(api), ...(fault.headers ?? {}) };
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+      if (status === 429) counters.rateLimited++;
+      send(res, status, fault.body ?? defaultBodyFor(status, requestId), headers);
+      return;
+    }
+
+    const answer = evaluate(req, api, pathWorkspace, url.searchParams, raw, requestId);
+    send(res, answer.status, answer.body, answer.headers);
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, ERROR_BODIES.serverError(newRequestId()));
+      else res.destroy();
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host}:${port}`;
+  let closed = false;
+
+  return {
+    url,
+    port,
+    workspaceId,
+    apiKey,
+    accepted,
+    get requests() {
+      return counters.requests;
+    },
+    faults,
+    get mode() {
+      return mode;
+    },
+    setMode(next, options) {
+      mode = next;
+      rejectBody = options?.body;
+    },
+    users: () => users,
+    stats: statsNow,
+    reset() {
+      accepted.length = 0;
+      users.clear();
+      faults.clear();
+      mode = 'accept';
+      rejectBody = undefined;
+      limiters.customer.reset();
+      limiters.bulk.reset();
+      counters.requests = 0;
+      counters.acceptedRequests = 0;
+      counters.acceptedUsers = 0;
+      counters.rateLimited = 0;
+      counters.faultsInjected = 0;
+      counters.resets = 0;
+      counters.timeouts = 0;
+      counters.byStatus = {};
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const res of held) res.destroy();
+      held.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}

@@ -1,0 +1,366 @@
+/**
+ * Feeds a Lambda SQS handler from a queue the way the Lambda SQS event source mapping does:
+ * ReceiveMessage (all system and message attributes) → a real-shaped SQSEvent and Context →
+ * `handler(event, context)` → partial batch response handling:
+ *
+ * - `{ batchItemFailures }` lists the failures: every other message is deleted;
+ * - an empty/absent/null response or list: the whole batch succeeded, every message is deleted;
+ * - a throw, a timeout (functionTimeoutMs) or an invalid response (unknown / empty / null
+ *   itemIdentifier): the whole batch failed, nothing is deleted and the messages come back
+ *   after the visibility timeout;
+ * - FIFO: no two batches holding the same message group are ever in flight at once.
+ *
+ * Local run and tests only.
+ */
+import {
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | null | undefined>;
+
+export interface PollerOptions {
+  client: SQSClient;
+  queueUrl: string;
+  queueArn: string;
+  handler: SqsHandler;
+  /** Default 10 (the maximum for one ReceiveMessage). */
+  batchSize?: number;
+  /** Long-poll wait; short so that stop() is quick. Default 1. */
+  waitTimeSeconds?: number;
+  /** The Lambda timeout. Default 30,000. */
+  functionTimeoutMs?: number;
+  /** Concurrent invocations. Default 2. */
+  maxConcurrency?: number;
+  /** Default us-east-1. */
+  region?: string;
+  /** Default `moengage-adapter-sender`. */
+  functionName?: string;
+  /** Longest wait of stop() for in-flight batches. Default 5,000. */
+  stopTimeoutMs?: number;
+  /** Receive/delete failures, handler throws and timeouts. */
+  onError?: (error: unknown, where: 'receive' | 'handler' | 'timeout' | 'delete' | 'response') => void;
+  /** Injectable clock (epoch ms), for getRemainingTimeInMillis. */
+  now?: () => number;
+}
+
+export interface PollerCounters {
+  /** Handler invocations. */
+  batches: number;
+  /** Messages received. */
+  received: number;
+  /** Messages deleted after a (partially) successful batch. */
+  deleted: number;
+  /** Messages left on the queue: reported failures plus whole failed batches. */
+  failed: number;
+  /** Handler invocations that threw. */
+  errors: number;
+  /** Handler invocations that ran past functionTimeoutMs. */
+  timeouts: number;
+  /** Batches currently being handled. */
+  inFlight: number;
+}
+
+export interface Poller {
+  readonly counters: Readonly<PollerCounters>;
+  /**
+   * Resolves once a ReceiveMessage that started after this call came back empty while
+   * nothing was in flight (the queue is drained as far as this consumer can see).
+   */
+  idle(): Promise<void>;
+  /** Stops receiving; resolves once in-flight batches finished (or stopTimeoutMs passed). */
+  stop(): Promise<void>;
+}
+
+/** Lambda's shape of a message attribute. */
+export function toLambdaMessageAttributes(attrs: Record<string, MessageAttributeValue> | undefined): SQSMessageAttributes {
+  const out: SQSMessageAttributes = {};
+  for (const [name, value] of Object.entries(attrs ?? {})) {
+    out[name] = {
+      ...(value.StringValue !== undefined ? { stringValue: value.StringValue } : {}),
+      ...(value.BinaryValue !== undefined ? { binaryValue: Buffer.from(value.BinaryValue).toString('base64') } : {}),
+      stringListValues: value.StringListValues ?? [],
+      binaryListValues: (value.BinaryListValues ?? []).map((b) => Buffer.from(b).toString('base64')),
+      dataType: value.DataType ?? 'String',
+    };
+  }
+  return out;
+}
+
+/** One SQS message as the record of a Lambda SQS event. */
+export function toSqsRecord(message: Message, queueArn: string, region: string): SQSRecord {
+  const a = message.Attributes ?? {};
+  const attributes: SQSRecordAttributes = {
+    ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
+    SentTimestamp: a.SentTimestamp ?? String(Date.now()),
+    SenderId: a.SenderId ?? '000000000000',
+    ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? a.SentTimestamp ?? String(Date.now()),
+    ...(a.SequenceNumber !== undefined ? { SequenceNumber: a.SequenceNumber } : {}),
+    ...(a.MessageGroupId !== undefined ? { MessageGroupId: a.MessageGroupId } : {}),
+    ...(a.MessageDeduplicationId !== undefined ? { MessageDeduplicationId: a.MessageDeduplicationId } : {}),
+    ...(a.AWSTraceHeader !== undefined ? { AWSTraceHeader: a.AWSTraceHeader } : {}),
+  };
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes,
+    messageAttributes: toLambdaMessageAttributes(message.MessageAttributes),
+    md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes !== undefined ? { md5OfMessageAttributes: message.MD5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: region,
+  };
+}
+
+/** A Lambda Context whose getRemainingTimeInMillis counts down from `timeoutMs`. */
+export function createLambdaContext(options: {
+  functionName: string;
+  region: string;
+  timeoutMs: number;
+  now?: () => number;
+  memoryLimitInMB?: number;
+}): Context {
+  const now = options.now ?? Date.now;
+  const deadline = now() + options.timeoutMs;
+  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  const unsupported = (name: string) => () => {
+    throw new Error(`context.${name}() is not supported: return a promise from the handler`);
+  };
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: options.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${options.region}:000000000000:function:${options.functionName}`,
+    memoryLimitInMB: String(options.memoryLimitInMB ?? 256),
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${options.functionName}`,
+    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
+    done: unsupported('done'),
+    fail: unsupported('fail'),
+    succeed: unsupported('succeed'),
+  };
+}
+
+type Outcome = { kind: 'ok'; failedIds: Set<string> } | { kind: 'failed' };
+
+/** Interprets a handler's answer the way the event source mapping does (partial batch responses). */
+export function interpretBatchResponse(response: unknown, messageIds: ReadonlySet<string>): Outcome {
+  if (response === undefined || response === null) return { kind: 'ok', failedIds: new Set() };
+  if (typeof response !== 'object' || Array.isArray(response)) return { kind: 'failed' };
+  const failures = (response as { batchItemFailures?: unknown }).batchItemFailures;
+  if (failures === undefined || failures === null) return { kind: 'ok', failedIds: new Set() };
+  if (!Array.isArray(failures)) return { kind: 'failed' };
+  const failedIds = new Set<string>();
+  for (const f of failures) {
+    const id = typeof f === 'object' && f !== null ? (f as { itemIdentifier?: unknown }).itemIdentifier : undefined;
+    if (typeof id !== 'string' || id === '' || !messageIds.has(id)) return { kind: 'failed' };
+    failedIds.add(id);
+  }
+  return { kind: 'ok', failedIds };
+}
+
+export function startPoller(options: PollerOptions): Poller {
+  const batchSize = options.batchSize ?? 10;
+  const waitTimeSeconds = options.waitTimeSeconds ?? 1;
+  const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
+  const maxConcurrency = options.maxConcurrency ?? 2;
+  const region = options.region ?? 'us-east-1';
+  const functionName = options.functionName ?? 'moengage-adapter-sender';
+  const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
+  const onError = options.onError ?? (() => {});
+  const now = options.now ?? Date.now;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error('batchSize must be 1..10');
+  if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error('maxConcurrency must be >= 1');
+  if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20) throw new Error('waitTimeSeconds must be 0..20');
+
+  const counters: PollerCounters = { batches: 0, received: 0, deleted: 0, failed: 0, errors: 0, timeouts: 0, inFlight: 0 };
+  let running = true;
+  const abort = new AbortController();
+  const inFlight = new Set<Promise<void>>();
+  /** Message groups of in-flight batches, and the batch that holds each. */
+  const busyGroups = new Map<string, Promise<void>>();
+  let slotWaiter: (() => void) | undefined;
+  let receiveSeq = 0;
+  const idleWaiters: { afterSeq: number; resolve: () => void }[] = [];
+
+  function freeSlot(): void {
+    const w = slotWaiter;
+    slotWaiter = undefined;
+    w?.();
+  }
+
+  function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      abort.signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  async function deleteMessages(records: SQSRecord[]): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < records.length; i += 10) {
+      const chunk = records.slice(i, i + 10);
+      try {
+        const out = await options.client.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: options.queueUrl,
+            Entries: chunk.map((r, j) => ({ Id: String(j), ReceiptHandle: r.receiptHandle })),
+          }),
+        );
+        deleted += out.Successful?.length ?? 0;
+        if (out.Failed && out.Failed.length > 0) {
+          onError(new Error(`DeleteMessageBatch failed for ${out.Failed.length} message(s): ${out.Failed[0]?.Code ?? 'unknown'}`), 'delete');
+        }
+      } catch (err) {
+        onError(err, 'delete');
+      }
+    }
+    return deleted;
+  }
+
+  async function invoke(records: SQSRecord[]): Promise<void> {
+    counters.batches++;
+    const context = createLambdaContext({ functionName, region, timeoutMs: functionTimeoutMs, now });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<{ timedOut: true }>((resolve) => {
+      timer = setTimeout(() => resolve({ timedOut: true }), functionTimeoutMs);
+    });
+    let outcome: Outcome;
+    try {
+      const result = await Promise.race([
+        Promise.resolve()
+          .then(() => options.handler({ Records: records }, context))
+          .then((value) => ({ timedOut: false as const, value })),
+        timeout,
+      ]);
+      if (result.timedOut) {
+        counters.timeouts++;
+        onError(new Error(`the handler ran past its ${functionTimeoutMs} ms timeout`), 'timeout');
+        outcome = { kind: 'failed' };
+      } else {
+        outcome = interpretBatchResponse(result.value, new Set(records.map((r) => r.messageId)));
+        if (outcome.kind === 'failed') onError(new Error('invalid partial batch response: the whole batch failed'), 'response');
+      }
+    } catch (err) {
+      counters.errors++;
+      onError(err, 'handler');
+      outcome = { kind: 'failed' };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome.kind === 'failed') {
+      counters.failed += records.length;
+      return;
+    }
+    const toDelete = records.filter((r) => !outcome.failedIds.has(r.messageId));
+    counters.failed += records.length - toDelete.length;
+    counters.deleted += await deleteMessages(toDelete);
+  }
+
+  function dispatch(records: SQSRecord[]): void {
+    const groups = [...new Set(records.map((r) => r.attributes.MessageGroupId).filter((g): g is string => g !== undefined))];
+    // FIFO: wait for any in-flight batch that holds one of these groups (the queue locks groups
+    // while messages are in flight; a visibility timeout expiring mid-batch must not break that).
+    const blockers = [...new Set(groups.map((g) => busyGroups.get(g)).filter((p): p is Promise<void> => p !== undefined))];
+    counters.inFlight++;
+    const run = (async () => {
+      if (blockers.length > 0) await Promise.allSettled(blockers);
+      await invoke(records);
+    })();
+    const task = run.finally(() => {
+      counters.inFlight--;
+      inFlight.delete(task);
+      for (const g of groups) if (busyGroups.get(g) === task) busyGroups.delete(g);
+      freeSlot();
+    });
+    for (const g of groups) busyGroups.set(g, task);
+    inFlight.add(task);
+  }
+
+  function settleIdle(seq: number): void {
+    for (let i = idleWaiters.length - 1; i >= 0; i--) {
+      const w = idleWaiters[i];
+      if (w && seq > w.afterSeq) {
+        idleWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      if (counters.inFlight >= maxConcurrency) {
+        await new Promise<void>((resolve) => {
+          slotWaiter = resolve;
+        });
+        continue;
+      }
+      const seq = ++receiveSeq;
+      let messages: Message[] = [];
+      try {
+        const out = await options.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: options.queueUrl,
+            MaxNumberOfMessages: batchSize,
+            WaitTimeSeconds: waitTimeSeconds,
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal: abort.signal },
+        );
+        messages = out.Messages ?? [];
+      } catch (err) {
+        if (!running) break;
+        onError(err, 'receive');
+        await sleep(1_000);
+        continue;
+      }
+      if (messages.length === 0) {
+        if (counters.inFlight === 0) settleIdle(seq);
+        continue;
+      }
+      counters.received += messages.length;
+      if (!running) {
+        // Received while stopping: leave them to come back after the visibility timeout.
+        counters.failed += messages.length;
+        break;
+      }
+      dispatch(messages.map((m) => toSqsRecord(m, options.queueArn, region)));
+    }
+  }
+
+  const loopDone = loop().catch((err) => onError(err, 'receive'));
+
+  return {
+    counters,
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push({ afterSeq: receiveSeq, resolve });
+      });
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      abort.abort();
+      freeSlot();
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, stopTimeoutMs);
+      });
+      await Promise.race([Promise.allSettled([loopDone, ...inFlight]).then(() => undefined), bounded]);
+      clearTimeout(timer);
+      for (const w of idleWaiters.splice(0)) w.resolve();
+    },
+  };
+}
