@@ -18,7 +18,7 @@ import type { FailureReason, ParkInfo } from '../core/dlq';
 import { type DeliveryOutcome, type MoEngageClient, type MoEngageCredentials } from '../core/moengage/client';
 import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
-import { decide, retryWithPolicy, type RetryDecision, type RetryPolicy } from '../core/retry';
+import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryPolicy } from '../core/retry';
 import { METRIC } from '../core/names';
 import type { CredentialsProvider } from '../shared/secrets';
 import { identityHash, type Telemetry } from '../shared/observability';
@@ -140,14 +140,9 @@ async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
     },
     { receiveCount: item.receiveCount, maxReceiveCount: deps.maxReceiveCount },
     deps.policy,
-    {
-      sleep: deps.sleep,
-      random: deps.random,
-      remainingMs: deps.remainingMs,
-      refreshCredentials: async () => {
-        creds = await deps.credentials.refresh();
-      },
-    },
+    loopDeps(deps, async () => {
+      creds = await deps.credentials.refresh();
+    }),
   );
   return settle(item, run.outcome, run.decision, deps);
 }
@@ -189,14 +184,9 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
       },
       { receiveCount: minReceive, maxReceiveCount: deps.maxReceiveCount },
       deps.policy,
-      {
-        sleep: deps.sleep,
-        random: deps.random,
-        remainingMs: deps.remainingMs,
-        refreshCredentials: async () => {
-          creds = await deps.credentials.refresh();
-        },
-      },
+      loopDeps(deps, async () => {
+        creds = await deps.credentials.refresh();
+      }),
     );
     const outcome = run.outcome;
     if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
@@ -212,6 +202,10 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
   };
   if (deps.fifo) for (const pack of packs) await sendPack(pack);
   else await runLimited(packs, deps.parallelism, sendPack);
+}
+
+function loopDeps(deps: SenderDeps, refreshCredentials: () => Promise<void>): RetryLoopDeps {
+  return { sleep: deps.sleep, random: deps.random, remainingMs: deps.remainingMs, refreshCredentials };
 }
 
 function observe(deps: SenderDeps, limiter: RateLimiter, outcome: DeliveryOutcome, item?: Item, users = 1): void {

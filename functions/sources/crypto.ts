@@ -28,6 +28,19 @@ export function safeEqualAny(candidate: string | Buffer, expected: readonly (str
   return match;
 }
 
+/**
+ * The verdict over every candidate signature against every expected one (rotation on both
+ * sides), in constant time per comparison: a match anywhere verifies.
+ */
+export function matchAnySignature(candidates: readonly string[], expected: readonly Buffer[]): SignatureCheck {
+  if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
+  let match = false;
+  for (const candidate of candidates) {
+    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
+  }
+  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+}
+
 /** Decodes a Svix / Standard Webhooks secret (`whsec_<base64>`; a bare base64 string is accepted too). */
 export function decodeWhsecSecret(secret: string): Buffer | undefined {
   const trimmed = secret.trim();
@@ -77,12 +90,7 @@ export function verifySvixStyle(input: SvixStyleInput): SignatureCheck {
     const key = decodeWhsecSecret(secret);
     if (key) expected.push(Buffer.from(hmac('sha256', key, signed).toString('base64'), 'utf8'));
   }
-  if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
-  let match = false;
-  for (const candidate of candidates) {
-    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
-  }
-  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+  return matchAnySignature(candidates, expected);
 }
 
 /**

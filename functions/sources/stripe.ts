@@ -27,7 +27,7 @@
  *   payment and tax settings, `livemode`.
  */
 import { finishMapping, metadataAttributes, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, parseTimestampedHeader, safeEqualAny } from './crypto';
+import { hmac, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -64,12 +64,7 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
     const secret = raw.trim();
     if (STRIPE_SECRET.test(secret)) expected.push(Buffer.from(stripeSignature(secret, t, req.rawBody), 'utf8'));
   }
-  if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
-  let match = false;
-  for (const candidate of v1) {
-    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
-  }
-  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+  return matchAnySignature(v1, expected);
 }
 
 function parse(req: WebhookRequest): Parsed {

@@ -17,7 +17,7 @@
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, parseTimestampedHeader, safeEqualAny } from './crypto';
+import { hmac, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const WORKOS_DEFAULT_TOLERANCE_SECONDS = 180;
@@ -45,15 +45,11 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
     return { ok: false, message: 'signature timestamp outside the tolerance' };
   }
 
-  const keys = secrets.filter((s) => s.length > 0);
-  if (keys.length === 0) return { ok: false, message: 'no usable signing secret configured' };
   const signed = Buffer.concat([Buffer.from(`${parsed.t}.`, 'utf8'), req.rawBody]);
-  const expected = keys.map((secret) => Buffer.from(hmac('sha256', Buffer.from(secret, 'utf8'), signed).toString('hex'), 'utf8'));
-  let match = false;
-  for (const candidate of candidates) {
-    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
-  }
-  return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
+  const expected = secrets
+    .filter((s) => s.length > 0)
+    .map((secret) => Buffer.from(hmac('sha256', Buffer.from(secret, 'utf8'), signed).toString('hex'), 'utf8'));
+  return matchAnySignature(candidates, expected);
 }
 
 function parse(req: WebhookRequest): Parsed {
