@@ -284,6 +284,15 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       receiverHandler,
       ready: () => ready,
       status: () => statusFn(),
+      ...(emulator
+        ? {
+            setMoEngageMode: (mode: string) => {
+              if (mode !== 'accept' && mode !== 'reject' && mode !== 'blocked') return false;
+              emulator.setMode(mode);
+              return true;
+            },
+          }
+        : {}),
       log,
     });
     cleanups.push(() => http.close());

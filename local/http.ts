@@ -29,6 +29,12 @@ export interface HttpServerOptions {
   receiverHandler: ReceiverHandler;
   /** Body of `GET /_dev/status`; without it the route goes to the receiver like any other. */
   status?: () => unknown;
+  /**
+   * `POST /_dev/moengage/mode` with `{"mode":"accept"|"reject"|"blocked"}`: switches the
+   * MoEngage emulator (local run only), e.g. to rehearse the DLQ runbook. Returns false for an
+   * unknown mode; absent when no emulator runs.
+   */
+  setMoEngageMode?: (mode: string) => boolean;
   /** `GET /healthz` answers 200 only once this says true. Default: always ready. */
   ready?: () => boolean;
   /** Default 1 MB. */
@@ -265,6 +271,26 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
         return;
       }
       write(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(options.status()), 'utf8') });
+      return;
+    }
+
+    if (path === '/_dev/moengage/mode' && options.setMoEngageMode) {
+      const raw = await readBody(req);
+      if (method !== 'POST') {
+        write(res, { statusCode: 405, headers: { 'content-type': 'application/json', allow: 'POST' }, body: errorJson('method_not_allowed', 'use POST') });
+        return;
+      }
+      let mode: unknown;
+      try {
+        mode = raw === 'too_large' ? undefined : (JSON.parse(raw.toString('utf8')) as { mode?: unknown }).mode;
+      } catch {
+        mode = undefined;
+      }
+      if (typeof mode !== 'string' || !options.setMoEngageMode(mode)) {
+        write(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: errorJson('bad_request', 'send {"mode":"accept"|"reject"|"blocked"}') });
+        return;
+      }
+      write(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ mode }), 'utf8') });
       return;
     }
 
