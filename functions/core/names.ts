@@ -3,6 +3,13 @@
  * and the DLQ tool. Changing one here changes it everywhere.
  */
 
+/**
+ * The Powertools `service` of each function: the `service` dimension of its custom metrics
+ * (the construct's alarms and dashboard filter on it) and the `service` key of its logs.
+ */
+export const RECEIVER_SERVICE = 'moengage-adapter-receiver';
+export const SENDER_SERVICE = 'moengage-adapter-sender';
+
 /** CloudWatch namespace of the adapter's custom metrics (Powertools Metrics, EMF). */
 export const METRICS_NAMESPACE = 'MoEngageAdapter';
 
@@ -10,11 +17,11 @@ export const METRICS_NAMESPACE = 'MoEngageAdapter';
 export const METRIC = {
   /** receiver: a webhook arrived for a known source (dimension `source`). */
   received: 'WebhookReceived',
-  /** receiver: verified, but an event type the source does not act on. */
+  /** receiver: verified, but an event type the source does not act on (dimension `source`). */
   ignored: 'WebhookIgnored',
   /** receiver: answered 4xx (dimension `reason`: signature, bad_request, too_large, unmappable, ...). */
   rejected: 'WebhookRejected',
-  /** receiver: accepted by SQS, answered 202. */
+  /** receiver: accepted by SQS, answered 202 (dimension `source`). */
   enqueued: 'WebhookEnqueued',
   /** receiver: SQS did not accept the message, answered 5xx. */
   enqueueFailed: 'EnqueueFailed',

@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { ENV } from '../core/names';
+import { ENV, RECEIVER_SERVICE } from '../core/names';
 import { powertoolsTelemetry } from '../shared/observability';
 import { adapterConfigFrom, cachedByEnv, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom } from '../shared/secrets';
@@ -54,7 +54,7 @@ export function createReceiverHandler(deps: ReceiverDeps, publicBaseUrl?: string
   };
 }
 
-const telemetry = powertoolsTelemetry('moengage-adapter-receiver');
+const telemetry = powertoolsTelemetry(RECEIVER_SERVICE);
 
 function init(env: NodeJS.ProcessEnv): ReceiverHandler {
   const queueUrl = requireEnv(env, ENV.queueUrl);

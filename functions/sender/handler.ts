@@ -14,7 +14,7 @@ import { ConfigError } from '../core/config';
 import { parkAttributes } from '../core/dlq';
 import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
 import { RateLimiter } from '../core/moengage/rate-limit';
-import { ENV } from '../core/names';
+import { ENV, SENDER_SERVICE } from '../core/names';
 import { retryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
@@ -83,7 +83,7 @@ interface Runtime {
   handler: SenderHandler;
 }
 
-const telemetry = powertoolsTelemetry('moengage-adapter-sender');
+const telemetry = powertoolsTelemetry(SENDER_SERVICE);
 
 export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry): Runtime {
   const queueUrl = requireEnv(env, ENV.queueUrl);

@@ -1,0 +1,140 @@
+/**
+ * The deployable stack and the app builder used by bin/app.ts (and the tests): configuration
+ * from CDK context → `MoEngageAdapter` → stable stack outputs → cdk-nag.
+ */
+import { Duration, CfnOutput, Stack, Tags, type App, type Environment, type StackProps } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { SourceName } from '../functions/core/config';
+import { loadAppConfig, type AppConfig, type LoadAppConfigOptions } from './app-config';
+import { MoEngageAdapter, type MoEngageAdapterProps } from './moengage-adapter';
+import { applyNagChecks } from './nag';
+
+/** Stack output keys. Stable: the DLQ tool reads QueueUrl and DlqUrl, the docs name the others. */
+export const OUTPUT_KEYS = {
+  webhookBaseUrl: 'WebhookBaseUrl',
+  queueUrl: 'QueueUrl',
+  dlqUrl: 'DlqUrl',
+  dashboardUrl: 'DashboardUrl',
+  moengageSecretName: 'MoEngageSecretName',
+  signingSecretName: 'SigningSecretName',
+  alarmTopicArn: 'AlarmTopicArn',
+  dlqCommand: 'DlqCommand',
+  senderMaxConcurrency: 'SenderMaxConcurrency',
+  customDomainTarget: 'CustomDomainTarget',
+} as const;
+
+/** The output key of a source's webhook URL, e.g. `WebhookUrlClerk`. */
+export function webhookOutputKey(source: SourceName): string {
+  return `WebhookUrl${source.charAt(0).toUpperCase()}${source.slice(1)}`;
+}
+
+/** The CLI command printed as the DlqCommand output. */
+export function dlqCommand(stackName: string): string {
+  return `npx moengage-adapter dlq list --stack ${stackName}`;
+}
+
+/** Maps the validated app configuration onto the construct's props. */
+export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
+  return {
+    ...(c.moengageDc ? { moengageDc: c.moengageDc } : {}),
+    ...(c.moengageBaseUrl ? { moengageBaseUrl: c.moengageBaseUrl } : {}),
+    deliveryMode: c.deliveryMode,
+    queueType: c.queueType,
+    maxReceiveCount: c.maxReceiveCount,
+    batchSize: c.batchSize,
+    ...(c.maxBatchingWindowSeconds !== undefined ? { maxBatchingWindow: Duration.seconds(c.maxBatchingWindowSeconds) } : {}),
+    ingress:
+      c.ingress.type === 'httpApi'
+        ? {
+            type: 'httpApi',
+            ...(c.ingress.throttling ? { throttling: c.ingress.throttling } : {}),
+            ...(c.ingress.customDomain ? { customDomain: c.ingress.customDomain } : {}),
+          }
+        : { type: 'functionUrl' },
+    ...(c.publicBaseUrl ? { publicBaseUrl: c.publicBaseUrl } : {}),
+    logRetention: c.logRetentionDays as logs.RetentionDays,
+    logLevel: c.logLevel,
+    tracing: c.tracing,
+    receiverMemorySize: c.receiverMemoryMb,
+    senderMemorySize: c.senderMemoryMb,
+    receiverTimeout: Duration.seconds(c.receiverTimeoutSeconds),
+    senderTimeout: Duration.seconds(c.senderTimeoutSeconds),
+    senderParallelism: c.senderParallelism,
+    ...(c.senderMaxConcurrency !== undefined ? { senderMaxConcurrency: c.senderMaxConcurrency } : {}),
+    expectedMoEngageLatency: Duration.millis(c.expectedMoEngageLatencyMs),
+    rateLimitPerMinute: c.rateLimitPerMinute,
+    bulkRateLimitPerMinute: c.bulkRateLimitPerMinute,
+    ...(c.moengageTimeoutMs !== undefined ? { moengageTimeout: Duration.millis(c.moengageTimeoutMs) } : {}),
+    ...(c.existingMoEngageSecret ? { moengageSecret: c.existingMoEngageSecret } : {}),
+    ...(c.existingSigningSecret ? { signingSecret: c.existingSigningSecret } : {}),
+    adapter: c.adapter,
+    ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
+    queueAgeAlarmThreshold: Duration.minutes(c.queueAgeAlarmMinutes),
+  };
+}
+
+export interface MoEngageAdapterStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+export class MoEngageAdapterStack extends Stack {
+  readonly adapter: MoEngageAdapter;
+
+  constructor(scope: Construct, id: string, props: MoEngageAdapterStackProps) {
+    super(scope, id, {
+      description: 'MoEngage webhook adapter: provider webhooks -> SQS -> MoEngage user updates',
+      ...props,
+    });
+    Tags.of(this).add('app', 'moengage-webhook-adapter');
+    const adapter = (this.adapter = new MoEngageAdapter(this, 'Adapter', adapterPropsFromConfig(props.config)));
+
+    const output = (key: string, value: string, description: string) => new CfnOutput(this, key, { value, description });
+    output(OUTPUT_KEYS.webhookBaseUrl, adapter.webhookBaseUrl, 'Base URL of the webhook endpoint');
+    for (const [source, url] of Object.entries(adapter.webhookUrls) as [SourceName, string][]) {
+      output(webhookOutputKey(source), url, `Point ${source} webhooks at this URL (POST)`);
+    }
+    output(OUTPUT_KEYS.queueUrl, adapter.queue.queueUrl, 'Main queue URL');
+    output(OUTPUT_KEYS.dlqUrl, adapter.deadLetterQueue.queueUrl, 'Dead-letter queue URL');
+    output(OUTPUT_KEYS.dashboardUrl, adapter.dashboardUrl, 'CloudWatch dashboard');
+    output(OUTPUT_KEYS.moengageSecretName, adapter.moengageSecret.secretName, 'Put {"workspaceId","apiKey"} here');
+    output(OUTPUT_KEYS.signingSecretName, adapter.signingSecret.secretName, 'Put {"<source>": "<signing secret>", ...} here');
+    output(OUTPUT_KEYS.alarmTopicArn, adapter.alarmTopic.topicArn, 'SNS topic of the alarms: subscribe on-call here');
+    output(OUTPUT_KEYS.dlqCommand, dlqCommand(this.stackName), 'Inspect the dead-letter queue');
+    output(OUTPUT_KEYS.senderMaxConcurrency, String(adapter.senderMaxConcurrency), 'Sender event source maxConcurrency');
+    if (adapter.customDomain) {
+      output(OUTPUT_KEYS.customDomainTarget, adapter.customDomain.regionalDomainName, 'Point a CNAME (or alias) record of the custom domain here');
+    }
+  }
+}
+
+/**
+ * The deployment environment: AWS_REGION first (the CDK CLI overwrites CDK_DEFAULT_REGION
+ * when no AWS config exists), then CDK_DEFAULT_REGION; the account from CDK_DEFAULT_ACCOUNT.
+ * Undefined (environment-agnostic) when neither is known.
+ */
+export function environmentFromProcess(env: NodeJS.ProcessEnv = process.env): Environment | undefined {
+  const region = env.AWS_REGION || env.CDK_DEFAULT_REGION || undefined;
+  const account = env.CDK_DEFAULT_ACCOUNT || undefined;
+  if (!region && !account) return undefined;
+  return { ...(account ? { account } : {}), ...(region ? { region } : {}) };
+}
+
+export interface BuildAdapterAppOptions extends LoadAppConfigOptions {
+  /** The process environment (region and account). @default process.env */
+  processEnv?: NodeJS.ProcessEnv;
+  /** Register cdk-nag's AwsSolutions checks on the app. @default true */
+  nag?: boolean;
+}
+
+/** Reads the configuration from the app's context and adds the stack (and cdk-nag) to the app. */
+export function buildAdapterApp(app: App, options: BuildAdapterAppOptions = {}): MoEngageAdapterStack {
+  const config = loadAppConfig((key) => app.node.tryGetContext(key), {
+    contextKeys: Object.keys(app.node.getAllContext()),
+    ...options,
+  });
+  const env = environmentFromProcess(options.processEnv ?? process.env);
+  const stack = new MoEngageAdapterStack(app, config.stackName, { config, ...(env ? { env } : {}) });
+  if (options.nag ?? true) applyNagChecks(app);
+  return stack;
+}

@@ -1,0 +1,64 @@
+/**
+ * The adapter as a CDK library, for users' own CDK apps:
+ *
+ * ```ts
+ * import { MoEngageAdapter } from 'moengage-webhook-adapter';
+ * new MoEngageAdapter(stack, 'MoEngage', { moengageDc: '01' });
+ * ```
+ */
+export {
+  MoEngageAdapter,
+  BUNDLING,
+  RECEIVER_ENTRY,
+  SENDER_ENTRY,
+  type MoEngageAdapterProps,
+  type IngressOptions,
+  type AdapterConfigInput,
+} from './moengage-adapter';
+export {
+  MoEngageAdapterStack,
+  buildAdapterApp,
+  adapterPropsFromConfig,
+  environmentFromProcess,
+  webhookOutputKey,
+  dlqCommand,
+  OUTPUT_KEYS,
+  type MoEngageAdapterStackProps,
+  type BuildAdapterAppOptions,
+} from './adapter-stack';
+export {
+  appConfigSchema,
+  ingressSchema,
+  loadAppConfig,
+  parseAppConfig,
+  AppConfigError,
+  APP_CONFIG_KEYS,
+  DATA_CENTERS,
+  DEFAULT_STACK_NAME,
+  LOG_RETENTION_DAYS,
+  MISSING_DC_MESSAGE,
+  type AppConfig,
+  type AppConfigInput,
+  type DataCenter,
+  type IngressConfig,
+  type LoadAppConfigOptions,
+} from './app-config';
+export {
+  deriveSenderConcurrency,
+  TRACK_USER_LIMIT_PER_MINUTE,
+  BULK_IMPORT_LIMIT_PER_MINUTE,
+  MIN_SENDER_CONCURRENCY,
+  MAX_SENDER_CONCURRENCY,
+  type SenderConcurrencyInput,
+} from './concurrency';
+export {
+  ALARMS,
+  ALARM_IDS,
+  alarmName,
+  AdapterObservability,
+  RECEIVER_SERVICE,
+  SENDER_SERVICE,
+  type AlarmId,
+  type AdapterObservabilityProps,
+} from './observability';
+export { acknowledge, applyNagChecks, NAG_REASONS } from './nag';

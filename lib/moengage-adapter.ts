@@ -1,0 +1,566 @@
+/**
+ * `MoEngageAdapter`: the whole adapter as one L3 construct, for this repository's stack and for
+ * users' own CDK apps.
+ *
+ *   provider ──HTTPS──▶ receiver Lambda (Function URL or HTTP API)
+ *                          │ verified, mapped envelope
+ *                          ▼
+ *                       SQS queue (FIFO by default) ──redrive──▶ DLQ
+ *                          │ event source (partial batch responses)
+ *                          ▼
+ *                       sender Lambda ──HTTPS──▶ MoEngage (Track User / Bulk Import)
+ *
+ * Secrets are referenced by ARN only; their values never appear in the template or the
+ * functions' environment.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { z } from 'zod';
+import {
+  adapterConfigSchema,
+  formatIssues,
+  SOURCE_NAMES,
+  sourceOptions,
+  type AdapterConfig,
+  type SourceName,
+} from '../functions/core/config';
+import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
+import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
+import { AppConfigError } from './app-config';
+import {
+  BULK_IMPORT_LIMIT_PER_MINUTE,
+  deriveSenderConcurrency,
+  MAX_SENDER_CONCURRENCY,
+  MIN_SENDER_CONCURRENCY,
+  TRACK_USER_LIMIT_PER_MINUTE,
+} from './concurrency';
+import { acknowledge, NAG_REASONS } from './nag';
+import { AdapterObservability, RECEIVER_SERVICE, SENDER_SERVICE, type AlarmId } from './observability';
+
+/** The handler entry files (bundled by the local esbuild at synth time). */
+export const RECEIVER_ENTRY = fileURLToPath(new URL('../functions/receiver/handler.ts', import.meta.url));
+export const SENDER_ENTRY = fileURLToPath(new URL('../functions/sender/handler.ts', import.meta.url));
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+/** Lambda's limit on the total size of a function's environment variables. */
+const LAMBDA_ENV_LIMIT_BYTES = 4096;
+/** The size assumed for an unresolved token (an ARN or URL) when estimating the environment size. */
+const TOKEN_SIZE_ESTIMATE = 256;
+
+/**
+ * esbuild options of both functions: one ESM file per function, AWS SDK included (it is smaller
+ * and faster to load than the runtime's copy), with a `require` shim for the CommonJS
+ * dependencies that call it.
+ */
+export const BUNDLING: BundlingOptions = {
+  format: OutputFormat.ESM,
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  externalModules: [],
+  banner: "import { createRequire as __adapterCreateRequire } from 'node:module'; const require = __adapterCreateRequire(import.meta.url);",
+  forceDockerBundling: false,
+};
+
+export type AdapterConfigInput = z.input<typeof adapterConfigSchema>;
+
+export type IngressOptions =
+  | { readonly type: 'functionUrl' }
+  | {
+      readonly type: 'httpApi';
+      /** Stage throttling. @default { rateLimit: 500, burstLimit: 1000 } */
+      readonly throttling?: { readonly rateLimit: number; readonly burstLimit: number };
+      /** A custom domain; the ACM certificate must be in the stack's region. */
+      readonly customDomain?: { readonly domainName: string; readonly certificateArn: string };
+    };
+
+export interface MoEngageAdapterProps {
+  /** MoEngage data center. Required unless `moengageBaseUrl` is set. */
+  readonly moengageDc?: DataCenter;
+  /** Send to this base URL instead of https://api-{DC}.moengage.com. */
+  readonly moengageBaseUrl?: string;
+  /** `customer` (one Track User call per user, default) or `bulk` (Bulk Import). */
+  readonly deliveryMode?: 'customer' | 'bulk';
+  /** `fifo` (default: per-user ordering, exactly-once enqueue) or `standard`. */
+  readonly queueType?: 'fifo' | 'standard';
+  /** Receives before a message moves to the DLQ. @default 5 (at least 2) */
+  readonly maxReceiveCount?: number;
+  /** Messages per sender invocation. @default 10 */
+  readonly batchSize?: number;
+  /** Standard queue only: how long the event source gathers a batch. @default 1 second */
+  readonly maxBatchingWindow?: Duration;
+  /** @default { type: 'functionUrl' } */
+  readonly ingress?: IngressOptions;
+  /** The public base URL providers post to (passed to the receiver as PUBLIC_BASE_URL). */
+  readonly publicBaseUrl?: string;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** AWS X-Ray active tracing. @default false */
+  readonly tracing?: boolean;
+  /** @default 256 */
+  readonly receiverMemorySize?: number;
+  /** @default 512 */
+  readonly senderMemorySize?: number;
+  /** @default 10 seconds */
+  readonly receiverTimeout?: Duration;
+  /** @default 60 seconds */
+  readonly senderTimeout?: Duration;
+  /** Concurrent MoEngage requests in one sender invocation. @default 4 */
+  readonly senderParallelism?: number;
+  /** The event source's maxConcurrency. @default deriveSenderConcurrency(...) */
+  readonly senderMaxConcurrency?: number;
+  /** Expected MoEngage response time, for deriving the sender's concurrency. @default 300 ms */
+  readonly expectedMoEngageLatency?: Duration;
+  /** Track User users per minute of the workspace. @default 10,000 */
+  readonly rateLimitPerMinute?: number;
+  /** Bulk Import users per minute of the workspace. @default 60,000 */
+  readonly bulkRateLimitPerMinute?: number;
+  /** MoEngage request timeout. @default the sender's own (10 seconds) */
+  readonly moengageTimeout?: Duration;
+  /**
+   * The MoEngage credentials secret `{"workspaceId": "...", "apiKey": "..."}`: a secret, its
+   * name, or its full ARN. @default a new secret with a placeholder value
+   */
+  readonly moengageSecret?: secretsmanager.ISecret | string;
+  /**
+   * The signing-secrets secret `{"clerk": "whsec_...", ...}`: a secret, its name, or its full
+   * ARN. @default a new secret without any source's secret
+   */
+  readonly signingSecret?: secretsmanager.ISecret | string;
+  /** Per-source options, the `standard` source's mapping, identity resolution. @default {} */
+  readonly adapter?: AdapterConfigInput;
+  /** Subscribe this address to the alarm topic. */
+  readonly alarmEmail?: string;
+  /** QueueBacklogOld threshold. @default 15 minutes */
+  readonly queueAgeAlarmThreshold?: Duration;
+  /** Prefix of the alarm and dashboard names. @default the stack name */
+  readonly namePrefix?: string;
+  /** Handler entry files (forks). @default this package's functions/receiver|sender/handler.ts */
+  readonly entries?: { readonly receiver?: string; readonly sender?: string };
+}
+
+interface SecretRef {
+  secret: secretsmanager.ISecret;
+  /** The ARN (or pattern) a policy must name to allow reading this secret. */
+  policyArn: string;
+  created: boolean;
+}
+
+/** `Resource` of a policy statement for a secret: the exact ARN when known, else the `-??????` suffix pattern. */
+function secretPolicyArn(secret: secretsmanager.ISecret): string {
+  return secret.secretFullArn ?? `${secret.secretArn}-??????`;
+}
+
+const SECRET_SUFFIX = /-[A-Za-z0-9]{6}$/;
+
+function fail(message: string): never {
+  throw new AppConfigError(message);
+}
+
+function checkInt(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) fail(`Invalid configuration ${name}: must be an integer from ${min} to ${max}, not ${value}`);
+  return value;
+}
+
+export class MoEngageAdapter extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly receiver: NodejsFunction;
+  readonly sender: NodejsFunction;
+  readonly moengageSecret: secretsmanager.ISecret;
+  readonly signingSecret: secretsmanager.ISecret;
+  readonly alarmTopic: sns.Topic;
+  readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
+  readonly dashboard: cloudwatch.Dashboard;
+  readonly functionUrl?: lambda.FunctionUrl;
+  readonly httpApi?: HttpApi;
+  readonly customDomain?: DomainName;
+  /** The URL providers post to, without a trailing slash (a token until deployment). */
+  readonly webhookBaseUrl: string;
+  /** `{base}/webhooks/{source}` of each enabled source. */
+  readonly webhookUrls: Readonly<Partial<Record<SourceName, string>>>;
+  /** The sender event source's maxConcurrency (derived or given). */
+  readonly senderMaxConcurrency: number;
+  readonly adapterConfig: AdapterConfig;
+  readonly queueType: 'fifo' | 'standard';
+  readonly maxReceiveCount: number;
+
+  constructor(scope: Construct, id: string, props: MoEngageAdapterProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const namePrefix = props.namePrefix ?? stack.stackName;
+
+    // ----- validation -----------------------------------------------------------------------
+    if (props.moengageDc === undefined && props.moengageBaseUrl === undefined) {
+      fail(`Missing context moengageDc: pass -c moengageDc=01 (one of ${DATA_CENTERS.join(', ')})`);
+    }
+    if (props.moengageDc !== undefined && !(DATA_CENTERS as readonly string[]).includes(props.moengageDc)) {
+      fail(`Invalid context moengageDc "${String(props.moengageDc)}": pass -c moengageDc=01 (one of ${DATA_CENTERS.join(', ')})`);
+    }
+    if (props.moengageBaseUrl !== undefined) {
+      try {
+        resolveBaseUrl({ baseUrl: props.moengageBaseUrl });
+      } catch (err) {
+        fail(`Invalid configuration moengageBaseUrl: ${(err as Error).message.replace(/^MOENGAGE_BASE_URL /, '')}`);
+      }
+    }
+    const parsedAdapter = adapterConfigSchema.safeParse(props.adapter ?? {});
+    if (!parsedAdapter.success) fail(formatIssues(parsedAdapter.error, 'adapter').split('\n').map((l) => `Invalid configuration ${l}`).join('\n'));
+    this.adapterConfig = parsedAdapter.data;
+
+    const queueType = (this.queueType = props.queueType ?? 'fifo');
+    const fifo = queueType === 'fifo';
+    const deliveryMode = props.deliveryMode ?? 'customer';
+    const maxReceiveCount = (this.maxReceiveCount = checkInt('maxReceiveCount', props.maxReceiveCount ?? 5, 2, 1000));
+    const batchSize = checkInt('batchSize', props.batchSize ?? 10, 1, fifo ? 10 : 10_000);
+    const batchingWindow = fifo ? undefined : (props.maxBatchingWindow ?? Duration.seconds(1));
+    if (fifo && props.maxBatchingWindow !== undefined && props.maxBatchingWindow.toSeconds() > 0) {
+      fail('Invalid configuration maxBatchingWindowSeconds: a FIFO event source has no batching window: use queueType "standard"');
+    }
+    if (batchingWindow !== undefined) checkInt('maxBatchingWindowSeconds', batchingWindow.toSeconds(), batchSize > 10 ? 1 : 0, 300);
+    const parallelism = checkInt('senderParallelism', props.senderParallelism ?? 4, 1, 64);
+    const receiverTimeout = props.receiverTimeout ?? Duration.seconds(10);
+    const senderTimeout = props.senderTimeout ?? Duration.seconds(60);
+    checkInt('receiverTimeoutSeconds', receiverTimeout.toSeconds(), 1, 60);
+    checkInt('senderTimeoutSeconds', senderTimeout.toSeconds(), 5, 900);
+    if (props.moengageTimeout !== undefined && props.moengageTimeout.toMilliseconds() >= senderTimeout.toMilliseconds()) {
+      fail('Invalid configuration moengageTimeoutMs: must be shorter than the sender timeout');
+    }
+    const rateLimit = checkInt('rateLimitPerMinute', props.rateLimitPerMinute ?? TRACK_USER_LIMIT_PER_MINUTE, 1, 10_000_000);
+    const bulkRateLimit = checkInt('bulkRateLimitPerMinute', props.bulkRateLimitPerMinute ?? BULK_IMPORT_LIMIT_PER_MINUTE, 1, 10_000_000);
+    const latency = props.expectedMoEngageLatency ?? Duration.millis(300);
+    this.senderMaxConcurrency =
+      props.senderMaxConcurrency !== undefined
+        ? checkInt('senderMaxConcurrency', props.senderMaxConcurrency, MIN_SENDER_CONCURRENCY, MAX_SENDER_CONCURRENCY)
+        : deliveryMode === 'bulk'
+          ? // One Bulk Import request carries the whole batch (≤ 100,000 bytes), one request per invocation.
+            deriveSenderConcurrency({ limitPerMinute: bulkRateLimit, latencyMs: latency.toMilliseconds(), parallelism: 1, usersPerRequest: batchSize })
+          : deriveSenderConcurrency({ limitPerMinute: rateLimit, latencyMs: latency.toMilliseconds(), parallelism, usersPerRequest: 1 });
+    const ingress: IngressOptions = props.ingress ?? { type: 'functionUrl' };
+    if (ingress.type === 'httpApi' && receiverTimeout.toSeconds() > 29) {
+      fail('Invalid configuration receiverTimeoutSeconds: API Gateway waits at most 29 seconds for the receiver: use at most 29 with the httpApi ingress');
+    }
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const logLevel = props.logLevel ?? 'INFO';
+
+    // ----- secrets --------------------------------------------------------------------------
+    const moengage = this.secretRef('MoEngageSecret', props.moengageSecret, () =>
+      new secretsmanager.Secret(this, 'MoEngageSecret', {
+        description: `${namePrefix}: MoEngage Data API credentials, JSON {"workspaceId": "...", "apiKey": "..."}. Replace the placeholder with put-secret-value.`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ workspaceId: 'REPLACE_WITH_WORKSPACE_ID' }),
+          generateStringKey: 'apiKey',
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+      }),
+    );
+    const signing = this.secretRef('SigningSecret', props.signingSecret, () =>
+      new secretsmanager.Secret(this, 'SigningSecret', {
+        description: `${namePrefix}: webhook signing secrets, JSON {"clerk": "whsec_...", "stripe": "whsec_...", ...}. No source is accepted until its secret is put here.`,
+        // A JSON object without any source's key: every source answers 503 until configured.
+        generateSecretString: {
+          secretStringTemplate: '{}',
+          generateStringKey: '_placeholder',
+          excludePunctuation: true,
+          passwordLength: 32,
+        },
+      }),
+    );
+    this.moengageSecret = moengage.secret;
+    this.signingSecret = signing.secret;
+    for (const ref of [moengage, signing]) {
+      if (ref.created) acknowledge(ref.secret, 'AwsSolutions-SMG4', NAG_REASONS.secretRotation);
+    }
+
+    // ----- queues ---------------------------------------------------------------------------
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      ...(fifo ? { fifo: true, contentBasedDeduplication: true } : {}),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // AWS: visibility timeout ≥ 6 × the function timeout (+ the batching window), so that a
+    // message is not redelivered while an invocation that throttled and retried still holds it.
+    const visibilitySeconds = 6 * senderTimeout.toSeconds() + (batchingWindow?.toSeconds() ?? 0);
+    this.queue = new sqs.Queue(this, 'Queue', {
+      ...(fifo
+        ? {
+            fifo: true,
+            contentBasedDeduplication: false,
+            deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
+            fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
+          }
+        : {}),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(visibilitySeconds),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // ----- functions ------------------------------------------------------------------------
+    const receiverEntry = props.entries?.receiver ?? RECEIVER_ENTRY;
+    const senderEntry = props.entries?.sender ?? SENDER_ENTRY;
+    const common = {
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'handler',
+      bundling: BUNDLING,
+      projectRoot: PROJECT_ROOT,
+      ...(existsSync(LOCK_FILE) ? { depsLockFilePath: LOCK_FILE } : {}),
+      ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
+    };
+    const powertools = (service: string) => ({
+      POWERTOOLS_SERVICE_NAME: service,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: logLevel,
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+
+    const receiverLogs = new logs.LogGroup(this, 'ReceiverLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    const receiverRole = this.functionRole('ReceiverRole', receiverLogs);
+    receiverRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'EnqueueWebhooks', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
+    receiverRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadSigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [signing.policyArn] }),
+    );
+
+    // The public URL is known before the function only for a configured URL, a custom domain or
+    // an HTTP API; a Function URL's own address would be a circular reference, and the receiver
+    // then uses the request's Host.
+    const customDomain = ingress.type === 'httpApi' ? ingress.customDomain : undefined;
+    let httpApi: HttpApi | undefined;
+    if (ingress.type === 'httpApi') {
+      httpApi = new HttpApi(this, 'HttpApi', {
+        apiName: `${namePrefix}-webhooks`,
+        description: 'MoEngage webhook adapter: POST /webhooks/{source}',
+        createDefaultStage: false,
+        // With a custom domain, providers are pointed at it only.
+        disableExecuteApiEndpoint: customDomain !== undefined,
+      });
+    }
+    const derivedBaseUrl =
+      props.publicBaseUrl?.replace(/\/+$/, '') ??
+      (customDomain ? `https://${customDomain.domainName}` : httpApi ? httpApi.apiEndpoint : undefined);
+
+    const receiverEnv: Record<string, string> = {
+      [ENV.queueUrl]: this.queue.queueUrl,
+      [ENV.queueType]: queueType,
+      [ENV.signingSecretsArn]: signing.secret.secretArn,
+      [ENV.adapterConfigJson]: JSON.stringify(this.adapterConfig),
+      ...(derivedBaseUrl ? { [ENV.publicBaseUrl]: derivedBaseUrl } : {}),
+      ...powertools(RECEIVER_SERVICE),
+    };
+    checkEnvironmentSize('receiver', receiverEnv);
+    this.receiver = new NodejsFunction(this, 'Receiver', {
+      ...common,
+      entry: receiverEntry,
+      description: 'MoEngage adapter: verifies provider webhooks and enqueues MoEngage user updates',
+      memorySize: checkInt('receiverMemoryMb', props.receiverMemorySize ?? 256, 128, 10_240),
+      timeout: receiverTimeout,
+      role: receiverRole,
+      logGroup: receiverLogs,
+      environment: receiverEnv,
+    });
+
+    const senderLogs = new logs.LogGroup(this, 'SenderLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+    const senderRole = this.functionRole('SenderRole', senderLogs);
+    senderRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ParkInDeadLetterQueue', actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
+    );
+    senderRole.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReadMoEngageCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [moengage.policyArn] }),
+    );
+    const senderEnv: Record<string, string> = {
+      [ENV.queueUrl]: this.queue.queueUrl,
+      [ENV.dlqUrl]: this.deadLetterQueue.queueUrl,
+      [ENV.queueType]: queueType,
+      [ENV.moengageSecretArn]: moengage.secret.secretArn,
+      ...(props.moengageDc ? { [ENV.moengageDc]: props.moengageDc } : {}),
+      ...(props.moengageBaseUrl ? { [ENV.moengageBaseUrl]: props.moengageBaseUrl } : {}),
+      [ENV.deliveryMode]: deliveryMode,
+      [ENV.maxReceiveCount]: String(maxReceiveCount),
+      [ENV.senderParallelism]: String(parallelism),
+      [ENV.rateLimitPerMinute]: String(rateLimit),
+      [ENV.bulkRateLimitPerMinute]: String(bulkRateLimit),
+      [ENV.senderMaxConcurrency]: String(this.senderMaxConcurrency),
+      ...(props.moengageTimeout ? { [ENV.moengageTimeoutMs]: String(props.moengageTimeout.toMilliseconds()) } : {}),
+      ...powertools(SENDER_SERVICE),
+    };
+    checkEnvironmentSize('sender', senderEnv);
+    this.sender = new NodejsFunction(this, 'Sender', {
+      ...common,
+      entry: senderEntry,
+      description: 'MoEngage adapter: delivers queued user updates to MoEngage, parks failures in the DLQ',
+      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? 512, 128, 10_240),
+      timeout: senderTimeout,
+      role: senderRole,
+      logGroup: senderLogs,
+      environment: senderEnv,
+    });
+    // The event source grants Receive/Delete/ChangeMessageVisibility/GetQueueAttributes on the
+    // main queue: the sender also changes visibility itself to back off redeliveries.
+    this.sender.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: this.senderMaxConcurrency,
+        ...(batchingWindow ? { maxBatchingWindow: batchingWindow } : {}),
+      }),
+    );
+    if (props.tracing) {
+      for (const role of [receiverRole, senderRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', NAG_REASONS.xray);
+    }
+
+    // ----- ingress --------------------------------------------------------------------------
+    let apiMetrics: ConstructorParameters<typeof AdapterObservability>[2]['apiMetrics'];
+    if (httpApi && ingress.type === 'httpApi') {
+      this.httpApi = httpApi;
+      const integration = new HttpLambdaIntegration('ReceiverIntegration', this.receiver);
+      const routes = [
+        ...httpApi.addRoutes({ path: '/webhooks/{source}', methods: [HttpMethod.ANY], integration }),
+        ...httpApi.addRoutes({ path: '/healthz', methods: [HttpMethod.GET], integration }),
+      ];
+      for (const route of routes) acknowledge(route, 'AwsSolutions-APIG4', NAG_REASONS.signatureAuth);
+      const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
+      if (customDomain) {
+        this.customDomain = new DomainName(this, 'CustomDomain', {
+          domainName: customDomain.domainName,
+          certificate: Certificate.fromCertificateArn(this, 'Certificate', customDomain.certificateArn),
+        });
+      }
+      const throttling = ingress.throttling ?? { rateLimit: 500, burstLimit: 1000 };
+      new HttpStage(this, 'Stage', {
+        httpApi,
+        stageName: '$default',
+        autoDeploy: true,
+        throttle: { rateLimit: throttling.rateLimit, burstLimit: throttling.burstLimit },
+        accessLogSettings: {
+          destination: new LogGroupLogDestination(accessLogs),
+          format: AccessLogFormat.custom(
+            JSON.stringify({
+              requestId: '$context.requestId',
+              requestTime: '$context.requestTime',
+              routeKey: '$context.routeKey',
+              path: '$context.path',
+              status: '$context.status',
+              responseLength: '$context.responseLength',
+              responseLatency: '$context.responseLatency',
+              integrationError: '$context.integrationErrorMessage',
+              sourceIp: '$context.identity.sourceIp',
+            }),
+          ),
+        },
+        ...(this.customDomain ? { domainMapping: { domainName: this.customDomain } } : {}),
+      });
+      apiMetrics = {
+        count: httpApi.metricCount({ period: Duration.minutes(5), statistic: 'Sum', label: 'Requests' }),
+        clientErrors: httpApi.metricClientError({ period: Duration.minutes(5), statistic: 'Sum', label: '4xx' }),
+        serverErrors: httpApi.metricServerError({ period: Duration.minutes(5), statistic: 'Sum', label: '5xx' }),
+      };
+      this.webhookBaseUrl = derivedBaseUrl ?? httpApi.apiEndpoint;
+    } else {
+      // Requests are authenticated by each provider's signature, inside the receiver.
+      this.functionUrl = this.receiver.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+      // The Function URL ends with "/": drop it so that every base URL has the same shape.
+      this.webhookBaseUrl =
+        derivedBaseUrl ?? Fn.join('', ['https://', Fn.select(2, Fn.split('/', this.functionUrl.url))]);
+    }
+
+    this.webhookUrls = Object.fromEntries(
+      SOURCE_NAMES.filter((s) => sourceOptions(this.adapterConfig, s).enabled).map((s) => [s, `${this.webhookBaseUrl}/webhooks/${s}`]),
+    );
+
+    // ----- alarms and dashboard -------------------------------------------------------------
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `${namePrefix} alarms`,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const observability = new AdapterObservability(this, 'Observability', {
+      namePrefix,
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      receiver: this.receiver,
+      sender: this.sender,
+      topic: this.alarmTopic,
+      queueAgeThreshold: props.queueAgeAlarmThreshold ?? Duration.minutes(15),
+      ...(apiMetrics ? { apiMetrics } : {}),
+    });
+    this.alarms = observability.alarms;
+    this.dashboard = observability.dashboard;
+  }
+
+  /** The console URL of the dashboard. */
+  get dashboardUrl(): string {
+    const region = Stack.of(this).region;
+    return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+
+  /** A role with nothing but writing to its own log group; the rest is added statement by statement. */
+  private functionRole(id: string, logGroup: logs.LogGroup): iam.Role {
+    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    return role;
+  }
+
+  private secretRef(id: string, given: secretsmanager.ISecret | string | undefined, create: () => secretsmanager.Secret): SecretRef {
+    if (given === undefined) {
+      const secret = create();
+      return { secret, policyArn: secret.secretArn, created: true };
+    }
+    let secret: secretsmanager.ISecret;
+    if (typeof given !== 'string') secret = given;
+    else if (given.startsWith('arn:')) {
+      const name = given.split(':secret:')[1] ?? '';
+      secret = SECRET_SUFFIX.test(name)
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, id, given)
+        : secretsmanager.Secret.fromSecretPartialArn(this, id, given);
+    } else secret = secretsmanager.Secret.fromSecretNameV2(this, id, given);
+    return { secret, policyArn: secretPolicyArn(secret), created: false };
+  }
+}
+
+/** Fails synth when a function's environment would exceed Lambda's 4 KB (mostly: a large `adapter` mapping). */
+function checkEnvironmentSize(fn: string, env: Record<string, string>): void {
+  let size = 0;
+  for (const [k, v] of Object.entries(env)) size += k.length + (Token.isUnresolved(v) ? TOKEN_SIZE_ESTIMATE : Buffer.byteLength(v, 'utf8'));
+  if (size > LAMBDA_ENV_LIMIT_BYTES) {
+    const adapterJson = env[ENV.adapterConfigJson];
+    const adapterBytes = adapterJson ? Buffer.byteLength(adapterJson, 'utf8') : 0;
+    fail(
+      `Invalid configuration adapter: the ${fn} environment would be about ${size} bytes (the adapter configuration is ${adapterBytes}); Lambda allows ${LAMBDA_ENV_LIMIT_BYTES} in total: shorten the mapping`,
+    );
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * The default deployment (`cdk synth -c moengageDc=01`): one synthesis shared by every assertion.
+ */
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SOURCE_NAMES } from '../../functions/core/config';
+import { ENV, METRIC, METRICS_NAMESPACE } from '../../functions/core/names';
+import { OUTPUT_KEYS, webhookOutputKey } from '../../lib/adapter-stack';
+import { ALARMS, RECEIVER_SERVICE, SENDER_SERVICE } from '../../lib/observability';
+import { actionsOf, policyStatements, resource, resourcesOf, resourcesOfType, synthAdapter, type Synthesized } from './synth';
+
+let s: Synthesized;
+let queue: { id: string; props: Record<string, any> };
+let dlq: { id: string; props: Record<string, any> };
+let receiver: { id: string; props: Record<string, any> };
+let sender: { id: string; props: Record<string, any> };
+
+beforeAll(() => {
+  s = synthAdapter();
+  queue = resource(s, 'AWS::SQS::Queue', 'AdapterQueue');
+  dlq = resource(s, 'AWS::SQS::Queue', 'AdapterDeadLetterQueue');
+  receiver = resource(s, 'AWS::Lambda::Function', 'AdapterReceiver');
+  sender = resource(s, 'AWS::Lambda::Function', 'AdapterSender');
+});
+
+const ref = (id: string) => ({ Ref: id });
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+describe('queues', () => {
+  it('main queue: high-throughput FIFO without content-based deduplication', () => {
+    expect(queue.props).toMatchObject({
+      FifoQueue: true,
+      ContentBasedDeduplication: false,
+      DeduplicationScope: 'messageGroup',
+      FifoThroughputLimit: 'perMessageGroupId',
+    });
+  });
+
+  it('both queues use SQS-managed SSE', () => {
+    expect(queue.props.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.props.SqsManagedSseEnabled).toBe(true);
+    expect(queue.props.KmsMasterKeyId).toBeUndefined();
+  });
+
+  it('DLQ is FIFO and keeps messages 14 days, longer than the main queue (4 days)', () => {
+    expect(dlq.props.FifoQueue).toBe(true);
+    expect(queue.props.MessageRetentionPeriod).toBe(4 * 86_400);
+    expect(dlq.props.MessageRetentionPeriod).toBe(14 * 86_400);
+    expect(dlq.props.MessageRetentionPeriod).toBeGreaterThan(queue.props.MessageRetentionPeriod);
+  });
+
+  it('visibility timeout is at least 6 × the sender timeout', () => {
+    expect(sender.props.Timeout).toBe(60);
+    expect(queue.props.VisibilityTimeout).toBeGreaterThanOrEqual(6 * sender.props.Timeout);
+  });
+
+  it('redrive policy targets the DLQ with maxReceiveCount 5', () => {
+    expect(queue.props.RedrivePolicy).toEqual({ deadLetterTargetArn: arnOf(dlq.id), maxReceiveCount: 5 });
+  });
+
+  it('both queues refuse requests without TLS', () => {
+    for (const q of [queue, dlq]) {
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [ref(q.id)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  it('both run Node.js 24 on arm64 with their own log group (1 month)', () => {
+    for (const fn of [receiver, sender]) {
+      expect(fn.props.Runtime).toBe('nodejs24.x');
+      expect(fn.props.Architectures).toEqual(['arm64']);
+      expect(fn.props.Handler).toBe('index.handler');
+      const logGroupId = (fn.props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(s.json.Resources[logGroupId]?.Type).toBe('AWS::Logs::LogGroup');
+      expect(s.json.Resources[logGroupId]?.Properties?.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('memory and timeouts: receiver 256 MB / 10 s, sender 512 MB / 60 s', () => {
+    expect(receiver.props).toMatchObject({ MemorySize: 256, Timeout: 10 });
+    expect(sender.props).toMatchObject({ MemorySize: 512, Timeout: 60 });
+  });
+
+  it('tracing is off by default', () => {
+    expect(receiver.props.TracingConfig).toBeUndefined();
+    expect(sender.props.TracingConfig).toBeUndefined();
+  });
+
+  it('receiver: a Function URL without IAM auth and without CORS', () => {
+    const urls = resourcesOfType(s, 'AWS::Lambda::Url');
+    expect(urls).toHaveLength(1);
+    expect(urls[0]![1]).toEqual({ AuthType: 'NONE', TargetFunctionArn: arnOf(receiver.id) });
+    expect(resourcesOfType(s, 'AWS::ApiGatewayV2::Api')).toHaveLength(0);
+  });
+
+  it('sender: SQS event source with partial batch responses and derived maxConcurrency', () => {
+    const esm = resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender');
+    expect(esm.props).toMatchObject({
+      EventSourceArn: arnOf(queue.id),
+      FunctionName: ref(sender.id),
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 13 },
+    });
+    // FIFO event sources have no batching window.
+    expect(esm.props.MaximumBatchingWindowInSeconds).toBeUndefined();
+  });
+});
+
+describe('environment', () => {
+  const env = (fn: { props: Record<string, any> }) => fn.props.Environment.Variables as Record<string, unknown>;
+
+  it('receiver: queue, secret ARN, adapter config, Powertools', () => {
+    const secret = resource(s, 'AWS::SecretsManager::Secret', 'AdapterSigningSecret');
+    expect(env(receiver)).toEqual({
+      [ENV.queueUrl]: ref(queue.id),
+      [ENV.queueType]: 'fifo',
+      [ENV.signingSecretsArn]: ref(secret.id),
+      [ENV.adapterConfigJson]: '{"sources":{}}',
+      POWERTOOLS_SERVICE_NAME: RECEIVER_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('sender: queues, secret ARN, data center, limits, concurrency', () => {
+    const secret = resource(s, 'AWS::SecretsManager::Secret', 'AdapterMoEngageSecret');
+    expect(env(sender)).toEqual({
+      [ENV.queueUrl]: ref(queue.id),
+      [ENV.dlqUrl]: ref(dlq.id),
+      [ENV.queueType]: 'fifo',
+      [ENV.moengageSecretArn]: ref(secret.id),
+      [ENV.moengageDc]: '01',
+      [ENV.deliveryMode]: 'customer',
+      [ENV.maxReceiveCount]: '5',
+      [ENV.senderParallelism]: '4',
+      [ENV.rateLimitPerMinute]: '10000',
+      [ENV.bulkRateLimitPerMinute]: '60000',
+      [ENV.senderMaxConcurrency]: '13',
+      POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('secrets are generated by Secrets Manager: no value in the template', () => {
+    const secrets = resourcesOfType(s, 'AWS::SecretsManager::Secret');
+    expect(secrets).toHaveLength(2);
+    for (const [, props] of secrets) {
+      expect(props.SecretString).toBeUndefined();
+      expect(props.GenerateSecretString).toBeDefined();
+    }
+    const moengage = resource(s, 'AWS::SecretsManager::Secret', 'AdapterMoEngageSecret');
+    expect(moengage.props.GenerateSecretString).toMatchObject({
+      SecretStringTemplate: '{"workspaceId":"REPLACE_WITH_WORKSPACE_ID"}',
+      GenerateStringKey: 'apiKey',
+    });
+    // Every secret reaches a function only as a reference to its ARN.
+    const all = JSON.stringify([env(receiver), env(sender)]);
+    expect(all).not.toMatch(/apiKey|whsec_|SecretString/);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  it('the roles have no managed policies', () => {
+    for (const [, role] of resourcesOfType(s, 'AWS::IAM::Role')) expect(role.ManagedPolicyArns).toBeUndefined();
+  });
+
+  it('no statement allows every resource', () => {
+    for (const st of policyStatements(s)) expect(resourcesOf(st)).not.toContain('*');
+  });
+
+  it('no wildcard actions', () => {
+    for (const st of policyStatements(s)) for (const a of actionsOf(st)) expect(a).not.toContain('*');
+  });
+
+  it('receiver: its logs, SendMessage on the main queue, GetSecretValue on the signing secret', () => {
+    const secret = resource(s, 'AWS::SecretsManager::Secret', 'AdapterSigningSecret');
+    const logGroup = (receiver.props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const statements = policyStatements(s).filter((st) => st.policy.startsWith('AdapterReceiverRole'));
+    expect(statements.map(({ Action, Resource }) => ({ Action, Resource }))).toEqual([
+      { Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(logGroup) },
+      { Action: 'sqs:SendMessage', Resource: arnOf(queue.id) },
+      { Action: 'secretsmanager:GetSecretValue', Resource: ref(secret.id) },
+    ]);
+  });
+
+  it('sender: consume the main queue, SendMessage on the DLQ, GetSecretValue on the MoEngage secret', () => {
+    const secret = resource(s, 'AWS::SecretsManager::Secret', 'AdapterMoEngageSecret');
+    const statements = policyStatements(s).filter((st) => st.policy.startsWith('AdapterSenderRole'));
+    const byResource = new Map<string, string[]>();
+    for (const st of statements) {
+      for (const r of resourcesOf(st)) byResource.set(JSON.stringify(r), [...(byResource.get(JSON.stringify(r)) ?? []), ...actionsOf(st)]);
+    }
+    expect(byResource.get(JSON.stringify(arnOf(queue.id)))?.sort()).toEqual(
+      ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage'].sort(),
+    );
+    expect(byResource.get(JSON.stringify(arnOf(dlq.id)))).toEqual(['sqs:SendMessage']);
+    expect(byResource.get(JSON.stringify(ref(secret.id)))).toEqual(['secretsmanager:GetSecretValue']);
+    expect(byResource.size).toBe(4); // the three above and its log group
+    // The sender cannot enqueue into the main queue, the receiver cannot touch the DLQ.
+    expect(byResource.get(JSON.stringify(arnOf(queue.id)))).not.toContain('sqs:SendMessage');
+  });
+});
+
+describe('alarms', () => {
+  const alarms = () => resourcesOfType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a);
+
+  it.each(ALARMS.map((a) => a.id))('%s exists under its documented name and notifies the topic', (id) => {
+    const topic = resource(s, 'AWS::SNS::Topic', 'AdapterAlarmTopic');
+    const alarm = alarms().find((a) => a.AlarmName === `MoEngageAdapter-${id}`);
+    expect(alarm).toBeDefined();
+    expect(alarm!.AlarmActions).toEqual([ref(topic.id)]);
+    expect(alarm!.OKActions).toEqual([ref(topic.id)]);
+    expect(alarm!.TreatMissingData).toBe('notBreaching');
+    expect(alarm!.AlarmDescription).toContain(`docs/runbook.md#${id.toLowerCase()}`);
+  });
+
+  it('creates exactly the documented alarms', () => {
+    expect(alarms().map((a) => a.AlarmName).sort()).toEqual(ALARMS.map((a) => `MoEngageAdapter-${a.id}`).sort());
+  });
+
+  const byName = (id: string) => alarms().find((a) => a.AlarmName === `MoEngageAdapter-${id}`)! as Record<string, any>;
+  /** The watched metric, whichever of the two forms CloudFormation uses for a single-metric alarm. */
+  const stat = (alarm: Record<string, any>) =>
+    alarm.MetricName
+      ? { Metric: { Namespace: alarm.Namespace, MetricName: alarm.MetricName, Dimensions: alarm.Dimensions }, Stat: alarm.Statistic, Period: alarm.Period }
+      : (alarm.Metrics as any[]).find((m) => m.ReturnData !== false && m.MetricStat)?.MetricStat;
+
+  it('DlqNotEmpty: DLQ visible messages > 0', () => {
+    const a = byName('DlqNotEmpty');
+    expect(a).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(stat(a).Metric).toEqual({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq.id, 'QueueName'] } }],
+    });
+  });
+
+  it('QueueBacklogOld: age of the oldest main-queue message > 15 minutes', () => {
+    const a = byName('QueueBacklogOld');
+    expect(a).toMatchObject({ Threshold: 900, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(stat(a).Metric.MetricName).toBe('ApproximateAgeOfOldestMessage');
+    expect(stat(a).Metric.Dimensions[0].Value).toEqual({ 'Fn::GetAtt': [queue.id, 'QueueName'] });
+  });
+
+  it('Lambda alarms watch the right function', () => {
+    const fnOf = (id: string) => stat(byName(id)).Metric.Dimensions[0].Value;
+    expect(stat(byName('SenderErrors')).Metric.MetricName).toBe('Errors');
+    expect(fnOf('SenderErrors')).toEqual(ref(sender.id));
+    expect(stat(byName('SenderThrottles')).Metric.MetricName).toBe('Throttles');
+    expect(fnOf('SenderThrottles')).toEqual(ref(sender.id));
+    expect(stat(byName('ReceiverErrors')).Metric.MetricName).toBe('Errors');
+    expect(fnOf('ReceiverErrors')).toEqual(ref(receiver.id));
+  });
+
+  it('ReceiverServerErrors: EnqueueFailed + receiver errors ≥ 1', () => {
+    const a = byName('ReceiverServerErrors');
+    expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const metrics = a.Metrics as any[];
+    expect(metrics.find((m) => m.ReturnData !== false).Expression).toBe('FILL(enqueueFailed, 0) + FILL(receiverErrors, 0)');
+    expect(metrics.find((m) => m.Id === 'enqueueFailed').MetricStat.Metric).toEqual({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.enqueueFailed,
+      Dimensions: [{ Name: 'service', Value: RECEIVER_SERVICE }],
+    });
+    expect(metrics.find((m) => m.Id === 'receiverErrors').MetricStat.Metric.Dimensions[0].Value).toEqual(ref(receiver.id));
+  });
+
+  it('MoEngageAuthFailures: the sender custom metric ≥ 1', () => {
+    const a = byName('MoEngageAuthFailures');
+    expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(stat(a)).toMatchObject({
+      Metric: { Namespace: METRICS_NAMESPACE, MetricName: METRIC.authFailures, Dimensions: [{ Name: 'service', Value: SENDER_SERVICE }] },
+      Stat: 'Sum',
+    });
+  });
+
+  it('the alarm topic refuses publishing without TLS and has no subscription by default', () => {
+    const topic = resource(s, 'AWS::SNS::Topic', 'AdapterAlarmTopic');
+    s.template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      Topics: [ref(topic.id)],
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    expect(resourcesOfType(s, 'AWS::SNS::Subscription')).toHaveLength(0);
+  });
+});
+
+describe('dashboard', () => {
+  it('exists and graphs webhooks, deliveries, latency, queues and both functions', () => {
+    const dashboards = resourcesOfType(s, 'AWS::CloudWatch::Dashboard');
+    expect(dashboards).toHaveLength(1);
+    const [, props] = dashboards[0]!;
+    expect(props.DashboardName).toBe('MoEngageAdapter');
+    const body = JSON.stringify(props.DashboardBody);
+    for (const metric of [METRIC.received, METRIC.enqueued, METRIC.rejected, METRIC.ignored, METRIC.delivered, METRIC.deliveryFailed, METRIC.parked, METRIC.deliveryLatency]) {
+      expect(body).toContain(metric);
+    }
+    for (const text of ['p50', 'p99', 'ApproximateAgeOfOldestMessage', 'ApproximateNumberOfMessagesVisible', 'Throttles', 'Duration', 'Errors']) {
+      expect(body).toContain(text);
+    }
+    expect(body).toContain(receiver.id);
+    expect(body).toContain(sender.id);
+    expect(body).toContain(dlq.id);
+  });
+});
+
+describe('outputs', () => {
+  const outputs = () => s.json.Outputs ?? {};
+
+  it('has the stable keys the DLQ tool and the docs use', () => {
+    for (const key of ['QueueUrl', 'DlqUrl', 'DashboardUrl', 'MoEngageSecretName', 'SigningSecretName', 'AlarmTopicArn', 'DlqCommand', 'WebhookBaseUrl']) {
+      expect(outputs()).toHaveProperty(key);
+    }
+    expect(outputs()[OUTPUT_KEYS.queueUrl]!.Value).toEqual(ref(queue.id));
+    expect(outputs()[OUTPUT_KEYS.dlqUrl]!.Value).toEqual(ref(dlq.id));
+  });
+
+  it('DlqCommand is the exact CLI command', () => {
+    expect(outputs().DlqCommand!.Value).toBe('npx moengage-adapter dlq list --stack MoEngageAdapter');
+  });
+
+  it('one webhook URL per enabled source, ending in /webhooks/{source}', () => {
+    for (const source of SOURCE_NAMES) {
+      const value = JSON.stringify(outputs()[webhookOutputKey(source)]?.Value);
+      expect(value).toContain(`/webhooks/${source}`);
+      expect(value).toContain('FunctionUrl');
+    }
+    expect(webhookOutputKey('auth0')).toBe('WebhookUrlAuth0');
+  });
+});
+
+describe('cdk-nag', () => {
+  it('AwsSolutions: no unacknowledged error or warning', () => {
+    expect(s.nagFindings).toEqual([]);
+  });
+
+  it('no CDK error or warning annotations', () => {
+    expect(s.annotations.errors).toEqual([]);
+    expect(s.annotations.warnings).toEqual([]);
+  });
+});

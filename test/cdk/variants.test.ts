@@ -1,0 +1,304 @@
+/**
+ * Every documented configuration synthesizes, passes cdk-nag, and does what its key says.
+ * One synthesis per describe block, shared by its assertions.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../functions/core/names';
+import { AppConfigError } from '../../lib/app-config';
+import { MoEngageAdapter } from '../../lib/moengage-adapter';
+import { actionsOf, CDK_JSON_CONTEXT, policyStatements, resource, resourcesOf, resourcesOfType, SKIP_BUNDLING, synthAdapter, type Synthesized } from './synth';
+
+const env = (s: Synthesized, prefix: string) => resource(s, 'AWS::Lambda::Function', prefix).props.Environment.Variables as Record<string, unknown>;
+
+function expectNagClean(s: Synthesized): void {
+  expect(s.nagFindings).toEqual([]);
+  expect(s.annotations.errors).toEqual([]);
+  expect(s.annotations.warnings).toEqual([]);
+}
+
+describe('standard queue, bulk delivery, alarm e-mail', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthAdapter({ queueType: 'standard', deliveryMode: 'bulk', alarmEmail: 'oncall@example.com', maxReceiveCount: '3', logRetentionDays: '90' });
+  });
+
+  it('standard queue and DLQ, still encrypted, DLQ kept longer', () => {
+    const queue = resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props;
+    const dlq = resource(s, 'AWS::SQS::Queue', 'AdapterDeadLetterQueue').props;
+    expect(queue.FifoQueue).toBeUndefined();
+    expect(dlq.FifoQueue).toBeUndefined();
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(dlq.MessageRetentionPeriod).toBeGreaterThan(queue.MessageRetentionPeriod);
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
+  });
+
+  it('batching window on the event source, counted in the visibility timeout', () => {
+    const esm = resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props;
+    expect(esm.MaximumBatchingWindowInSeconds).toBe(1);
+    expect(esm.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props.VisibilityTimeout).toBe(6 * 60 + 1);
+  });
+
+  it('bulk mode: Bulk Import budget, concurrency ceil(1000/s ÷ 10 users × 0.3 s) = 30', () => {
+    expect(env(s, 'AdapterSender')).toMatchObject({ [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard', [ENV.senderMaxConcurrency]: '30', [ENV.maxReceiveCount]: '3' });
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 30 });
+    expect(env(s, 'AdapterReceiver')[ENV.queueType]).toBe('standard');
+  });
+
+  it('e-mail subscription on the alarm topic', () => {
+    const topic = resource(s, 'AWS::SNS::Topic', 'AdapterAlarmTopic');
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: topic.id } });
+  });
+
+  it('log retention from configuration', () => {
+    for (const [, lg] of resourcesOfType(s, 'AWS::Logs::LogGroup')) expect(lg.RetentionInDays).toBe(90);
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
+});
+
+describe('HTTP API ingress with a custom domain, throttling and tracing', () => {
+  let s: Synthesized;
+  const certificateArn = 'arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab';
+  beforeAll(() => {
+    s = synthAdapter({
+      ingress: JSON.stringify({ type: 'httpApi', throttling: { rateLimit: 50, burstLimit: 100 }, customDomain: { domainName: 'hooks.example.com', certificateArn } }),
+      tracing: 'true',
+    });
+  });
+
+  it('an HTTP API instead of a Function URL, reachable only through the custom domain', () => {
+    expect(resourcesOfType(s, 'AWS::Lambda::Url')).toHaveLength(0);
+    expect(resource(s, 'AWS::ApiGatewayV2::Api', 'AdapterHttpApi').props).toMatchObject({ ProtocolType: 'HTTP', DisableExecuteApiEndpoint: true });
+    const routes = resourcesOfType(s, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.RouteKey).sort();
+    expect(routes).toEqual(['ANY /webhooks/{source}', 'GET /healthz']);
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::DomainName', {
+      DomainName: 'hooks.example.com',
+      DomainNameConfigurations: [{ CertificateArn: certificateArn, EndpointType: 'REGIONAL' }],
+    });
+    expect(resourcesOfType(s, 'AWS::ApiGatewayV2::ApiMapping')).toHaveLength(1);
+  });
+
+  it('stage throttling and access logs', () => {
+    const stage = resource(s, 'AWS::ApiGatewayV2::Stage', 'AdapterStage').props;
+    expect(stage).toMatchObject({ StageName: '$default', AutoDeploy: true, DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 } });
+    expect(stage.AccessLogSettings.Format).toContain('$context.requestId');
+  });
+
+  it('the receiver knows its public URL; outputs point at the domain', () => {
+    expect(env(s, 'AdapterReceiver')[ENV.publicBaseUrl]).toBe('https://hooks.example.com');
+    expect(s.json.Outputs?.WebhookUrlClerk?.Value).toBe('https://hooks.example.com/webhooks/clerk');
+    expect(s.json.Outputs?.WebhookBaseUrl?.Value).toBe('https://hooks.example.com');
+    expect(s.json.Outputs?.CustomDomainTarget?.Value).toEqual({ 'Fn::GetAtt': [resource(s, 'AWS::ApiGatewayV2::DomainName', 'AdapterCustomDomain').id, 'RegionalDomainName'] });
+  });
+
+  it('X-Ray active tracing; X-Ray is the only statement on "*"', () => {
+    for (const fn of ['AdapterReceiver', 'AdapterSender']) expect(resource(s, 'AWS::Lambda::Function', fn).props.TracingConfig).toEqual({ Mode: 'Active' });
+    const star = policyStatements(s).filter((st) => resourcesOf(st).includes('*'));
+    expect(star.length).toBe(2);
+    for (const st of star) expect(actionsOf(st).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  });
+
+  it('passes cdk-nag (route authorization and X-Ray acknowledged with reasons)', () => expectNagClean(s));
+});
+
+describe('HTTP API without a custom domain', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthAdapter({ ingress: 'httpApi' });
+  });
+
+  it('default throttling, execute-api endpoint as the public URL', () => {
+    const stage = resource(s, 'AWS::ApiGatewayV2::Stage', 'AdapterStage').props;
+    expect(stage.DefaultRouteSettings).toEqual({ ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 });
+    const api = resource(s, 'AWS::ApiGatewayV2::Api', 'AdapterHttpApi');
+    expect(api.props.DisableExecuteApiEndpoint).toBe(false);
+    expect(env(s, 'AdapterReceiver')[ENV.publicBaseUrl]).toEqual({ 'Fn::GetAtt': [api.id, 'ApiEndpoint'] });
+    expect(JSON.stringify(s.json.Outputs?.WebhookUrlStripe?.Value)).toContain('/webhooks/stripe');
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
+});
+
+describe('existing secrets (by name and by full ARN)', () => {
+  let s: Synthesized;
+  const signingArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/webhook-signing-AbC123';
+  beforeAll(() => {
+    s = synthAdapter({ existingMoEngageSecret: 'prod/moengage', existingSigningSecret: signingArn });
+  });
+
+  it('creates no secret', () => {
+    expect(resourcesOfType(s, 'AWS::SecretsManager::Secret')).toHaveLength(0);
+  });
+
+  it('grants GetSecretValue on exactly those secrets, and passes their ARNs', () => {
+    const statements = policyStatements(s).filter((st) => actionsOf(st).includes('secretsmanager:GetSecretValue'));
+    expect(statements).toHaveLength(2);
+    const receiverSt = statements.find((st) => st.policy.startsWith('AdapterReceiverRole'))!;
+    expect(receiverSt.Resource).toBe(signingArn);
+    const senderSt = statements.find((st) => st.policy.startsWith('AdapterSenderRole'))!;
+    expect(JSON.stringify(senderSt.Resource)).toContain(':secret:prod/moengage-??????');
+    expect(env(s, 'AdapterReceiver')[ENV.signingSecretsArn]).toBe(signingArn);
+    expect(JSON.stringify(env(s, 'AdapterSender')[ENV.moengageSecretArn])).toContain(':secret:prod/moengage');
+  });
+
+  it('outputs the secret names', () => {
+    expect(s.json.Outputs?.MoEngageSecretName?.Value).toBe('prod/moengage');
+    expect(s.json.Outputs?.SigningSecretName?.Value).toBe('prod/webhook-signing');
+  });
+
+  it('passes cdk-nag (no rotation finding on secrets it does not own)', () => expectNagClean(s));
+});
+
+describe('configFile with the adapter configuration, base URL instead of a data center', () => {
+  let s: Synthesized;
+  let dir: string;
+  const adapter = {
+    sources: {
+      standard: { mapping: { events: ['user.updated'], customerId: 'data.id', attributes: { u_em: 'data.email' } } },
+      stripe: { enabled: false },
+      clerk: { customerIdField: 'email', updateExistingOnly: true },
+    },
+    identityResolution: { identifiers: { moe_email: 'u_em' } },
+  };
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'adapter-config-'));
+    const file = join(dir, 'adapter.json');
+    writeFileSync(file, JSON.stringify({ moengageBaseUrl: 'https://moengage-proxy.example.com', senderMaxConcurrency: 50, stackName: 'Hooks-Prod', ...adapter }));
+    s = synthAdapter({ moengageDc: undefined, configFile: file });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('the receiver gets the adapter configuration as JSON (sources, mapping, identity resolution)', () => {
+    const json = JSON.parse(env(s, 'AdapterReceiver')[ENV.adapterConfigJson] as string);
+    expect(json.sources.standard.mapping.events).toEqual(['user.updated']);
+    expect(json.sources.stripe.enabled).toBe(false);
+    expect(json.sources.clerk.customerIdField).toBe('email');
+    expect(json.identityResolution).toEqual(adapter.identityResolution);
+  });
+
+  it('no webhook URL output for a disabled source', () => {
+    expect(s.json.Outputs).not.toHaveProperty('WebhookUrlStripe');
+    expect(s.json.Outputs).toHaveProperty('WebhookUrlStandard');
+    expect(s.json.Outputs).toHaveProperty('WebhookUrlClerk');
+  });
+
+  it('base URL instead of a data center; concurrency override; stack name', () => {
+    const senderEnv = env(s, 'AdapterSender');
+    expect(senderEnv[ENV.moengageBaseUrl]).toBe('https://moengage-proxy.example.com');
+    expect(senderEnv).not.toHaveProperty(ENV.moengageDc);
+    expect(senderEnv[ENV.senderMaxConcurrency]).toBe('50');
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 50 });
+    expect(s.stack.stackName).toBe('Hooks-Prod');
+    expect(s.json.Outputs?.DlqCommand?.Value).toBe('npx moengage-adapter dlq list --stack Hooks-Prod');
+    const alarmNames = resourcesOfType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a.AlarmName);
+    expect(alarmNames).toContain('Hooks-Prod-DlqNotEmpty');
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
+});
+
+describe('tuning keys (as -c strings)', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthAdapter({
+      publicBaseUrl: 'https://hooks.example.org/',
+      logLevel: 'DEBUG',
+      receiverMemoryMb: '512',
+      senderMemoryMb: '1024',
+      receiverTimeoutSeconds: '15',
+      senderTimeoutSeconds: '120',
+      senderParallelism: '8',
+      expectedMoEngageLatencyMs: '600',
+      rateLimitPerMinute: '20000',
+      moengageTimeoutMs: '5000',
+      queueAgeAlarmMinutes: '30',
+      queueType: 'standard',
+      batchSize: '100',
+      maxBatchingWindowSeconds: '5',
+    });
+  });
+
+  it('memory, timeouts, log level', () => {
+    expect(resource(s, 'AWS::Lambda::Function', 'AdapterReceiver').props).toMatchObject({ MemorySize: 512, Timeout: 15 });
+    expect(resource(s, 'AWS::Lambda::Function', 'AdapterSender').props).toMatchObject({ MemorySize: 1024, Timeout: 120 });
+    expect(env(s, 'AdapterSender').POWERTOOLS_LOG_LEVEL).toBe('DEBUG');
+    expect(env(s, 'AdapterReceiver').POWERTOOLS_LOG_LEVEL).toBe('DEBUG');
+  });
+
+  it('visibility timeout follows the sender timeout and the batching window: 6 × 120 + 5', () => {
+    expect(resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props.VisibilityTimeout).toBe(725);
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 5 });
+  });
+
+  it('concurrency derived from the tuned limit, latency and parallelism: ceil(333.3 × 0.6 / 8) = 25', () => {
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 25 });
+    expect(env(s, 'AdapterSender')).toMatchObject({
+      [ENV.senderMaxConcurrency]: '25',
+      [ENV.senderParallelism]: '8',
+      [ENV.rateLimitPerMinute]: '20000',
+      [ENV.moengageTimeoutMs]: '5000',
+    });
+  });
+
+  it('public base URL reaches the receiver and the outputs', () => {
+    expect(env(s, 'AdapterReceiver')[ENV.publicBaseUrl]).toBe('https://hooks.example.org');
+    expect(s.json.Outputs?.WebhookUrlSegment?.Value).toBe('https://hooks.example.org/webhooks/segment');
+  });
+
+  it('backlog alarm threshold', () => {
+    const alarm = resourcesOfType(s, 'AWS::CloudWatch::Alarm').find(([, a]) => a.AlarmName === 'MoEngageAdapter-QueueBacklogOld')!;
+    expect(alarm[1].Threshold).toBe(1800);
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
+});
+
+describe('the construct in a user\'s own stack', () => {
+  function userStack(): Stack {
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING } });
+    return new Stack(app, 'UserStack');
+  }
+
+  it('synthesizes with only a data center, names alarms after the stack', () => {
+    const stack = userStack();
+    const adapter = new MoEngageAdapter(stack, 'MoEngage', {
+      moengageDc: '02',
+      moengageSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Existing', 'team/moengage'),
+      senderTimeout: Duration.seconds(120),
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'UserStack-MoEngageAuthFailures' });
+    t.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, VisibilityTimeout: 720 });
+    expect(adapter.senderMaxConcurrency).toBe(13);
+    expect(Object.keys(adapter.webhookUrls)).toHaveLength(7);
+  });
+
+  it.each([
+    [{ maxReceiveCount: 1 }, /^Invalid configuration maxReceiveCount: must be an integer from 2 to 1000, not 1$/],
+    [{ batchSize: 11 }, /^Invalid configuration batchSize: /],
+    [{ senderMaxConcurrency: 1001 }, /^Invalid configuration senderMaxConcurrency: /],
+    [{ moengageTimeout: Duration.seconds(60) }, /^Invalid configuration moengageTimeoutMs: must be shorter than the sender timeout$/],
+    [{ queueType: 'fifo' as const, maxBatchingWindow: Duration.seconds(5) }, /^Invalid configuration maxBatchingWindowSeconds: /],
+    [{ adapter: { sources: { standard: { mapping: { events: [] } } } } }, /^Invalid configuration adapter\.sources\.standard\.mapping\.events: /],
+    [{ moengageDc: undefined }, /^Missing context moengageDc: pass -c moengageDc=01/],
+    [{ moengageDc: '7' as never }, /^Invalid context moengageDc "7"/],
+  ])('rejects invalid props %#', (props, pattern) => {
+    const stack = userStack();
+    expect(() => new MoEngageAdapter(stack, 'MoEngage', { moengageDc: '01', ...props })).toThrow(AppConfigError);
+    expect(() => new MoEngageAdapter(userStack(), 'MoEngage', { moengageDc: '01', ...props })).toThrow(pattern);
+  });
+
+  it('fails synth when the adapter configuration would overflow Lambda\'s 4 KB environment', () => {
+    const attributes = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`custom_attribute_${i}`, `data.object.field_${i}`]));
+    expect(
+      () => new MoEngageAdapter(userStack(), 'MoEngage', { moengageDc: '01', adapter: { sources: { standard: { mapping: { events: ['x'], customerId: 'data.id', attributes } } } } }),
+    ).toThrow(/^Invalid configuration adapter: the receiver environment would be about \d+ bytes/);
+  });
+});
