@@ -27,8 +27,12 @@ export const envelopeSchema = z.object({
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
+/**
+ * JSON text SQS accepts: SQS refuses U+FFFE / U+FFFF (and some emulators any character outside
+ * the BMP), so those are written as JSON escapes, which parse back to the same string.
+ */
 export function encodeEnvelope(envelope: Envelope): string {
-  return JSON.stringify(envelope);
+  return JSON.stringify(envelope).replace(/[\uD800-\uDFFF\uFFFE\uFFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export type DecodedEnvelope = { ok: true; envelope: Envelope } | { ok: false; message: string };

@@ -7,7 +7,7 @@ import { isSourceName, sourceOptions, type AdapterConfig, type SourceName } from
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
 import { METRIC } from '../core/names';
 import type { SigningSecrets } from '../shared/secrets';
-import { identityHash, type Telemetry } from '../shared/observability';
+import type { Telemetry } from '../shared/observability';
 import type { SourceContext, WebhookRequest, WebhookSource } from '../sources/types';
 
 /** The largest body accepted (contract.md): 256 KB. */
@@ -114,10 +114,13 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
   }
   if (mapped.dropped.length > 0) {
     t.count(METRIC.attributesDropped, mapped.dropped.length);
+    // Counts per reason only: attribute names come from user data (a metadata key may be an email).
+    const byReason = new Map<string, number>();
+    for (const d of mapped.dropped) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
     t.info('attributes dropped by the naming rule', {
       source: name,
       eventId: event.id,
-      dropped: mapped.dropped.map((d) => `${d.name.slice(0, 64)}:${d.reason}`).join(','),
+      dropped: [...byReason].map(([reason, n]) => `${reason}:${n}`).join(','),
     });
   }
 
@@ -146,6 +149,6 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     return errorResponse(503, 'queue_unavailable', 'the event could not be queued; retry later');
   }
   t.count(METRIC.enqueued, 1, { name: 'source', value: name });
-  t.info('webhook enqueued', { source: name, eventId: event.id, eventType: event.type, user: identityHash(mapped.customerKey) });
+  t.info('webhook enqueued', { source: name, eventId: event.id, eventType: event.type });
   return json(202, { status: 'accepted', source: name, eventId: event.id });
 }

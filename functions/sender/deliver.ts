@@ -21,7 +21,7 @@ import type { RateLimiter } from '../core/moengage/rate-limit';
 import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryPolicy } from '../core/retry';
 import { METRIC } from '../core/names';
 import type { CredentialsProvider } from '../shared/secrets';
-import { identityHash, type Telemetry } from '../shared/observability';
+import type { Telemetry } from '../shared/observability';
 
 export interface SenderQueue {
   /** Sets how long a failed message stays invisible before SQS hands it out again. */
@@ -238,7 +238,6 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
         source: envelope.source,
         eventId: envelope.eventId,
         eventType: envelope.eventType,
-        user: envelope.payload.customer_id ? identityHash(envelope.payload.customer_id) : undefined,
       });
       return { ok: true, action: 'delivered' };
     }

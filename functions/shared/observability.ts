@@ -3,7 +3,6 @@
  * Metrics (EMF). The pure core talks to the small `Telemetry` interface instead, so tests
  * can observe it. Nothing here ever logs a body, a header value, a secret or a raw identity.
  */
-import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE } from '../core/names';
@@ -16,11 +15,6 @@ export interface Telemetry {
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
-}
-
-/** A stable, non-reversible label for a user identity, for correlating log lines without PII. */
-export function identityHash(identity: string): string {
-  return createHash('sha256').update(identity).digest('hex').slice(0, 16);
 }
 
 export interface PowertoolsTelemetry extends Telemetry {

@@ -27,7 +27,7 @@
  *   over a `public_metadata` key of the same name, and metadata never sets a standard `u_*` key.
  * - `private_metadata` is never read: it is private to the application's backend.
  */
-import { finishMapping, metadataAttributes, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -118,7 +118,7 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
     if (iso !== undefined) custom[to] = iso;
   }
   for (const [key, value] of Object.entries(metadataAttributes(user.public_metadata))) {
-    if (!Object.prototype.hasOwnProperty.call(custom, key)) custom[key] = value;
+    if (!Object.prototype.hasOwnProperty.call(custom, key)) setOwn(custom, key, value);
   }
   const unsafe = metadataAttributes(user.unsafe_metadata);
   if (Object.keys(unsafe).length > 0 && !Object.prototype.hasOwnProperty.call(custom, 'unsafe_metadata')) {

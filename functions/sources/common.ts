@@ -110,9 +110,17 @@ export function metadataAttributes(value: unknown, alsoExclude: readonly string[
   const out: Record<string, unknown> = {};
   if (!isRecord(value)) return out;
   for (const [k, v] of Object.entries(value)) {
-    if (!STANDARD_KEYS.has(k) && !alsoExclude.includes(k)) out[k] = v;
+    if (!STANDARD_KEYS.has(k) && !alsoExclude.includes(k)) setOwn(out, k, v);
   }
   return out;
+}
+
+/**
+ * Sets an own, enumerable property even for `__proto__`: a plain assignment of that key
+ * would replace the object's prototype instead (the payload builder then drops the name).
+ */
+export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 export interface MappingDefaults {
@@ -147,6 +155,10 @@ export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults
   } else if (opts.customerIdField) {
     customerId = getPath(defaults.body, opts.customerIdField);
     customerIdField = `customer_id (${opts.customerIdField})`;
+  }
+  if (typeof customerId === 'number' && !Number.isSafeInteger(customerId)) {
+    // 9007199254740993 arrives as ...992: another user's id. Refuse rather than merge users.
+    return { kind: 'rejected', field: customerIdField, message: 'customer_id is a number too large to be exact; send it as a string' };
   }
   const identifiers = identityIdentifiers(ctx.identityResolution, standard);
   const full: CustomerInput = {

@@ -19,7 +19,7 @@
  * Null and empty-string traits are left out.
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
-import { finishMapping, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso } from './common';
 import { hmac, safeEqualAny } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -85,10 +85,10 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   for (const [name, value] of Object.entries(traits)) {
     if (CONSUMED_TRAITS.has(name) || value === null || value === undefined) continue;
     if (typeof value === 'string' && value.trim() === '') continue;
-    custom[name] = value;
+    setOwn(custom, name, value);
   }
 
-  return finishMapping({ standard, custom }, ctx, { customerId: str(body.userId), body });
+  return finishMapping({ standard, custom }, ctx, { customerId: body.userId, body });
 }
 
 export const segmentSource: WebhookSource = {

@@ -30,7 +30,7 @@
  */
 import { formatIssues, standardMappingSchema, type StandardMapping } from '../core/config';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
-import { finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -147,13 +147,13 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   const put = (key: string, value: unknown): void => {
     if (value === undefined) return;
     if (STANDARD_KEYS.has(key)) standard[key] = value;
-    else custom[key] = value;
+    else setOwn(custom, key, value);
   };
   if (mapping.passThrough) {
     const passed = getPath(body, mapping.passThrough);
     if (isRecord(passed)) {
       for (const [key, value] of Object.entries(passed)) {
-        if (!STANDARD_KEYS.has(key)) custom[key] = value;
+        if (!STANDARD_KEYS.has(key)) setOwn(custom, key, value);
       }
     }
   }

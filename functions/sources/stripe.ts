@@ -26,7 +26,7 @@
  *   merchant's staff), `shipping` (a recipient, who may be someone else), balances,
  *   payment and tax settings, `livemode`.
  */
-import { finishMapping, metadataAttributes, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
 import { hmac, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -72,7 +72,7 @@ function parse(req: WebhookRequest): Parsed {
   if (!json.ok) return json;
   const body = json.value;
   if (!isRecord(body)) return { ok: false, message: 'body is not a Stripe event (not a JSON object)' };
-  if (typeof body.id !== 'string' || body.id === '') return { ok: false, message: 'body is not a Stripe event (no "id")' };
+  if (typeof body.id !== 'string' || body.id.trim() === '') return { ok: false, message: 'body is not a Stripe event (no "id")' };
   if (typeof body.type !== 'string' || body.type === '') return { ok: false, message: 'body is not a Stripe event (no "type")' };
   const event: ParsedEvent = { id: body.id, type: body.type, body };
   const occurredAt = typeof body.created === 'number' ? toIso(body.created) : undefined;
@@ -99,7 +99,7 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   const created = typeof customer.created === 'number' ? toIso(customer.created) : undefined;
   if (created !== undefined) custom.stripe_created_at = created;
   for (const [key, value] of Object.entries(metadataAttributes(customer.metadata))) {
-    if (!Object.prototype.hasOwnProperty.call(custom, key)) custom[key] = value;
+    if (!Object.prototype.hasOwnProperty.call(custom, key)) setOwn(custom, key, value);
   }
 
   const isCreate = event.type === 'customer.created';
