@@ -151,6 +151,14 @@ export interface MoEngageAdapterProps {
   readonly adapter?: AdapterConfigInput;
   /** Subscribe this address to the alarm topic. */
   readonly alarmEmail?: string;
+  /**
+   * What happens to the main queue and the DLQ when they leave the stack (a `cdk destroy`, or
+   * a change that replaces them, such as switching `queueType`). RETAIN keeps them, with the
+   * events they hold, until an operator has drained them (`npx moengage-adapter dlq purge --yes`
+   * exports before it deletes) and deletes them by hand.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly queueRemovalPolicy?: RemovalPolicy;
   /** QueueBacklogOld threshold. @default 15 minutes */
   readonly queueAgeAlarmThreshold?: Duration;
   /** Prefix of the alarm and dashboard names. @default the stack name */
@@ -299,7 +307,7 @@ export class MoEngageAdapter extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.queueRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     // AWS: visibility timeout ≥ 6 × the function timeout (+ the batching window), so that a
     // message is not redelivered while an invocation that throttled and retried still holds it.
@@ -318,7 +326,7 @@ export class MoEngageAdapter extends Construct {
       visibilityTimeout: Duration.seconds(visibilitySeconds),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
-      removalPolicy: RemovalPolicy.DESTROY,
+      removalPolicy: props.queueRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
 
     // ----- functions ------------------------------------------------------------------------

@@ -51,9 +51,9 @@ export const ALARMS = [
   },
   {
     id: 'ReceiverServerErrors',
-    condition: 'custom metric EnqueueFailed + receiver Lambda Errors >= 1 (sum, 5 minutes)',
+    condition: 'custom metric ReceiverServerErrors + receiver Lambda Errors >= 1 (sum, 5 minutes)',
     meaning:
-      'The receiver answered 5xx: SQS did not accept a message (EnqueueFailed) or the function failed. Providers retry on their schedule; a long outage can exhaust their retries.',
+      'The receiver answered 5xx: SQS did not accept a message (EnqueueFailed), a signing secret is missing or unreadable, the function is misconfigured, or it failed. Providers retry on their schedule; a long outage can exhaust their retries.',
   },
   {
     id: 'MoEngageAuthFailures',
@@ -133,6 +133,7 @@ export class AdapterObservability extends Construct {
     const receiverErrors = receiver.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Receiver errors' });
     const senderErrors = sender.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Sender errors' });
     const enqueueFailed = customMetric(METRIC.enqueueFailed, RECEIVER_SERVICE, 'Sum', 'Enqueue failed');
+    const serverErrors = customMetric(METRIC.serverErrors, RECEIVER_SERVICE, 'Sum', 'Receiver 5xx answers');
     const authFailures = customMetric(METRIC.authFailures, SENDER_SERVICE, 'Sum', 'MoEngage auth failures');
     const dlqDepth = dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'DLQ messages' });
     const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'Oldest message age (s)' });
@@ -170,8 +171,8 @@ export class AdapterObservability extends Construct {
       },
       ReceiverServerErrors: {
         metric: new cloudwatch.MathExpression({
-          expression: 'FILL(enqueueFailed, 0) + FILL(receiverErrors, 0)',
-          usingMetrics: { enqueueFailed, receiverErrors },
+          expression: 'FILL(serverErrors, 0) + FILL(receiverErrors, 0)',
+          usingMetrics: { serverErrors, receiverErrors },
           label: 'Receiver 5xx answers',
           period: FIVE_MINUTES,
         }),

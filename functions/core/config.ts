@@ -3,6 +3,7 @@
  * (`ADAPTER_CONFIG`) and the CDK app (context `adapter`). Pure: zod only.
  */
 import { z } from 'zod';
+import { STANDARD_ATTRIBUTE_KEYS } from './moengage/types';
 
 export const SOURCE_NAMES = ['clerk', 'stripe', 'shopify', 'workos', 'auth0', 'segment', 'standard'] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
@@ -45,7 +46,31 @@ export const standardMappingSchema = z
     removeFromArray: z.record(z.string(), dotPath).default({}),
     updateExistingOnly: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((mapping, ctx) => {
+    const sections = [
+      ['attributes', mapping.attributes],
+      ['constants', mapping.constants],
+      ['addToArray', mapping.addToArray],
+      ['removeFromArray', mapping.removeFromArray],
+    ] as const;
+    for (const [section, record] of sections) {
+      for (const key of Object.keys(record)) {
+        const issue = (message: string, path: (string | number)[] = [section, key]) => ctx.addIssue({ code: 'custom', path, message });
+        if (key.trim() === '') issue('attribute names must not be empty', [section]);
+        else if (key.toLowerCase().startsWith('moe_')) {
+          issue('the moe_ prefix is reserved by MoEngage (identity-resolution identifiers are configured under identityResolution)');
+        } else if ((section === 'addToArray' || section === 'removeFromArray') && (STANDARD_ATTRIBUTE_KEYS as readonly string[]).includes(key)) {
+          issue(`${key} is a standard attribute, not an array attribute`);
+        }
+      }
+    }
+    for (const key of Object.keys(mapping.constants)) {
+      if (Object.prototype.hasOwnProperty.call(mapping.attributes, key)) {
+        ctx.addIssue({ code: 'custom', path: ['constants', key], message: `${key} is also mapped in attributes; set it in one place` });
+      }
+    }
+  });
 export type StandardMapping = z.infer<typeof standardMappingSchema>;
 
 /** Options every source accepts. */

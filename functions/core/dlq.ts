@@ -56,11 +56,23 @@ export function parkAttributes(info: ParkInfo, meta: { source?: string; eventTyp
   };
   if (info.status !== undefined) attrs[DLQ_ATTRIBUTES.status] = { DataType: 'Number', StringValue: String(info.status) };
   if (info.detail && Object.keys(info.detail).length > 0) {
-    attrs[DLQ_ATTRIBUTES.detail] = { DataType: 'String', StringValue: JSON.stringify(info.detail).slice(0, 2048) };
+    attrs[DLQ_ATTRIBUTES.detail] = { DataType: 'String', StringValue: detailJson(info.detail) };
   }
   if (meta.source) attrs[DLQ_ATTRIBUTES.source] = { DataType: 'String', StringValue: meta.source };
   if (meta.eventType) attrs[DLQ_ATTRIBUTES.eventType] = { DataType: 'String', StringValue: meta.eventType.slice(0, 256) };
   return attrs;
+}
+
+/** Characters SQS refuses in attribute values (and astral ones some emulators refuse), replaced. */
+const SQS_UNSAFE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/g;
+
+/** `failure_detail`: valid JSON of at most ~1.7 KB, each field cut, nothing SQS would refuse. */
+export function detailJson(detail: FailureDetail): string {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(detail)) {
+    if (typeof v === 'string') out[k] = v.replace(SQS_UNSAFE, '\uFFFD').slice(0, 400);
+  }
+  return JSON.stringify(out);
 }
 
 /** Reads the parked-message attributes back (DLQ tool). Missing attributes stay undefined. */

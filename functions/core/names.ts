@@ -25,6 +25,8 @@ export const METRIC = {
   enqueued: 'WebhookEnqueued',
   /** receiver: SQS did not accept the message, answered 5xx. */
   enqueueFailed: 'EnqueueFailed',
+  /** receiver: any 5xx answer (queue refused, secrets unreadable or missing, misconfigured): alarmed. */
+  serverErrors: 'ReceiverServerErrors',
   /** receiver: custom attributes dropped by the naming rule (reserved / moe_ / invalid names). */
   attributesDropped: 'AttributesDropped',
   /** sender: MoEngage answered 200 success (count of users). */

@@ -151,7 +151,7 @@ export function decide(outcome: DeliveryOutcome, ctx: RetryContext, policy: Retr
 
   switch (outcome.kind) {
     case 'auth':
-      if (!ctx.credentialsRefreshed && fits(0)) return { action: 'retry_now', delayMs: 0 };
+      if (!ctx.credentialsRefreshed && attemptsLeft && fits(0)) return { action: 'retry_now', delayMs: 0 };
       return later();
     case 'rate_limited': {
       const wait = outcome.retryAfterMs ?? backoffDelayMs(ctx.attempt, policy, random);

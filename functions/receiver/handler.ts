@@ -4,7 +4,7 @@
  */
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { ENV, RECEIVER_SERVICE } from '../core/names';
+import { ENV, METRIC, RECEIVER_SERVICE } from '../core/names';
 import { powertoolsTelemetry } from '../shared/observability';
 import { adapterConfigFrom, cachedByEnv, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom } from '../shared/secrets';
@@ -79,7 +79,9 @@ export const handler = async (event: LambdaFunctionURLEvent, context?: Context):
   try {
     handle = current(process.env);
   } catch (err) {
+    telemetry.count(METRIC.serverErrors);
     telemetry.error('receiver misconfigured', { error: (err as Error).message });
+    telemetry.flush();
     const res = errorResponse(500, 'misconfigured', 'the adapter is misconfigured; see its logs');
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   }

@@ -87,10 +87,12 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
   try {
     secrets = await deps.secrets(name);
   } catch (err) {
+    t.count(METRIC.serverErrors);
     t.error('signing secrets unavailable', { source: name, error: (err as Error).name });
     return errorResponse(503, 'secrets_unavailable', 'the signing secret could not be read; retry later');
   }
   if (secrets.length === 0) {
+    t.count(METRIC.serverErrors);
     t.error('no signing secret configured', { source: name });
     return errorResponse(503, 'source_not_configured', `no signing secret is configured for ${name}; retry later`);
   }
@@ -145,6 +147,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     await deps.enqueue(message);
   } catch (err) {
     t.count(METRIC.enqueueFailed);
+    t.count(METRIC.serverErrors);
     t.error('queue did not accept the message', { source: name, eventId: event.id, error: (err as Error).name });
     return errorResponse(503, 'queue_unavailable', 'the event could not be queued; retry later');
   }

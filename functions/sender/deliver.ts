@@ -51,7 +51,12 @@ export interface SenderDeps {
 
 export type RecordResult =
   | { ok: true; action: 'delivered' | 'parked' }
-  | { ok: false; error: Error };
+  | {
+      ok: false;
+      error: Error;
+      /** The visibility timeout set on the message, if one was (later messages of its FIFO group follow it). */
+      visibilityTimeoutSeconds?: number;
+    };
 
 export class DeliveryDeferredError extends Error {
   override name = 'DeliveryDeferredError';
@@ -64,7 +69,14 @@ interface Item {
   group: string;
 }
 
-const fail = (message: string): RecordResult => ({ ok: false, error: new DeliveryDeferredError(message) });
+const fail = (message: string, visibilityTimeoutSeconds?: number): RecordResult => ({
+  ok: false,
+  error: new DeliveryDeferredError(message),
+  ...(visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds } : {}),
+});
+
+/** Visibility of a message deferred before any MoEngage call (no time left): back soon. */
+const NOT_ATTEMPTED_VISIBILITY_SECONDS = 1;
 
 function receiveCountOf(record: SQSRecord): number {
   const n = Number(record.attributes?.ApproximateReceiveCount ?? '1');
@@ -110,31 +122,91 @@ async function deliverPerUser(items: Item[], deps: SenderDeps, results: Map<stri
     else groups.set(item.group, [item]);
   }
   await runLimited([...groups.values()], deps.parallelism, async (group) => {
-    let blocked = false;
+    let blocked: RecordResult | undefined;
     for (const item of group) {
-      if (blocked) {
-        results.set(item.record.messageId, fail('an earlier message of the same user is not delivered yet'));
+      if (blocked && !blocked.ok) {
+        results.set(item.record.messageId, await holdBack(item, blocked.visibilityTimeoutSeconds, deps));
         continue;
       }
       const result = await deliverOne(item, deps);
       results.set(item.record.messageId, result);
-      if (!result.ok && deps.fifo) blocked = true;
+      if (!result.ok && deps.fifo) blocked = result;
     }
   });
 }
 
-async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
-  let creds: MoEngageCredentials;
+/**
+ * A later message of a FIFO group whose earlier message failed: not sent, and given the same
+ * visibility as that one, so that the group comes back together after the backoff.
+ */
+async function holdBack(item: Item, visibilityTimeoutSeconds: number | undefined, deps: SenderDeps): Promise<RecordResult> {
+  if (visibilityTimeoutSeconds !== undefined) await changeVisibility(item, visibilityTimeoutSeconds, deps);
+  return fail('an earlier message of the same user is not delivered yet', visibilityTimeoutSeconds);
+}
+
+async function changeVisibility(item: Item, seconds: number, deps: SenderDeps): Promise<void> {
   try {
-    creds = await deps.credentials.get();
+    await deps.queue.changeVisibility(item.record, seconds);
   } catch (err) {
-    deps.telemetry.error('MoEngage credentials unavailable', { error: (err as Error).name });
-    return fail('MoEngage credentials unavailable');
+    deps.telemetry.warn('could not change the visibility timeout', { error: (err as Error).name, eventId: item.envelope.eventId });
   }
+}
+
+/**
+ * Whether a MoEngage call (after waiting `waitMs` for the rate limiter) still fits in the
+ * invocation with the policy's safety margin (a full request timeout plus a second).
+ */
+function fitsInInvocation(deps: SenderDeps, waitMs: number): boolean {
+  return waitMs + deps.policy.safetyMarginMs <= deps.remainingMs();
+}
+
+/**
+ * No time left for a first call: put the message back for a prompt retry, without counting a
+ * MoEngage failure. On the last allowed receive SQS would move it without a reason, so it is
+ * parked with one instead.
+ */
+async function notAttempted(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>): Promise<void> {
+  for (const item of items) {
+    if (item.receiveCount >= deps.maxReceiveCount) {
+      results.set(
+        item.record.messageId,
+        await park(deps, item.record, item.envelope, { reason: 'retries_exhausted', detail: { message: 'not attempted: the invocation ran out of time on the last allowed receive' } }, item.receiveCount),
+      );
+    } else {
+      await changeVisibility(item, NOT_ATTEMPTED_VISIBILITY_SECONDS, deps);
+      results.set(item.record.messageId, fail('not attempted: the invocation ran out of time', NOT_ATTEMPTED_VISIBILITY_SECONDS));
+    }
+  }
+}
+
+/** An outcome standing for "the MoEngage secret could not be read": handled like a 401. */
+function credentialsUnavailable(err: unknown): DeliveryOutcome {
+  return {
+    kind: 'auth',
+    reason: 'auth_failed',
+    latencyMs: 0,
+    detail: { type: 'CredentialsUnavailable', message: `the MoEngage secret could not be read (${(err as Error)?.name ?? 'Error'})` },
+  };
+}
+
+async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
+  if (!fitsInInvocation(deps, deps.limiters.customer.expectedWaitMs(1))) {
+    const results = new Map<string, RecordResult>();
+    await notAttempted([item], deps, results);
+    return results.get(item.record.messageId) as RecordResult;
+  }
+  let creds: MoEngageCredentials | undefined;
   const run = await retryWithPolicy(
     async () => {
+      try {
+        creds ??= await deps.credentials.get();
+      } catch (err) {
+        const outcome = credentialsUnavailable(err);
+        observe(deps, deps.limiters.customer, outcome, item);
+        return outcome;
+      }
       await deps.limiters.customer.acquire(1);
-      const outcome = await deps.client.trackUser(creds, item.envelope.payload);
+      const outcome = await deps.client.trackUser(creds, item.envelope.payload, { timeoutMs: requestTimeout(deps) });
       observe(deps, deps.limiters.customer, outcome, item);
       return outcome;
     },
@@ -145,6 +217,12 @@ async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
     }),
   );
   return settle(item, run.outcome, run.decision, deps);
+}
+
+/** A request never outlives the invocation: its timeout is cut to the time left minus a second. */
+function requestTimeout(deps: SenderDeps): number | undefined {
+  const left = deps.remainingMs() - 1_000;
+  return left < deps.client.timeoutMs ? Math.max(100, left) : undefined;
 }
 
 /** Bulk Import: pack, send, isolate 400/413 by falling back to per-user calls. */
@@ -161,24 +239,31 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
     });
     if (members.length === 0) return;
     if (pack.oversized) {
-      for (const i of members) {
-        results.set(i.record.messageId, await park(deps, i.record, i.envelope, { reason: 'payload_too_large', detail: { message: 'larger than a Bulk Import request may be' } }, i.receiveCount));
-      }
+      // Too big for a Bulk Import request (100,000 bytes) but within Track User's 128 KB.
+      await deliverPerUser(members, deps, results);
       return;
     }
-    let creds: MoEngageCredentials;
-    try {
-      creds = await deps.credentials.get();
-    } catch (err) {
-      deps.telemetry.error('MoEngage credentials unavailable', { error: (err as Error).name });
-      for (const i of members) results.set(i.record.messageId, fail('MoEngage credentials unavailable'));
+    if (!fitsInInvocation(deps, deps.limiters.bulk.expectedWaitMs(members.length))) {
+      await notAttempted(members, deps, results);
       return;
     }
+    let creds: MoEngageCredentials | undefined;
     const minReceive = Math.min(...members.map((i) => i.receiveCount));
     const run = await retryWithPolicy(
       async () => {
+        try {
+          creds ??= await deps.credentials.get();
+        } catch (err) {
+          const outcome = credentialsUnavailable(err);
+          observe(deps, deps.limiters.bulk, outcome, undefined, members.length);
+          return outcome;
+        }
         await deps.limiters.bulk.acquire(members.length);
-        const outcome = await deps.client.bulkImport(creds, members.map((i) => i.envelope.payload));
+        const outcome = await deps.client.bulkImport(
+          creds,
+          members.map((i) => i.envelope.payload),
+          { timeoutMs: requestTimeout(deps) },
+        );
         observe(deps, deps.limiters.bulk, outcome, undefined, members.length);
         return outcome;
       },
@@ -244,12 +329,8 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
     case 'park':
       return park(deps, record, envelope, { reason: decision.reason, status: outcome.status, detail: outcome.kind === 'delivered' ? undefined : outcome.detail }, item.receiveCount);
     case 'retry_later':
-      try {
-        await deps.queue.changeVisibility(record, decision.visibilityTimeoutSeconds);
-      } catch (err) {
-        deps.telemetry.warn('could not extend the visibility timeout', { error: (err as Error).name, eventId: envelope.eventId });
-      }
-      return fail(`MoEngage delivery deferred (${outcome.kind}); retry in ${decision.visibilityTimeoutSeconds}s`);
+      await changeVisibility(item, decision.visibilityTimeoutSeconds, deps);
+      return fail(`MoEngage delivery deferred (${outcome.kind}); retry in ${decision.visibilityTimeoutSeconds}s`, decision.visibilityTimeoutSeconds);
     case 'retry_now':
       // retryWithPolicy only returns once no in-invocation attempt remains; treat as deferred.
       return fail('MoEngage delivery deferred');

@@ -42,7 +42,7 @@ export function signingSecretsFromEnv(env: NodeJS.ProcessEnv): SigningSecrets {
 const signingSecretDocument = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
 
 function provider(client?: SecretsManagerClient): SecretsProvider {
-  return new SecretsProvider({ awsSdkV3Client: client ?? new SecretsManagerClient({}) });
+  return new SecretsProvider({ awsSdkV3Client: client ?? secretsManagerClient({}) });
 }
 
 /**
@@ -55,7 +55,10 @@ export function signingSecretsFromSecretsManager(secretId: string, client?: Secr
     const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
     const doc = signingSecretDocument.safeParse(parseJson(raw));
     if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
-    return splitSecrets(doc.data[source]);
+    // In the JSON document a list is the rotation form: strings are taken whole (a token may hold spaces).
+    const value = doc.data[source];
+    const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+    return list.filter((s) => s.trim().length > 0);
   };
 }
 
@@ -111,9 +114,11 @@ export function credentialsFrom(env: NodeJS.ProcessEnv, client?: SecretsManagerC
 /** A Secrets Manager client honouring SECRETS_MANAGER_ENDPOINT (local emulation only). */
 export function secretsManagerClient(env: NodeJS.ProcessEnv): SecretsManagerClient {
   const endpoint = env.SECRETS_MANAGER_ENDPOINT;
+  // Bounded, so that a slow Secrets Manager yields the receiver's 503 rather than a Lambda timeout.
+  const requestHandler = { requestTimeout: 3_000, connectionTimeout: 1_000 };
   return endpoint
-    ? new SecretsManagerClient({ endpoint, region: env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-    : new SecretsManagerClient({});
+    ? new SecretsManagerClient({ endpoint, region: env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2, requestHandler })
+    : new SecretsManagerClient({ maxAttempts: 2, requestHandler });
 }
 
 export { SOURCE_NAMES };

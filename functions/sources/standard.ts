@@ -56,33 +56,10 @@ export type StandardMappingValidation = { ok: true; mapping: StandardMapping } |
  * (e.g. `sources.standard.mapping.attributes.u_em: ...`).
  */
 export function validateStandardMapping(input: unknown): StandardMappingValidation {
+  // The schema carries every rule (also applied when the whole adapter configuration is parsed).
   const result = standardMappingSchema.safeParse(input);
   if (!result.success) return { ok: false, message: formatIssues(result.error, MAPPING_CONFIG_PATH) };
-  const mapping = result.data;
-  const problems: string[] = [];
-  const keyed: [string, Record<string, unknown>][] = [
-    ['attributes', mapping.attributes],
-    ['constants', mapping.constants],
-    ['addToArray', mapping.addToArray],
-    ['removeFromArray', mapping.removeFromArray],
-  ];
-  for (const [section, record] of keyed) {
-    for (const key of Object.keys(record)) {
-      const where = `${MAPPING_CONFIG_PATH}.${section}.${key}`;
-      if (key.trim() === '') problems.push(`${MAPPING_CONFIG_PATH}.${section}: attribute names must not be empty`);
-      else if (key.toLowerCase().startsWith('moe_')) {
-        problems.push(`${where}: the moe_ prefix is reserved by MoEngage (identity-resolution identifiers are configured under identityResolution)`);
-      } else if ((section === 'addToArray' || section === 'removeFromArray') && STANDARD_KEYS.has(key)) {
-        problems.push(`${where}: ${key} is a standard attribute, not an array attribute`);
-      }
-    }
-  }
-  for (const key of Object.keys(mapping.constants)) {
-    if (Object.prototype.hasOwnProperty.call(mapping.attributes, key)) {
-      problems.push(`${MAPPING_CONFIG_PATH}.constants.${key}: ${key} is also mapped in attributes; set it in one place`);
-    }
-  }
-  return problems.length > 0 ? { ok: false, message: problems.join('\n') } : { ok: true, mapping };
+  return { ok: true, mapping: result.data };
 }
 
 function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification {

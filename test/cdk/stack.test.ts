@@ -49,6 +49,11 @@ describe('queues', () => {
     expect(dlq.props.MessageRetentionPeriod).toBeGreaterThan(queue.props.MessageRetentionPeriod);
   });
 
+  it('both queues are retained when they leave the stack (no silent loss of queued events)', () => {
+    const queues = s.template.findResources('AWS::SQS::Queue');
+    expect(Object.values(queues).map((q) => (q as { DeletionPolicy?: string }).DeletionPolicy)).toEqual(['Retain', 'Retain']);
+  });
+
   it('visibility timeout is at least 6 × the sender timeout', () => {
     expect(sender.props.Timeout).toBe(60);
     expect(queue.props.VisibilityTimeout).toBeGreaterThanOrEqual(6 * sender.props.Timeout);
@@ -264,14 +269,14 @@ describe('alarms', () => {
     expect(fnOf('ReceiverErrors')).toEqual(ref(receiver.id));
   });
 
-  it('ReceiverServerErrors: EnqueueFailed + receiver errors ≥ 1', () => {
+  it('ReceiverServerErrors: every receiver 5xx answer + receiver errors ≥ 1', () => {
     const a = byName('ReceiverServerErrors');
     expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     const metrics = a.Metrics as any[];
-    expect(metrics.find((m) => m.ReturnData !== false).Expression).toBe('FILL(enqueueFailed, 0) + FILL(receiverErrors, 0)');
-    expect(metrics.find((m) => m.Id === 'enqueueFailed').MetricStat.Metric).toEqual({
+    expect(metrics.find((m) => m.ReturnData !== false).Expression).toBe('FILL(serverErrors, 0) + FILL(receiverErrors, 0)');
+    expect(metrics.find((m) => m.Id === 'serverErrors').MetricStat.Metric).toEqual({
       Namespace: METRICS_NAMESPACE,
-      MetricName: METRIC.enqueueFailed,
+      MetricName: METRIC.serverErrors,
       Dimensions: [{ Name: 'service', Value: RECEIVER_SERVICE }],
     });
     expect(metrics.find((m) => m.Id === 'receiverErrors').MetricStat.Metric.Dimensions[0].Value).toEqual(ref(receiver.id));

@@ -502,7 +502,7 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
     expect(messages).toContain('delivered');
     expect(messages).toContain('parked in the DLQ');
     expect(messages).toContain('MoEngage call failed');
-    expect(messages).toContain('could not extend the visibility timeout');
+    expect(messages).toContain('could not change the visibility timeout');
     expect(messages).toContain('could not park the message in the DLQ; SQS will redeliver it');
     if (mode === 'bulk') expect(messages).toContain('bulk request refused; isolating its users with Track User calls');
     assertClean(from);
@@ -545,7 +545,7 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
     });
     telemetry.flush();
     expect(results.get('m-7')?.ok).toBe(false);
-    expect(messagesSince(from)).toContain('MoEngage credentials unavailable');
+    expect(messagesSince(from)).toContain('MoEngage call failed');
     assertClean(from);
   });
 });

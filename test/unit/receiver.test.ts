@@ -170,12 +170,25 @@ describe('receiver answers (contract.md)', () => {
     expect(errorOf(res.body).type).toBe('queue_unavailable');
     expect(res.body).not.toContain('ECONNREFUSED');
     expect(telemetry.counts.get(METRIC.enqueueFailed)).toBe(1);
+    expect(telemetry.counts.get(METRIC.serverErrors)).toBe(1);
   });
 
-  it('503 when no signing secret is configured: the provider keeps retrying until it is', async () => {
-    const { deps, sent } = setup({ secrets: [] });
+  it('503 when no signing secret is configured: the provider keeps retrying until it is; counted for the alarm', async () => {
+    const { deps, sent, telemetry } = setup({ secrets: [] });
     expect((await receiveWebhook(req(), deps)).statusCode).toBe(503);
     expect(sent).toHaveLength(0);
+    expect(telemetry.counts.get(METRIC.serverErrors)).toBe(1);
+  });
+
+  it('503 when the signing secrets cannot be read; counted for the alarm', async () => {
+    const { deps, telemetry } = setup();
+    deps.secrets = async () => {
+      throw new Error('ThrottlingException');
+    };
+    const res = await receiveWebhook(req(), deps);
+    expect(res.statusCode).toBe(503);
+    expect(errorOf(res.body).type).toBe('secrets_unavailable');
+    expect(telemetry.counts.get(METRIC.serverErrors)).toBe(1);
   });
 
   it('every error body is {"error":{"type","message"}}', async () => {

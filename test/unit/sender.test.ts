@@ -237,7 +237,97 @@ describe('sender core: customer mode', () => {
   });
 });
 
+describe('sender core: the invocation deadline', () => {
+  it('with no time left for a call, a message is put back for a prompt retry without calling MoEngage', async () => {
+    const h = harness([], { remainingMs: () => 5_000 });
+    const results = await deliverBatch([record(1, { receiveCount: 2 })], h.deps);
+    expect(results.get('m-1')).toMatchObject({ ok: false, visibilityTimeoutSeconds: 1 });
+    expect(h.api.calls).toHaveLength(0);
+    expect(h.visibility).toEqual([{ messageId: 'm-1', seconds: 1 }]);
+    expect(h.parked).toHaveLength(0);
+  });
+
+  it('on the last allowed receive with no time left it is parked with a reason, never left to the redrive policy', async () => {
+    const h = harness([], { remainingMs: () => 5_000 });
+    const results = await deliverBatch([record(1, { receiveCount: 5 })], h.deps);
+    expect(results.get('m-1')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]!.info.reason).toBe('retries_exhausted');
+  });
+
+  it('a rate-limiter pause longer than the time left defers instead of waiting past the timeout', async () => {
+    const h = harness([]);
+    h.deps.limiters.customer.penalize(50_000);
+    const results = await deliverBatch([record(1)], { ...h.deps, remainingMs: () => 30_000 });
+    expect(results.get('m-1')!.ok).toBe(false);
+    expect(h.api.calls).toHaveLength(0);
+  });
+
+  it('the request timeout is cut to the time the invocation has left', async () => {
+    const seen: (number | undefined)[] = [];
+    const h = harness([]);
+    const client = h.deps.client;
+    h.deps.client = Object.assign(Object.create(Object.getPrototypeOf(client) as object) as typeof client, client, {
+      trackUser: (c: MoEngageCredentials, p: Envelope['payload'], o?: { timeoutMs?: number }) => {
+        seen.push(o?.timeoutMs);
+        return client.trackUser(c, p, o);
+      },
+    });
+    // A policy whose margin is shorter than the client's 10 s timeout (a misconfiguration).
+    const policy = retryPolicy({ safetyMarginMs: 2_000 });
+    await deliverBatch([record(1)], { ...h.deps, policy, remainingMs: () => 5_000 });
+    await deliverBatch([record(2)], { ...h.deps, policy, remainingMs: () => 60_000 });
+    expect(seen).toEqual([4_000, undefined]);
+  });
+});
+
+describe('sender core: failures around the call', () => {
+  it('an unreadable MoEngage secret is handled like a 401: counted, retried later, parked as auth_failed at the end', async () => {
+    const h = harness([]);
+    h.deps.credentials = {
+      get: async () => {
+        throw new Error('AccessDeniedException');
+      },
+      refresh: async () => {
+        throw new Error('AccessDeniedException');
+      },
+    };
+    const early = await deliverBatch([record(1, { receiveCount: 1 })], h.deps);
+    expect(early.get('m-1')!.ok).toBe(false);
+    expect(h.visibility).toHaveLength(1);
+    expect(h.telemetry.counts.get(METRIC.authFailures)).toBeGreaterThanOrEqual(1);
+    const last = await deliverBatch([record(2, { receiveCount: 5 })], h.deps);
+    expect(last.get('m-2')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]!.info).toMatchObject({ reason: 'auth_failed', detail: { type: 'CredentialsUnavailable' } });
+    expect(h.api.calls).toHaveLength(0);
+  });
+
+  it('a FIFO message held back behind a failed one gets the same visibility timeout', async () => {
+    const h = harness([], {}, { status: 503 });
+    const g = messageGroupId('same-user');
+    await deliverBatch([record(1, { group: g, receiveCount: 1 }), record(2, { group: g })], { ...h.deps, parallelism: 1 });
+    expect(h.visibility).toHaveLength(2);
+    expect(h.visibility[1]!.seconds).toBe(h.visibility[0]!.seconds);
+  });
+
+  it('never more than 3 MoEngage calls per message in one invocation, even when a 401 comes last', async () => {
+    const h = harness([{ status: 503 }, { status: 503 }, { status: 401, body: fail401 }], {}, { status: 200, body: SUCCESS });
+    await deliverBatch([record(1)], h.deps);
+    expect(h.api.calls).toHaveLength(3);
+  });
+});
+
 describe('sender core: bulk mode', () => {
+  it('a payload too big for a Bulk Import request goes through Track User instead of the DLQ', async () => {
+    const h = harness([]);
+    const big: Envelope = { ...envelope(9), payload: { type: 'customer', customer_id: 'user_big', attributes: Object.fromEntries(Array.from({ length: 230 }, (_, i) => [`a${i}`, 'x'.repeat(500)])) } };
+    const r = { ...record(9), body: encodeEnvelope(big) };
+    const results = await deliverBatch([r, record(1)], { ...h.deps, mode: 'bulk' });
+    expect(results.get('m-9')).toEqual({ ok: true, action: 'delivered' });
+    expect(results.get('m-1')).toEqual({ ok: true, action: 'delivered' });
+    expect(h.parked).toHaveLength(0);
+    expect(h.api.calls.some((c) => c.url.includes('/v1/customer/') && (c.body as { customer_id: string }).customer_id === 'user_big')).toBe(true);
+  });
+
   it('packs the batch into one Bulk Import request', async () => {
     const h = harness([]);
     const records = [1, 2, 3, 4, 5].map((n) => record(n));

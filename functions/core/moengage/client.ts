@@ -506,7 +506,8 @@ class TimeoutSignal extends Error {
 export class MoEngageClient {
   readonly baseUrl: string;
   private readonly fetchFn: FetchLike;
-  private readonly timeoutMs: number;
+  /** The default timeout of one request, in ms. */
+  readonly timeoutMs: number;
   private readonly now: () => number;
 
   constructor(options: MoEngageClientOptions) {

@@ -142,6 +142,16 @@ export class RateLimiter {
     this.pause(ms);
   }
 
+  /**
+   * Milliseconds an `acquire(n)` made now would wait, counting the acquirers already queued
+   * (an estimate: a 429 or new headers meanwhile can lengthen it). Lets a caller with a
+   * deadline defer work instead of waiting past it.
+   */
+  expectedWaitMs(n = 1): number {
+    const queued = this.queue.reduce((sum, w) => sum + w.n, 0);
+    return Math.max(0, this.waitMs(n + queued));
+  }
+
   /** Milliseconds until the current pause ends (0 when not paused). */
   blockedForMs(): number {
     return Math.max(0, this.pausedUntil - this.now());

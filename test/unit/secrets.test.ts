@@ -1,0 +1,70 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { detailJson, parkAttributes } from '../../functions/core/dlq';
+import { credentialsFromSecretsManager, signingSecretsFromEnv, signingSecretsFromSecretsManager } from '../../functions/shared/secrets';
+
+/** A real SDK client whose send() answers from a variable (what Powertools' provider calls). */
+function fakeSecretsManager(value: () => string) {
+  const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  let calls = 0;
+  (client as unknown as { send: () => Promise<unknown> }).send = async () => {
+    calls++;
+    return { SecretString: value(), VersionId: 'v', Name: 'n', ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:n' };
+  };
+  return { client, calls: () => calls };
+}
+
+describe('signing secrets', () => {
+  it('environment values are lists separated by commas or spaces (rotation)', async () => {
+    const secrets = signingSecretsFromEnv({ CLERK_WEBHOOK_SECRET: 'whsec_a, whsec_b', AUTH0_WEBHOOK_TOKEN: 'tok' });
+    expect(await secrets('clerk')).toEqual(['whsec_a', 'whsec_b']);
+    expect(await secrets('auth0')).toEqual(['tok']);
+    expect(await secrets('stripe')).toEqual([]);
+  });
+
+  it('in the Secrets Manager document strings are taken whole and lists are the rotation form', async () => {
+    const sm = fakeSecretsManager(() => JSON.stringify({ auth0: 'token with, a comma and spaces', stripe: ['whsec_new', 'whsec_old'] }));
+    const secrets = signingSecretsFromSecretsManager('arn:signing-1', sm.client);
+    expect(await secrets('auth0')).toEqual(['token with, a comma and spaces']);
+    expect(await secrets('stripe')).toEqual(['whsec_new', 'whsec_old']);
+    expect(await secrets('clerk')).toEqual([]);
+  });
+
+  it('a document that is not JSON fails loudly (the receiver answers 503), without echoing it', async () => {
+    const sm = fakeSecretsManager(() => 'whsec_oops not json');
+    const secrets = signingSecretsFromSecretsManager('arn:signing-2', sm.client);
+    await expect(secrets('clerk')).rejects.toThrow(/not a JSON object/);
+    await expect(secrets('clerk')).rejects.not.toThrow(/whsec_oops/);
+  });
+});
+
+describe('MoEngage credentials', () => {
+  it('are cached, and refresh() reads the rotated value', async () => {
+    let key = 'old';
+    const sm = fakeSecretsManager(() => JSON.stringify({ workspaceId: 'ws', apiKey: key }));
+    const creds = credentialsFromSecretsManager('arn:moengage-1', sm.client);
+    expect(await creds.get()).toEqual({ workspaceId: 'ws', apiKey: 'old' });
+    key = 'new';
+    expect(await creds.get()).toEqual({ workspaceId: 'ws', apiKey: 'old' });
+    expect(sm.calls()).toBe(1);
+    expect(await creds.refresh()).toEqual({ workspaceId: 'ws', apiKey: 'new' });
+    expect(await creds.get()).toEqual({ workspaceId: 'ws', apiKey: 'new' });
+  });
+
+  it('a malformed secret is a clear configuration error without its value', async () => {
+    const sm = fakeSecretsManager(() => '{"workspaceId":"ws"}');
+    await expect(credentialsFromSecretsManager('arn:moengage-2', sm.client).get()).rejects.toThrow(/workspaceId.*apiKey/);
+  });
+});
+
+describe('failure_detail', () => {
+  it('is valid JSON, bounded, and free of characters SQS refuses', () => {
+    const long = 'x'.repeat(5_000);
+    const json = detailJson({ type: long, message: `bad \uFFFF \uD800 ${long}`, request_id: long, attribute: long });
+    expect(() => JSON.parse(json) as unknown).not.toThrow();
+    expect(json.length).toBeLessThan(2_048);
+    expect(json).not.toMatch(/[\uD800-\uDFFF\uFFFE\uFFFF]/);
+    const attrs = parkAttributes({ reason: 'moengage_rejected', status: 400, attempts: 1, failedAt: '2026-01-01T00:00:00.000Z', detail: { message: long } });
+    expect(JSON.parse(attrs.failure_detail!.StringValue)).toEqual({ message: 'x'.repeat(400) });
+  });
+});
