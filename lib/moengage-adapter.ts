@@ -251,8 +251,13 @@ export class MoEngageAdapter extends Construct {
     const senderTimeout = props.senderTimeout ?? Duration.seconds(60);
     checkInt('receiverTimeoutSeconds', receiverTimeout.toSeconds(), 1, 60);
     checkInt('senderTimeoutSeconds', senderTimeout.toSeconds(), 5, 900);
-    if (props.moengageTimeout !== undefined && props.moengageTimeout.toMilliseconds() >= senderTimeout.toMilliseconds()) {
-      fail('Invalid configuration moengageTimeoutMs: must be shorter than the sender timeout');
+    // The sender makes a MoEngage call only when a whole request timeout (+ 1 s) still fits in
+    // the invocation: a sender timeout at most that long could never call MoEngage.
+    const moengageTimeoutMs = props.moengageTimeout?.toMilliseconds() ?? 10_000;
+    if (moengageTimeoutMs + 1_000 >= senderTimeout.toMilliseconds()) {
+      fail(
+        `Invalid configuration senderTimeoutSeconds / moengageTimeoutMs: the sender timeout (${senderTimeout.toSeconds()} s) must be longer than the MoEngage request timeout (${moengageTimeoutMs} ms) + 1 s`,
+      );
     }
     const rateLimit = checkInt('rateLimitPerMinute', props.rateLimitPerMinute ?? TRACK_USER_LIMIT_PER_MINUTE, 1, 10_000_000);
     const bulkRateLimit = checkInt('bulkRateLimitPerMinute', props.bulkRateLimitPerMinute ?? BULK_IMPORT_LIMIT_PER_MINUTE, 1, 10_000_000);
