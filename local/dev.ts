@@ -16,7 +16,7 @@ import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
 import { startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
-import { startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
+import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
 import { DEV_SECRETS, effectiveSecret, SAMPLE_STANDARD_MAPPING, SIGNING_SECRET_ENV } from './samples';
 import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType } from './sqs';
 
@@ -26,6 +26,12 @@ export const DEFAULT_SQS_PORT = 9324;
 export const SENDER_TIMEOUT_MS = 30_000;
 export const DEV_WORKSPACE_ID = 'dev-workspace';
 export const DEV_API_KEY = 'dev-api-key';
+/** Bulk mode on a standard queue: messages per sender invocation, and the batching window. */
+export const BULK_STANDARD_BATCH_SIZE = 100;
+export const BULK_STANDARD_BATCHING_WINDOW_MS = 500;
+/** Environment overrides of the sender's batch size and batching window (local run). */
+export const SENDER_BATCH_SIZE_ENV = 'SENDER_BATCH_SIZE';
+export const SENDER_BATCHING_WINDOW_MS_ENV = 'SENDER_BATCHING_WINDOW_MS';
 
 export interface DevOptions {
   /** The environment to read (default: process.env). */
@@ -42,7 +48,13 @@ export interface DevOptions {
   maxReceiveCount?: number;
   /** Default 6 × the function timeout (180 s). */
   visibilityTimeoutSeconds?: number;
-  poller?: Partial<Pick<PollerOptions, 'batchSize' | 'functionTimeoutMs' | 'maxConcurrency' | 'waitTimeSeconds' | 'stopTimeoutMs'>>;
+  /**
+   * Event source mapping. `batchSize` / `maximumBatchingWindowMs` default to SENDER_BATCH_SIZE /
+   * SENDER_BATCHING_WINDOW_MS, else 100 / 500 ms for bulk mode on a standard queue, else 10 / 0.
+   */
+  poller?: Partial<
+    Pick<PollerOptions, 'batchSize' | 'maximumBatchingWindowMs' | 'functionTimeoutMs' | 'maxConcurrency' | 'waitTimeSeconds' | 'stopTimeoutMs'>
+  >;
   /** No banner, no payload printing, Powertools logs silenced (unless POWERTOOLS_LOG_LEVEL is set). */
   quiet?: boolean;
   /** Where lines go (default console.log; quiet: nowhere). */
@@ -90,6 +102,10 @@ export interface DevStatus {
   moengageBaseUrl: string;
   moengage: 'emulator' | 'external';
   deliveryMode: 'customer' | 'bulk';
+  /** Messages per sender invocation (at most). */
+  batchSize: number;
+  /** How long the event source gathers a batch (0: one ReceiveMessage). */
+  batchingWindowMs: number;
   sources: DevSourceInfo[];
   counts: {
     poller: Poller['counters'];
@@ -118,11 +134,40 @@ interface Resolved {
   functionTimeoutMs: number;
   visibilityTimeoutSeconds: number;
   deliveryMode: 'customer' | 'bulk';
+  batchSize: number;
+  batchingWindowMs: number;
   config: AdapterConfig;
   external: { baseUrl?: string; dc?: string; workspaceId: string; apiKey: string } | undefined;
   workspaceId: string;
   apiKey: string;
   emulatorPort: number;
+}
+
+/**
+ * The event source's batch size and batching window: options, else the environment, else the
+ * defaults (bulk mode on a standard queue gathers batches of up to 100 for 500 ms, the way a
+ * deployed standard queue with a batching window feeds the sender; otherwise 10, no window).
+ * Checked like Lambda checks an event source mapping (FIFO: ≤ 10, no window).
+ */
+export function resolveBatching(
+  options: Pick<DevOptions, 'poller'>,
+  env: NodeJS.ProcessEnv,
+  queueType: QueueType,
+  deliveryMode: 'customer' | 'bulk',
+): { batchSize: number; batchingWindowMs: number } {
+  const bulkStandard = queueType === 'standard' && deliveryMode === 'bulk';
+  const fifo = queueType === 'fifo';
+  const batchSize =
+    options.poller?.batchSize ?? intFrom(env, SENDER_BATCH_SIZE_ENV, bulkStandard ? BULK_STANDARD_BATCH_SIZE : 10, 1, 10_000);
+  const batchingWindowMs =
+    options.poller?.maximumBatchingWindowMs ??
+    intFrom(env, SENDER_BATCHING_WINDOW_MS_ENV, bulkStandard ? BULK_STANDARD_BATCHING_WINDOW_MS : 0, 0, 300_000);
+  try {
+    checkBatching(fifo, batchSize, batchingWindowMs);
+  } catch (err) {
+    throw new ConfigError(`${SENDER_BATCH_SIZE_ENV} / ${SENDER_BATCHING_WINDOW_MS_ENV}: ${(err as Error).message}`);
+  }
+  return { batchSize, batchingWindowMs };
 }
 
 /** Reads and checks everything before anything starts, so that a mistake fails fast and clearly. */
@@ -133,9 +178,11 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
   if (queueType !== 'fifo' && queueType !== 'standard') throw new ConfigError(`${ENV.queueType} must be fifo or standard`);
   const maxReceiveCount = options.maxReceiveCount ?? intFrom(env, ENV.maxReceiveCount, DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   const functionTimeoutMs = options.poller?.functionTimeoutMs ?? SENDER_TIMEOUT_MS;
-  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * Math.ceil(functionTimeoutMs / 1000);
   const deliveryMode = env[ENV.deliveryMode] ?? 'customer';
   if (deliveryMode !== 'customer' && deliveryMode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk`);
+  const { batchSize, batchingWindowMs } = resolveBatching(options, env, queueType, deliveryMode);
+  // As deployed: 6 × the function timeout, plus the batching window.
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * Math.ceil(functionTimeoutMs / 1000) + Math.ceil(batchingWindowMs / 1000);
   const config = adapterConfigFrom(env);
 
   const baseUrl = env[ENV.moengageBaseUrl]?.trim() || undefined;
@@ -159,6 +206,8 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
     functionTimeoutMs,
     visibilityTimeoutSeconds,
     deliveryMode,
+    batchSize,
+    batchingWindowMs,
     config,
     external,
     workspaceId: givenWorkspace ?? DEV_WORKSPACE_ID,
@@ -260,9 +309,11 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       handlerEnv[ENV.adapterConfigJson] = JSON.stringify({ sources: { standard: { mapping: SAMPLE_STANDARD_MAPPING } } });
     }
     if (!input.AWS_REGION && !process.env.AWS_REGION) handlerEnv.AWS_REGION = sqs.region;
-    // No CloudWatch here: EMF metric lines would only clutter the terminal.
-    if (input.POWERTOOLS_METRICS_DISABLED === undefined) handlerEnv.POWERTOOLS_METRICS_DISABLED = 'true';
-    if (quiet && input.POWERTOOLS_LOG_LEVEL === undefined) handlerEnv.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    // No CloudWatch here: EMF metric lines would only clutter the terminal. Values given in
+    // `input` apply (it need not be process.env).
+    handlerEnv.POWERTOOLS_METRICS_DISABLED = input.POWERTOOLS_METRICS_DISABLED ?? 'true';
+    if (input.POWERTOOLS_LOG_LEVEL !== undefined) handlerEnv.POWERTOOLS_LOG_LEVEL = input.POWERTOOLS_LOG_LEVEL;
+    else if (quiet) handlerEnv.POWERTOOLS_LOG_LEVEL = 'SILENT';
 
     for (const [k, v] of Object.entries(handlerEnv)) {
       if (!savedEnv.has(k)) savedEnv.set(k, process.env[k]);
@@ -303,7 +354,8 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       queueUrl: sqs.queueUrl,
       queueArn: sqs.queueArn,
       handler: senderHandler,
-      batchSize: options.poller?.batchSize ?? 10,
+      batchSize: r.batchSize,
+      maximumBatchingWindowMs: r.batchingWindowMs,
       functionTimeoutMs: r.functionTimeoutMs,
       maxConcurrency,
       waitTimeSeconds: options.poller?.waitTimeSeconds ?? 1,
@@ -325,6 +377,8 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       moengageBaseUrl,
       moengage: emulator ? 'emulator' : 'external',
       deliveryMode: r.deliveryMode,
+      batchSize: r.batchSize,
+      batchingWindowMs: r.batchingWindowMs,
       sources: sources.map((s) => ({ ...s })),
       counts: { poller: { ...poller.counters }, ...(emulator ? { emulator: emulator.stats() } : {}) },
     });
@@ -395,7 +449,8 @@ function banner(x: {
   } else {
     lines.push(`  moengage  ${x.moengageBaseUrl}  workspace ${r.external?.workspaceId ?? ''}`);
   }
-  lines.push(`  delivery  ${r.deliveryMode}`, '', '  try: npm run send -- clerk      (Ctrl-C stops everything)', '');
+  const batching = r.batchingWindowMs > 0 ? `batches of up to ${r.batchSize}, ${r.batchingWindowMs} ms window` : `batches of up to ${r.batchSize}`;
+  lines.push(`  delivery  ${r.deliveryMode} (${sqs.queueType} queue, ${batching})`, '', '  try: npm run send -- clerk      (Ctrl-C stops everything)', '');
   return lines;
 }
 

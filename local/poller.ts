@@ -9,6 +9,12 @@
  *   itemIdentifier): the whole batch failed, nothing is deleted and the messages come back
  *   after the visibility timeout;
  * - FIFO: no two batches holding the same message group are ever in flight at once.
+ * - Standard queues with a batching window (`maximumBatchingWindowMs`): like the event source
+ *   mapping's MaximumBatchingWindowInSeconds, the poller keeps receiving (10 messages per
+ *   ReceiveMessage) from the first message on, until `batchSize` messages are gathered, the
+ *   window elapsed, or one more receive could push the event past Lambda's 6 MB invocation
+ *   payload; then it invokes once with the whole batch. FIFO queues stay at ≤ 10 per batch
+ *   and have no window (as on AWS).
  *
  * Local run and tests only.
  */
@@ -29,8 +35,18 @@ export interface PollerOptions {
   queueUrl: string;
   queueArn: string;
   handler: SqsHandler;
-  /** Default 10 (the maximum for one ReceiveMessage). */
+  /**
+   * Messages per invocation. Default 10. FIFO: 1..10. Standard: 1..10,000; above 10 needs a
+   * batching window (as on AWS).
+   */
   batchSize?: number;
+  /**
+   * Standard queues only: how long to keep gathering a batch after its first message, in ms
+   * (0..300,000). Default 0: one ReceiveMessage per batch.
+   */
+  maximumBatchingWindowMs?: number;
+  /** Pause between two empty receives while a batching window is open. Default 20 ms. */
+  batchingPollIntervalMs?: number;
   /** Long-poll wait; short so that stop() is quick. Default 1. */
   waitTimeSeconds?: number;
   /** The Lambda timeout. Default 30,000. */
@@ -54,6 +70,10 @@ export interface PollerCounters {
   batches: number;
   /** Messages received. */
   received: number;
+  /** ReceiveMessage calls (empty ones included). */
+  receiveCalls: number;
+  /** DeleteMessageBatch calls. */
+  deleteCalls: number;
   /** Messages deleted after a (partially) successful batch. */
   deleted: number;
   /** Messages left on the queue: reported failures plus whole failed batches. */
@@ -149,6 +169,35 @@ export function createLambdaContext(options: {
   };
 }
 
+/** Lambda's largest synchronous invocation payload: the SQS event of one batch must fit. */
+export const MAX_INVOCATION_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** The largest SQS message the adapter produces (the receiver refuses bigger webhooks). */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+/** SQS returns at most this many messages per ReceiveMessage. */
+const MAX_PER_RECEIVE = 10;
+
+/**
+ * How many messages the next ReceiveMessage of a gathering batch may ask for: at most 10, no
+ * more than the batch still lacks, and few enough that even messages of MAX_MESSAGE_BYTES keep
+ * the event under MAX_INVOCATION_PAYLOAD_BYTES. 0: the batch is complete.
+ */
+export function nextReceiveCount(gathered: number, gatheredBytes: number, batchSize: number, maxPayloadBytes = MAX_INVOCATION_PAYLOAD_BYTES): number {
+  const bySize = Math.floor(Math.max(0, maxPayloadBytes - gatheredBytes) / MAX_MESSAGE_BYTES);
+  return Math.max(0, Math.min(MAX_PER_RECEIVE, batchSize - gathered, bySize));
+}
+
+/** Checks batch size and window the way Lambda checks an SQS event source mapping. */
+export function checkBatching(fifo: boolean, batchSize: number, windowMs: number): void {
+  if (!Number.isInteger(windowMs) || windowMs < 0 || windowMs > 300_000) throw new Error('maximumBatchingWindowMs must be an integer from 0 to 300000');
+  if (fifo) {
+    if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error('batchSize must be 1..10 for a FIFO queue');
+    if (windowMs > 0) throw new Error('a FIFO queue has no batching window (maximumBatchingWindowMs must be 0)');
+    return;
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new Error('batchSize must be 1..10000');
+  if (batchSize > 10 && windowMs === 0) throw new Error('a batchSize above 10 needs a batching window (maximumBatchingWindowMs > 0)');
+}
+
 type Outcome = { kind: 'ok'; failedIds: Set<string> } | { kind: 'failed' };
 
 /** Interprets a handler's answer the way the event source mapping does (partial batch responses). */
@@ -177,11 +226,15 @@ export function startPoller(options: PollerOptions): Poller {
   const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
   const onError = options.onError ?? (() => {});
   const now = options.now ?? Date.now;
-  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10) throw new Error('batchSize must be 1..10');
+  const windowMs = options.maximumBatchingWindowMs ?? 0;
+  const pollIntervalMs = options.batchingPollIntervalMs ?? 20;
+  const fifo = options.queueUrl.endsWith('.fifo');
+  checkBatching(fifo, batchSize, windowMs);
+  if (!Number.isFinite(pollIntervalMs) || pollIntervalMs < 1) throw new Error('batchingPollIntervalMs must be >= 1');
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1) throw new Error('maxConcurrency must be >= 1');
   if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20) throw new Error('waitTimeSeconds must be 0..20');
 
-  const counters: PollerCounters = { batches: 0, received: 0, deleted: 0, failed: 0, errors: 0, timeouts: 0, inFlight: 0 };
+  const counters: PollerCounters = { batches: 0, received: 0, receiveCalls: 0, deleteCalls: 0, deleted: 0, failed: 0, errors: 0, timeouts: 0, inFlight: 0 };
   let running = true;
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
@@ -212,6 +265,7 @@ export function startPoller(options: PollerOptions): Poller {
     for (let i = 0; i < records.length; i += 10) {
       const chunk = records.slice(i, i + 10);
       try {
+        counters.deleteCalls++;
         const out = await options.client.send(
           new DeleteMessageBatchCommand({
             QueueUrl: options.queueUrl,
@@ -298,6 +352,55 @@ export function startPoller(options: PollerOptions): Poller {
     }
   }
 
+  async function receive(max: number, waitSeconds: number): Promise<Message[]> {
+    counters.receiveCalls++;
+    const out = await options.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: options.queueUrl,
+        MaxNumberOfMessages: max,
+        WaitTimeSeconds: waitSeconds,
+        MessageSystemAttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+      }),
+      { abortSignal: abort.signal },
+    );
+    return out.Messages ?? [];
+  }
+
+  /**
+   * The batching window: from the first message on, keeps short-polling (never a long poll that
+   * would have to be aborted with messages possibly already handed out) until the batch is full,
+   * the window elapsed or the payload bound is reached.
+   */
+  async function gather(first: Message[]): Promise<Message[]> {
+    const batch = [...first];
+    let bytes = batch.reduce((n, m) => n + Buffer.byteLength(m.Body ?? '', 'utf8'), 0);
+    // Real elapsed time (the injectable `now` only drives getRemainingTimeInMillis).
+    const deadline = performance.now() + windowMs;
+    while (running) {
+      const want = nextReceiveCount(batch.length, bytes, batchSize);
+      const left = deadline - performance.now();
+      if (want === 0 || left <= 0) break;
+      let got: Message[];
+      try {
+        got = await receive(want, 0);
+      } catch (err) {
+        // Keep what was gathered: those messages are in flight and must reach the handler.
+        if (running) onError(err, 'receive');
+        break;
+      }
+      if (got.length === 0) {
+        await sleep(Math.min(pollIntervalMs, left));
+        continue;
+      }
+      for (const m of got) {
+        batch.push(m);
+        bytes += Buffer.byteLength(m.Body ?? '', 'utf8');
+      }
+    }
+    return batch;
+  }
+
   async function loop(): Promise<void> {
     while (running) {
       if (counters.inFlight >= maxConcurrency) {
@@ -309,17 +412,7 @@ export function startPoller(options: PollerOptions): Poller {
       const seq = ++receiveSeq;
       let messages: Message[] = [];
       try {
-        const out = await options.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: options.queueUrl,
-            MaxNumberOfMessages: batchSize,
-            WaitTimeSeconds: waitTimeSeconds,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal: abort.signal },
-        );
-        messages = out.Messages ?? [];
+        messages = await receive(Math.min(MAX_PER_RECEIVE, batchSize), waitTimeSeconds);
       } catch (err) {
         if (!running) break;
         onError(err, 'receive');
@@ -330,6 +423,7 @@ export function startPoller(options: PollerOptions): Poller {
         if (counters.inFlight === 0) settleIdle(seq);
         continue;
       }
+      if (windowMs > 0 && running) messages = await gather(messages);
       counters.received += messages.length;
       if (!running) {
         // Received while stopping: leave them to come back after the visibility timeout.

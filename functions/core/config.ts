@@ -2,7 +2,7 @@
  * Adapter configuration shared by the receiver Lambda, the local run
  * (`ADAPTER_CONFIG`) and the CDK app (context `adapter`). Pure: zod only.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { STANDARD_ATTRIBUTE_KEYS } from './moengage/types';
 
 export const SOURCE_NAMES = ['clerk', 'stripe', 'shopify', 'workos', 'auth0', 'segment', 'standard'] as const;
@@ -132,10 +132,15 @@ export const adapterConfigSchema = z
   .strict();
 export type AdapterConfig = z.infer<typeof adapterConfigSchema>;
 
-/** Options of one source with defaults applied. */
+const optionsCache = new WeakMap<AdapterConfig, Map<SourceName, StandardSourceOptions>>();
+
+/** Options of one source with defaults applied (computed once per configuration object). */
 export function sourceOptions(config: AdapterConfig, source: SourceName): StandardSourceOptions {
-  const given = config.sources[source] ?? {};
-  return standardSourceOptionsSchema.parse(given);
+  let perSource = optionsCache.get(config);
+  if (!perSource) optionsCache.set(config, (perSource = new Map()));
+  let options = perSource.get(source);
+  if (!options) perSource.set(source, (options = standardSourceOptionsSchema.parse(config.sources[source] ?? {})));
+  return options;
 }
 
 /** Turns zod issues into one line per problem, each naming its path, e.g. `sources.standard.mapping.events: ...`. */

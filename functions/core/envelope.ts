@@ -3,7 +3,7 @@
  * Written by the receiver, read by the sender and by the DLQ tool.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SOURCE_NAMES } from './config';
 import type { CustomerPayload } from './moengage/types';
 

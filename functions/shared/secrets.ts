@@ -4,7 +4,7 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, SOURCE_NAMES, type SourceName } from '../core/config';
 import type { MoEngageCredentials } from '../core/moengage/client';
 

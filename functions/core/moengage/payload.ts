@@ -50,7 +50,7 @@
  * an array; `platforms` in the array operations; malformed platforms / update_existing_only;
  * a payload over 128 KB.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   CREATE_ONLY_KEY_SET,
   EPOCH_ATTRIBUTE_KEY_SET,

@@ -1,0 +1,204 @@
+/**
+ * `npm run bench`: measures the five figures of BENCHMARKS.md side by side in one run and
+ * writes the file (a script, never a test).
+ *
+ *   npm run bench                 full run (~4 minutes on 2 cores), writes ./BENCHMARKS.md
+ *   npm run bench -- --quick      smaller samples (a smoke run; the figures are noisier)
+ *   npm run bench -- --out FILE   write somewhere else
+ *
+ * Progress goes to stderr; the summary table to stdout.
+ */
+import { writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { deriveSenderConcurrency } from '../lib/concurrency';
+import { benchBundles, packageDeltas } from './bundles';
+import { computeCost, deployedMemorySizes, type CostResult } from './cost';
+import { benchHotPath, type HotPathRow } from './hot-path';
+import { benchLatency, type LatencyResult } from './latency';
+import { BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
+import { renderReport, summaryRows, type BenchReport } from './report';
+import { benchThroughput, type ThroughputResult } from './throughput';
+import { machineInfo, progress, PROJECT_ROOT } from './util';
+
+interface Args {
+  quick: boolean;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { quick: false, out: join(PROJECT_ROOT, 'BENCHMARKS.md') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') args.quick = true;
+    else if (a === '--out' && argv[i + 1]) args.out = argv[++i] as string;
+    else if (a?.startsWith('--out=')) args.out = a.slice('--out='.length);
+    else if (a === '--help' || a === '-h') {
+      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE]\n');
+      process.exit(0);
+    } else throw new Error(`unknown argument: ${a}`);
+  }
+  return args;
+}
+
+/** The expected MoEngage response time the construct assumes when deriving the sender's concurrency. */
+const EXPECTED_LATENCY_MS = 300;
+const WINDOW_MS = 6_000;
+
+function costFor(
+  label: string,
+  t: ThroughputResult,
+  l: LatencyResult,
+  mem: { receiverMb: number; senderMb: number },
+  senderBilledMsPerMessage = t.senderBilledMsPerMessage,
+): CostResult {
+  const ratePerMinute = t.mode === 'bulk' ? BULK_USERS_PER_MINUTE : TRACK_USER_PER_MINUTE;
+  // Little's law: containers busy = arrivals per second × seconds each.
+  const receiverContainers = Math.max(1, Math.ceil((ratePerMinute / 60) * (l.receiverBilledMs / 1000)));
+  const senderContainers =
+    t.mode === 'bulk'
+      ? deriveSenderConcurrency({ limitPerMinute: ratePerMinute, latencyMs: EXPECTED_LATENCY_MS, parallelism: 1, usersPerRequest: t.batchSize })
+      : deriveSenderConcurrency({ limitPerMinute: ratePerMinute, latencyMs: EXPECTED_LATENCY_MS, parallelism: t.senderParallelism, usersPerRequest: 1 });
+  return computeCost({
+    label,
+    mode: t.mode,
+    queueType: t.queueType,
+    receiverMemoryMb: mem.receiverMb,
+    senderMemoryMb: mem.senderMb,
+    receiverBilledMs: l.receiverBilledMs,
+    senderBilledMsPerMessage,
+    senderInvocationsPerMessage: t.senderInvocationsPerMessage,
+    meanMessageBytes: t.meanMessageBytes,
+    receiveCallsPerMessage: t.receiveCallsPerMessage,
+    deleteCallsPerMessage: t.deleteCallsPerMessage,
+    changeVisibilityPerMessage: t.failedPerMessage,
+    ratePerMinute,
+    receiverContainers,
+    senderContainers,
+  });
+}
+
+/** Findings read off the data (only those the numbers of this run support). */
+function findings(report: BenchReport): string[] {
+  const notes: string[] = [];
+  const h = report.hotPath;
+  if (h) {
+    const target = h.target;
+    const failing = h.rows.filter((x) => x.ratio > target);
+    if (failing.length > 0) {
+      const avg = (f: (r: HotPathRow) => number) => failing.reduce((n, r) => n + f(r), 0) / failing.length;
+      const share = (v: number) => `${Math.round((100 * v) / avg((r) => r.receiverNs))} %`;
+      notes.push(
+        `Hot path over target for ${failing.map((x) => x.source).join(', ')}. Averaged over those sources, of ${Math.round(avg((r) => r.receiverNs))} ns per webhook: ` +
+          `map ${Math.round(avg((r) => r.stages.map))} ns (${share(avg((r) => r.stages.map))}; of which validateCustomerPayload ${Math.round(avg((r) => r.stages.validate))} ns), ` +
+          `verify ${Math.round(avg((r) => r.stages.verify))} ns (${share(avg((r) => r.stages.verify))}; the bare HMAC is ${Math.round(avg((r) => r.stages.floorHmac))} ns), ` +
+          `parse ${Math.round(avg((r) => r.stages.parse))} ns (bare JSON.parse ${Math.round(avg((r) => r.stages.floorJson))} ns), ` +
+          `envelope ${Math.round(avg((r) => r.stages.envelope))} ns, options ${Math.round(avg((r) => r.stages.options))} ns.`,
+      );
+    }
+  }
+  const b = report.bundles;
+  if (b) {
+    const base = b.rows.find((x) => x.name.startsWith('baseline'));
+    const recv = b.rows.find((x) => x.name === 'receiver');
+    const whatIf = b.rows.find((x) => x.name === 'receiver, what-if');
+    if (base && recv) {
+      const top = packageDeltas(recv.byPackage, base.byPackage)[0];
+      if (top && top[1] > 0.25 * base.bytes) {
+        notes.push(
+          `The largest addition to the receiver bundle is ${top[0]} (${Math.round(top[1] / 1024)} KiB minified)` +
+            (whatIf ? `; with the what-if build (${whatIf.whatIf}) the receiver is ${(whatIf.bytes / base.bytes).toFixed(2)}× the baseline instead of ${(recv.bytes / base.bytes).toFixed(2)}×.` : '.'),
+        );
+      }
+    }
+  }
+  return notes;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  // The handlers are imported in this process: keep Powertools quiet from the start.
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadAverage = loadavg();
+  const sizes = args.quick
+    ? { rounds: 5, importRuns: 7, customer: 3_000, customerUnscaled: 0, bulk: 14_000, latencySeconds: 5 }
+    : { rounds: 9, importRuns: 15, customer: 5_000, customerUnscaled: 4_000, bulk: 27_000, latencySeconds: 10 };
+
+  progress('figure 1: receiver hot path');
+  const hotPath = await benchHotPath({ rounds: sizes.rounds });
+  progress('figure 2: bundles');
+  const bundles = await benchBundles({ runs: sizes.importRuns });
+  progress('figure 4: latency (before the throughput runs: it also times the receiver at a moderate rate)');
+  const latency = [
+    await benchLatency({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', ratePerSecond: 50, seconds: sizes.latencySeconds, windowMs: WINDOW_MS }),
+    await benchLatency({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', ratePerSecond: 100, seconds: sizes.latencySeconds, windowMs: WINDOW_MS }),
+  ];
+  progress('figure 3: throughput');
+  const throughput = [
+    await benchThroughput({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', windowMs: WINDOW_MS, webhooks: sizes.customer }),
+    await benchThroughput({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', windowMs: WINDOW_MS, webhooks: sizes.bulk }),
+  ];
+  if (!args.quick) {
+    // For comparison: the emulator's whole-second headers as they are, against the scaled window.
+    throughput.push(
+      await benchThroughput({
+        label: 'customer mode (FIFO)',
+        mode: 'customer',
+        queueType: 'fifo',
+        windowMs: WINDOW_MS,
+        webhooks: sizes.customerUnscaled,
+        scaleHeaderResolution: false,
+        informational: true,
+      }),
+    );
+  }
+  progress('figure 5: cost');
+  const mem = deployedMemorySizes();
+  const cost: CostResult[] = [];
+  const [tc, tb] = throughput;
+  const [lc, lb] = latency;
+  const sensitivity: CostResult[] = [];
+  if (tc && lc) {
+    cost.push(costFor('customer mode (FIFO)', tc, lc, mem));
+    // Not measured: MoEngage answering in the construct's expected latency. One Track User call
+    // per message, `parallelism` in flight per invocation: latency / parallelism ms per message.
+    const assumed = Math.max(tc.senderBilledMsPerMessage, EXPECTED_LATENCY_MS / tc.senderParallelism);
+    sensitivity.push(costFor(`customer mode (FIFO), MoEngage answering in ${EXPECTED_LATENCY_MS} ms`, tc, lc, mem, assumed));
+  }
+  if (tb && lb) {
+    cost.push(costFor('bulk mode (standard)', tb, lb, mem));
+    // One Bulk Import request per invocation of meanRecords users.
+    const assumed = Math.max(tb.senderBilledMsPerMessage, EXPECTED_LATENCY_MS / Math.max(1, tb.meanRecordsPerInvocation));
+    sensitivity.push(costFor(`bulk mode (standard), MoEngage answering in ${EXPECTED_LATENCY_MS} ms`, tb, lb, mem, assumed));
+  }
+
+  const report: BenchReport = {
+    command: args.quick ? 'npm run bench -- --quick' : 'npm run bench',
+    startedAt,
+    durationMs: performance.now() - t0,
+    machine: machineInfo(),
+    loadAverage,
+    hotPath,
+    bundles,
+    throughput,
+    latency,
+    cost,
+    costSensitivity: sensitivity,
+    notes: [],
+  };
+  report.notes = findings(report);
+  await writeFile(args.out, renderReport(report), 'utf8');
+  for (const s of summaryRows(report)) process.stdout.write(`${s.result.replaceAll('*', '').padEnd(5)} ${s.figure}: ${s.measured} | ${s.baseline} | ratio ${s.ratio} | target ${s.target}\n`);
+  process.stdout.write(`wrote ${args.out} (${Math.round(report.durationMs / 1000)} s)\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`npm run bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
