@@ -23,7 +23,7 @@ import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType
 export const DEFAULT_PORT = 3000;
 export const DEFAULT_SQS_PORT = 9324;
 /** The sender's Lambda timeout as deployed; the queue's visibility timeout is 6 × this. */
-export const SENDER_TIMEOUT_MS = 30_000;
+export const SENDER_TIMEOUT_MS = 60_000;
 export const DEV_WORKSPACE_ID = 'dev-workspace';
 export const DEV_API_KEY = 'dev-api-key';
 /** Bulk mode on a standard queue: messages per sender invocation, and the batching window. */
@@ -293,12 +293,25 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       [ENV.moengageApiKey]: r.external?.apiKey ?? r.apiKey,
       [ENV.deliveryMode]: r.deliveryMode,
       [ENV.maxReceiveCount]: String(r.maxReceiveCount),
-      [ENV.senderMaxConcurrency]: input[ENV.senderMaxConcurrency] ?? String(maxConcurrency),
+      // Deployed, each sender container paces itself at 1/N of the workspace's budget; here every
+      // invocation runs in this one process and shares one rate limiter: the whole budget.
+      [ENV.senderMaxConcurrency]: input[ENV.senderMaxConcurrency] ?? '1',
       ...secretValues,
     };
     if (!r.external || r.external.baseUrl) handlerEnv[ENV.moengageBaseUrl] = r.external?.baseUrl ?? moengageBaseUrl;
     if (r.external?.dc) handlerEnv[ENV.moengageDc] = r.external.dc;
-    const passThrough = [ENV.adapterConfigPath, ENV.adapterConfigJson, ENV.rateLimitPerMinute, ENV.bulkRateLimitPerMinute, ENV.senderParallelism, ENV.moengageTimeoutMs, ENV.publicBaseUrl];
+    const passThrough = [
+      ENV.adapterConfigPath,
+      ENV.adapterConfigJson,
+      ENV.rateLimitPerMinute,
+      ENV.bulkRateLimitPerMinute,
+      ENV.senderParallelism,
+      ENV.moengageTimeoutMs,
+      ENV.publicBaseUrl,
+      ENV.moengageSecretArn,
+      ENV.signingSecretsArn,
+      ENV.secretsManagerEndpoint,
+    ];
     for (const name of passThrough) {
       const v = input[name];
       if (v !== undefined) handlerEnv[name] = v;

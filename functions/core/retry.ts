@@ -229,6 +229,16 @@ export async function retryWithPolicy(
         decision = decideNow(); // now with credentialsRefreshed: retry_later or park
       }
     }
+    if (decision.action !== 'retry_now' && outcome.kind === 'auth' && !refreshed) {
+      // No retry in this invocation, but re-read the secret anyway: the next receive (in this
+      // container) then uses a rotated key instead of the cached one for up to 5 minutes.
+      refreshed = true;
+      try {
+        await deps.refreshCredentials();
+      } catch {
+        // the failure goes through SQS either way
+      }
+    }
     if (decision.action === 'retry_now' && attempt >= maxAttempts) {
       decision = decide(
         outcome,

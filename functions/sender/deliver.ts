@@ -78,6 +78,12 @@ const fail = (message: string, visibilityTimeoutSeconds?: number): RecordResult 
 /** Visibility of a message deferred before any MoEngage call (no time left): back soon. */
 const NOT_ATTEMPTED_VISIBILITY_SECONDS = 1;
 
+/**
+ * The least invocation time a first MoEngage call needs: a request of at least 2 s (its
+ * timeout is cut to the time left, see requestTimeout) plus 1 s to record the outcome.
+ */
+const MIN_CALL_BUDGET_MS = 3_000;
+
 function receiveCountOf(record: SQSRecord): number {
   const n = Number(record.attributes?.ApproximateReceiveCount ?? '1');
   return Number.isInteger(n) && n > 0 ? n : 1;
@@ -153,11 +159,11 @@ async function changeVisibility(item: Item, seconds: number, deps: SenderDeps): 
 }
 
 /**
- * Whether a MoEngage call (after waiting `waitMs` for the rate limiter) still fits in the
- * invocation with the policy's safety margin (a full request timeout plus a second).
+ * Whether a first MoEngage call (after waiting `waitMs` for the rate limiter) still fits in
+ * the invocation. Retries are held to the policy's stricter margin by `decide`.
  */
 function fitsInInvocation(deps: SenderDeps, waitMs: number): boolean {
-  return waitMs + deps.policy.safetyMarginMs <= deps.remainingMs();
+  return waitMs + MIN_CALL_BUDGET_MS <= deps.remainingMs();
 }
 
 /**

@@ -15,7 +15,7 @@ import { parkAttributes } from '../core/dlq';
 import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
 import { RateLimiter } from '../core/moengage/rate-limit';
 import { ENV, SENDER_SERVICE } from '../core/names';
-import { retryPolicy } from '../core/retry';
+import { retryPolicy, type RetryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
@@ -85,7 +85,11 @@ interface Runtime {
 
 const telemetry = powertoolsTelemetry(SENDER_SERVICE);
 
-export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry): Runtime {
+/**
+ * The sender wired from its environment. `policy` overrides parts of the retry policy (tests
+ * shorten the redelivery visibility so that SQS-level retries happen within seconds).
+ */
+export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, policyOverrides: Partial<RetryPolicy> = {}): Runtime {
   const queueUrl = requireEnv(env, ENV.queueUrl);
   const dlqUrl = requireEnv(env, ENV.dlqUrl);
   const fifo = queueTypeFrom(env) === 'fifo';
@@ -99,7 +103,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry):
     timeoutMs,
   });
   // The last decision must fit in the invocation after a full request timeout.
-  const policy = retryPolicy({ safetyMarginMs: timeoutMs + 1_000 });
+  const policy = retryPolicy({ safetyMarginMs: timeoutMs + 1_000, ...policyOverrides });
   const credentials = credentialsFrom(env, env.MOENGAGE_SECRET_ARN ? secretsManagerClient(env) : undefined);
   // The workspace's budget is shared by the concurrent sender invocations: each container
   // paces itself at its share, and MoEngage's x-ratelimit headers correct it at run time.

@@ -2,9 +2,10 @@
  * Helpers shared by the source mappers: safe JSON parsing, dot paths, the operator's
  * customer_id choice, identity resolution and the final payload build.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
 import { buildCustomerPayload } from '../core/moengage/payload';
-import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
+import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput, type PayloadRules } from '../core/moengage/types';
 import type { Mapped, SourceContext, WebhookRequest } from './types';
 
 /** Largest nesting depth accepted in a webhook body. Deeper bodies are refused (400) before parsing. */
@@ -36,26 +37,58 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
   return false;
 }
 
+/**
+ * True when a parsed JSON value nests deeper than `limit` (the top-level object or array is
+ * depth 1). For valid JSON this is exactly jsonDepthExceeds of its text. Recursion stops at
+ * `limit` levels, whatever the depth of the value.
+ */
+export function valueDepthExceeds(value: unknown, limit: number): boolean {
+  return nestsDeeper(value, limit);
+}
+
+function nestsDeeper(value: unknown, levelsLeft: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (levelsLeft === 0) return true;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (nestsDeeper(value[i], levelsLeft - 1)) return true;
+    return false;
+  }
+  // JSON.parse makes plain objects whose properties are all own (a `__proto__` key included).
+  const record = value as Record<string, unknown>;
+  for (const key in record) if (nestsDeeper(record[key], levelsLeft - 1)) return true;
+  return false;
+}
+
 export type JsonResult = { ok: true; value: unknown } | { ok: false; message: string };
 
 /**
- * Parses a webhook body: strict UTF-8 (invalid bytes are refused), bounded depth, JSON.
- * `__proto__` keys stay plain data (JSON.parse defines them as own properties).
+ * Parses a webhook body: strict UTF-8 (invalid bytes are refused; a leading byte order mark is
+ * dropped, as the WHATWG decoder does), bounded depth, JSON. `__proto__` keys stay plain data
+ * (JSON.parse defines them as own properties).
+ *
+ * V8's JSON.parse is not recursive (10,000 or 100,000 levels parse without a stack overflow), so
+ * the depth is checked on the parsed value, which costs a walk over its containers instead of a
+ * scan of every character; a body that does not parse is scanned (strings skipped) so that one
+ * nesting deeper than MAX_JSON_DEPTH is still refused for its depth.
  */
 export function parseJsonBody(raw: Buffer): JsonResult {
-  let text: string;
+  if (!isUtf8(raw)) return { ok: false, message: 'body is not valid UTF-8' };
+  const bom = raw.length >= 3 && raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf;
+  const text = raw.toString('utf8', bom ? 3 : 0);
+  let value: unknown;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    value = JSON.parse(text) as unknown;
   } catch {
-    return { ok: false, message: 'body is not valid UTF-8' };
-  }
-  if (text.trim().length === 0) return { ok: false, message: 'body is empty' };
-  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return { ok: false, message: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
-  try {
-    return { ok: true, value: JSON.parse(text) as unknown };
-  } catch {
+    if (text.trim().length === 0) return { ok: false, message: 'body is empty' };
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) return tooDeep();
     return { ok: false, message: 'body is not valid JSON' };
   }
+  if (valueDepthExceeds(value, MAX_JSON_DEPTH)) return tooDeep();
+  return { ok: true, value };
+}
+
+function tooDeep(): JsonResult {
+  return { ok: false, message: `body nests deeper than ${MAX_JSON_DEPTH} levels` };
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
@@ -88,16 +121,18 @@ export function str(value: unknown): string | undefined {
 
 /** Converts epoch seconds / milliseconds / ISO strings into ISO 8601, or undefined. */
 export function toIso(value: unknown): string | undefined {
-  if (typeof value === 'number' && Number.isFinite(value)) {
+  let d: Date;
+  if (typeof value === 'number') {
     const ms = value < 1e12 ? value * 1000 : value;
-    const d = new Date(ms);
-    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+    // The range of a Date (TimeClip): beyond it, or NaN / Infinity, there is no time to write.
+    if (!(Math.abs(ms) <= 8.64e15)) return undefined;
+    d = new Date(ms);
+  } else if (typeof value === 'string' && value.length <= 64) {
+    d = new Date(value);
+  } else {
+    return undefined;
   }
-  if (typeof value === 'string' && value.length <= 64) {
-    const d = new Date(value);
-    return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
-  }
-  return undefined;
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
 const STANDARD_KEYS: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_KEYS);
@@ -118,10 +153,24 @@ export function metadataAttributes(value: unknown, alsoExclude: readonly string[
 /**
  * Sets an own, enumerable property even for `__proto__`: a plain assignment of that key
  * would replace the object's prototype instead (the payload builder then drops the name).
+ * Every other key is assigned: on the plain objects the mappers build, that defines the same
+ * own, enumerable, writable, configurable property (no other setter is inherited).
  */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__' || !isPlainRecord(target)) {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
+
+function isPlainRecord(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** The payload rules without identity resolution. */
+const NO_RULES: PayloadRules = Object.freeze({ identityIdentifiers: Object.freeze([]) as readonly string[] });
 
 export interface MappingDefaults {
   /** The source's default customer_id (contract.md's table). */
@@ -161,16 +210,20 @@ export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults
     return { kind: 'rejected', field: customerIdField, message: 'customer_id is a number too large to be exact; send it as a string' };
   }
   const identifiers = identityIdentifiers(ctx.identityResolution, standard);
+  // Every field of CustomerInput, written out (an object spread of `input` followed by
+  // overrides is several times slower in V8, and this runs for every webhook).
   const full: CustomerInput = {
-    ...input,
     customerId: str(customerId),
+    standard: input.standard,
     custom: opts.customAttributes || defaults.explicitCustom ? input.custom : undefined,
     identifiers,
     updateExistingOnly: opts.updateExistingOnly ?? input.updateExistingOnly,
+    platforms: input.platforms,
+    addToArray: input.addToArray,
+    removeFromArray: input.removeFromArray,
     isCreate: defaults.isCreate ?? input.isCreate,
   };
-  const rules = { identityIdentifiers: ctx.identityResolution ? Object.keys(ctx.identityResolution.identifiers) : [] };
-  const result = buildCustomerPayload(full, rules);
+  const result = buildCustomerPayload(full, ctx.identityResolution ? { identityIdentifiers: Object.keys(ctx.identityResolution.identifiers) } : NO_RULES);
   if (!result.ok) {
     const field = result.field === 'customer_id' ? customerIdField : result.field;
     return { kind: 'rejected', field, message: result.message };

@@ -1,7 +1,14 @@
 /**
  * Signature primitives shared by the sources. Every comparison is constant time.
+ *
+ * Two comparisons exist. `safeEqual` takes byte strings of any length and hashes both sides
+ * first, so that not even the length of the expected value shows through timing: for bearer
+ * tokens, whose length is part of the secret. `digestEqual` is for values whose length is
+ * public (an HMAC digest in a fixed encoding: 44 base64 or 64 hex characters for SHA-256): a
+ * length check, then `timingSafeEqual` over the bytes, which does not depend on where they differ.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
 
@@ -10,13 +17,31 @@ export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, data: strin
 }
 
 /**
+ * The HMAC of `prefix` followed by `data`, in `encoding` (what the providers sign:
+ * `${id}.${timestamp}.` + raw body). The two parts are fed in turn, never concatenated.
+ */
+export function hmacPrefixed(
+  algorithm: HmacAlgorithm,
+  key: string | Buffer,
+  prefix: string,
+  data: Buffer,
+  encoding: 'base64' | 'hex',
+): string {
+  return createHmac(algorithm, key).update(prefix, 'utf8').update(data).digest(encoding);
+}
+
+/** SHA-256 of `data`: node's one-shot `crypto.hash` where it exists (Node >= 20.12), else createHash. */
+export const sha256: (data: string | Buffer) => Buffer =
+  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
+    ? (data) => nodeCrypto.hash('sha256', data, 'buffer')
+    : (data) => nodeCrypto.createHash('sha256').update(data).digest();
+
+/**
  * Constant-time equality of two byte strings of any length: both sides are hashed first,
  * so neither the content nor the length of the expected value leaks through timing.
  */
 export function safeEqual(a: string | Buffer, b: string | Buffer): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
+  return timingSafeEqual(sha256(a), sha256(b));
 }
 
 /** True when `candidate` equals any of `expected`, checking every one (no early exit on a match's position). */
@@ -29,14 +54,27 @@ export function safeEqualAny(candidate: string | Buffer, expected: readonly (str
 }
 
 /**
+ * Constant-time equality with a value whose length is public (an encoded HMAC digest): a
+ * candidate of another length is unequal without its content being read; otherwise every
+ * byte is compared. Not for values whose length is secret (use safeEqual).
+ */
+export function digestEqual(candidate: Buffer, expected: Buffer): boolean {
+  return candidate.length === expected.length && timingSafeEqual(candidate, expected);
+}
+
+/**
  * The verdict over every candidate signature against every expected one (rotation on both
- * sides), in constant time per comparison: a match anywhere verifies.
+ * sides), in constant time per comparison: a match anywhere verifies. `expected` are encoded
+ * HMAC digests, whose length is public (see digestEqual).
  */
 export function matchAnySignature(candidates: readonly string[], expected: readonly Buffer[]): SignatureCheck {
   if (expected.length === 0) return { ok: false, message: 'no usable signing secret configured' };
   let match = false;
   for (const candidate of candidates) {
-    if (safeEqualAny(Buffer.from(candidate, 'utf8'), expected)) match = true;
+    const bytes = Buffer.from(candidate, 'utf8');
+    for (const e of expected) {
+      if (digestEqual(bytes, e)) match = true;
+    }
   }
   return match ? { ok: true } : { ok: false, message: 'signature mismatch' };
 }
@@ -84,11 +122,11 @@ export function verifySvixStyle(input: SvixStyleInput): SignatureCheck {
     .map((part) => part.slice(3))
     .filter((sig) => sig.length > 0 && sig.length <= 200);
   if (candidates.length === 0) return { ok: false, message: 'no v1 signature' };
-  const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`, 'utf8'), input.rawBody]);
+  const prefix = `${id}.${timestamp}.`;
   const expected: Buffer[] = [];
   for (const secret of input.secrets) {
     const key = decodeWhsecSecret(secret);
-    if (key) expected.push(Buffer.from(hmac('sha256', key, signed).toString('base64'), 'utf8'));
+    if (key) expected.push(Buffer.from(hmacPrefixed('sha256', key, prefix, input.rawBody, 'base64'), 'utf8'));
   }
   return matchAnySignature(candidates, expected);
 }

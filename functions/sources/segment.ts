@@ -20,7 +20,7 @@
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, safeEqualAny } from './crypto';
+import { hmac, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const SEGMENT_ACTED_ON_TYPES: readonly string[] = ['identify'];
@@ -45,10 +45,12 @@ function verify(req: WebhookRequest, secrets: readonly string[], _ctx: SourceCon
   const signature = header(req, 'x-signature')?.trim();
   if (!signature) return { ok: false, message: 'missing X-Signature header' };
   if (!HEX_SHA1.test(signature)) return { ok: false, message: 'malformed X-Signature header: expected a hex HMAC-SHA1' };
-  const keys = secrets.filter((s) => s.length > 0);
-  if (keys.length === 0) return { ok: false, message: 'no usable signing secret configured' };
-  const expected = keys.map((secret) => Buffer.from(hmac('sha1', Buffer.from(secret, 'utf8'), req.rawBody).toString('hex'), 'utf8'));
-  return safeEqualAny(Buffer.from(signature.toLowerCase(), 'utf8'), expected) ? { ok: true } : { ok: false, message: 'signature mismatch' };
+  const expected: Buffer[] = [];
+  for (const secret of secrets) {
+    if (secret.length > 0) expected.push(Buffer.from(hmac('sha1', secret, req.rawBody).toString('hex'), 'utf8'));
+  }
+  // 'no usable signing secret configured' when none is left; 'signature mismatch' otherwise.
+  return matchAnySignature([signature.toLowerCase()], expected);
 }
 
 function parse(req: WebhookRequest): Parsed {

@@ -26,7 +26,7 @@
  *   An empty tag list is not sent (MoEngage would not clear the attribute from an empty array).
  */
 import { finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, safeEqualAny } from './crypto';
+import { hmac, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 /** Topics acted on; every other topic is answered 200 "ignored". */
@@ -61,10 +61,13 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
   const signature = header(req, 'x-shopify-hmac-sha256')?.trim();
   if (!signature) return { ok: false, message: 'missing X-Shopify-Hmac-Sha256 header' };
   if (!BASE64_SHA256.test(signature)) return { ok: false, message: 'malformed X-Shopify-Hmac-Sha256 header: expected a base64 HMAC-SHA256' };
-  const keys = secrets.filter((s) => s.length > 0);
-  if (keys.length === 0) return { ok: false, message: 'no usable signing secret configured' };
-  const expected = keys.map((secret) => Buffer.from(hmac('sha256', Buffer.from(secret, 'utf8'), req.rawBody).toString('base64'), 'utf8'));
-  if (!safeEqualAny(Buffer.from(signature, 'utf8'), expected)) return { ok: false, message: 'signature mismatch' };
+  const expected: Buffer[] = [];
+  for (const secret of secrets) {
+    if (secret.length > 0) expected.push(Buffer.from(hmac('sha256', secret, req.rawBody).toString('base64'), 'utf8'));
+  }
+  // 'no usable signing secret configured' when none is left; 'signature mismatch' otherwise.
+  const checked = matchAnySignature([signature], expected);
+  if (!checked.ok) return checked;
 
   const maxAge = ctx.options.maxAgeSeconds;
   if (maxAge !== undefined) {

@@ -27,7 +27,7 @@
  *   payment and tax settings, `livemode`.
  */
 import { finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, matchAnySignature, parseTimestampedHeader } from './crypto';
+import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
@@ -42,7 +42,7 @@ const STRIPE_SECRET = /^whsec_[A-Za-z0-9+/=_-]+$/;
 
 /** The v1 signature of a payload: hex HMAC-SHA256 of `${t}.${payload}` keyed with the whole secret. */
 export function stripeSignature(secret: string, timestamp: string, rawBody: Buffer): string {
-  return hmac('sha256', Buffer.from(secret, 'utf8'), Buffer.concat([Buffer.from(`${timestamp}.`, 'utf8'), rawBody])).toString('hex');
+  return hmacPrefixed('sha256', secret, `${timestamp}.`, rawBody, 'hex');
 }
 
 

@@ -17,7 +17,7 @@
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, matchAnySignature, parseTimestampedHeader } from './crypto';
+import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const WORKOS_DEFAULT_TOLERANCE_SECONDS = 180;
@@ -45,10 +45,11 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
     return { ok: false, message: 'signature timestamp outside the tolerance' };
   }
 
-  const signed = Buffer.concat([Buffer.from(`${parsed.t}.`, 'utf8'), req.rawBody]);
-  const expected = secrets
-    .filter((s) => s.length > 0)
-    .map((secret) => Buffer.from(hmac('sha256', Buffer.from(secret, 'utf8'), signed).toString('hex'), 'utf8'));
+  const prefix = `${parsed.t}.`;
+  const expected: Buffer[] = [];
+  for (const secret of secrets) {
+    if (secret.length > 0) expected.push(Buffer.from(hmacPrefixed('sha256', secret, prefix, req.rawBody, 'hex'), 'utf8'));
+  }
   return matchAnySignature(candidates, expected);
 }
 

@@ -292,6 +292,14 @@ describe('retryWithPolicy', () => {
     expect(t.sleeps).toEqual([]);
   });
 
+  it('re-reads the credentials after a 401 even when the retry has to go through SQS', async () => {
+    const t = harness([authFailed], 5_000);
+    const r = await retryWithPolicy(t.fn, { receiveCount: 1, maxReceiveCount: 5 }, P, t.deps);
+    expect(r.attempts).toBe(1);
+    expect(r.decision.action).toBe('retry_later');
+    expect(t.refreshes()).toBe(1);
+  });
+
   it('re-reads the credentials once on an auth failure', async () => {
     const ok = harness([authFailed, delivered]);
     const r1 = await retryWithPolicy(ok.fn, { receiveCount: 1, maxReceiveCount: 5 }, P, ok.deps);

@@ -175,6 +175,11 @@ export function truncateChars(s: string, max: number = MAX_STRING_LENGTH): strin
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const CANONICAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
+/**
+ * A UTC date-time with seconds, an optional fraction and `Z`: the canonical form, and what
+ * Date#toISOString writes (`.sssZ`). Its normal form is its first 19 characters and `Z`.
+ */
+const UTC_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/;
 /** ISO 8601 / RFC 3339 date-time, extended format; seconds, fraction and offset optional. */
 const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 /** What counts as "a datetime" among attribute strings: a full date, alone or followed by a time. */
@@ -188,9 +193,11 @@ function isLeapYear(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
 function isValidCalendarDate(y: number, m: number, d: number): boolean {
   if (m < 1 || m > 12 || d < 1) return false;
-  const days = [31, isLeapYear(y) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1] ?? 0;
+  const days = m === 2 && isLeapYear(y) ? 29 : (DAYS_IN_MONTH[m - 1] ?? 0);
   return d <= days;
 }
 
@@ -262,6 +269,15 @@ export function normalizeDateTime(value: unknown): string | undefined {
   const s = value.trim();
   const date = DATE_ONLY.exec(s);
   if (date) return isValidCalendarDate(Number(date[1]), Number(date[2]), Number(date[3])) ? s : undefined;
+  // Fast path (the sources hand over toISOString output): for a valid date and time in UTC, the
+  // general path below computes the same fields back, i.e. these 19 characters and `Z`.
+  const utc = UTC_DATETIME.exec(s);
+  if (utc) {
+    const valid =
+      isValidCalendarDate(Number(utc[1]), Number(utc[2]), Number(utc[3])) && Number(utc[4]) <= 23 && Number(utc[5]) <= 59 && Number(utc[6]) <= 59;
+    if (!valid) return undefined;
+    return s.length === 20 ? s : `${s.slice(0, 19)}Z`;
+  }
   const ms = parseIsoDateTime(s);
   return ms === undefined ? undefined : formatEpochMs(ms);
 }

@@ -366,6 +366,10 @@ function schemaFor(rules?: ValidateOptions): z.ZodType<CustomerPayload> {
   return schema;
 }
 
+function tooLargeMessage(bytes: number): string {
+  return `the payload is ${bytes} bytes; MoEngage accepts at most ${MAX_PAYLOAD_BYTES} bytes (128 KB)`;
+}
+
 function reject(field: string, message: string): PayloadResult {
   return { ok: false, field, message };
 }
@@ -392,9 +396,7 @@ export function validateCustomerPayload(payload: unknown, rules?: ValidateOption
     }
     if (typeof serialized !== 'string') return reject('payload', 'the payload must be a JSON object');
     const bytes = Buffer.byteLength(serialized, 'utf8');
-    if (bytes > MAX_PAYLOAD_BYTES) {
-      return reject('payload', `the payload is ${bytes} bytes; MoEngage accepts at most ${MAX_PAYLOAD_BYTES} bytes (128 KB)`);
-    }
+    if (bytes > MAX_PAYLOAD_BYTES) return reject('payload', tooLargeMessage(bytes));
     const wire: unknown = JSON.parse(serialized);
     const parsed = schemaFor(rules).safeParse(wire);
     if (!parsed.success) {
@@ -421,7 +423,13 @@ class Rejection {
 }
 
 class AttributeCollector {
-  readonly attributes = new Map<string, AttributeOut>();
+  /**
+   * The kept attributes, in the order they were kept. A plain object (not a Map turned into one
+   * at the end): every name that reaches it passed nameProblem, so no `__proto__`,
+   * `constructor` or `prototype` key is ever assigned.
+   */
+  readonly attributes: Record<string, AttributeOut> = {};
+  size = 0;
   readonly dropped: DroppedAttribute[] = [];
 
   constructor(
@@ -431,6 +439,12 @@ class AttributeCollector {
 
   drop(name: string, reason: DropReason): void {
     this.dropped.push({ name, reason });
+  }
+
+  /** Keeps an attribute under a name that is not kept yet. */
+  set(name: string, value: AttributeOut): void {
+    this.attributes[name] = value;
+    this.size++;
   }
 
   /** Sets one attribute (a leaf: flattening happens before), applying the naming and value rules. */
@@ -445,14 +459,14 @@ class AttributeCollector {
       this.drop(name, problem);
       return;
     }
-    if (this.attributes.has(name)) {
+    if (hasOwn(this.attributes, name)) {
       this.drop(name, 'invalid_name');
       return;
     }
     const outcome = this.normalize(name, raw);
     if (outcome.kind === 'drop') this.drop(name, outcome.reason);
     else if (outcome.kind === 'value') {
-      this.attributes.set(name, outcome.value);
+      this.set(name, outcome.value);
       if (outcome.truncated) this.drop(name, 'too_many_values');
     }
   }
@@ -525,6 +539,10 @@ function normalizeIdentityString(raw: unknown, stringsOnly: boolean): ValueOutco
   return normalizeStringValue(s);
 }
 
+function hasOwn(record: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(record, key);
+}
+
 function objectInput(value: unknown, field: string, what: string): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isPlainObject(value)) throw new Rejection(field, `${what} must be an object`);
@@ -537,7 +555,9 @@ function buildArrayOp(
   collector: AttributeCollector,
   identifiers: ReadonlySet<string>,
 ): Record<string, AttributePrimitive[]> | undefined {
-  const out = new Map<string, AttributePrimitive[]>();
+  // Keys passed nameProblem before being assigned (no `__proto__`): see AttributeCollector.
+  const out: Record<string, AttributePrimitive[]> = {};
+  let size = 0;
   for (const key of Object.keys(raw)) {
     const label = `${op}.${key}`;
     if (key === 'platforms') throw new Rejection(`attributes.${label}`, `platforms cannot be changed through ${op}`);
@@ -553,11 +573,12 @@ function buildArrayOp(
     const outcome = normalizeArray(Array.isArray(value) ? value : [value]);
     if (outcome.kind === 'drop') collector.drop(label, outcome.reason);
     else if (outcome.kind === 'value' && outcome.value.length > 0) {
-      out.set(key, outcome.value);
+      out[key] = outcome.value;
+      size++;
       if (outcome.truncated) collector.drop(label, 'too_many_values');
     }
   }
-  return out.size > 0 ? Object.fromEntries(out) : undefined;
+  return size > 0 ? out : undefined;
 }
 
 function buildPlatforms(raw: unknown): Platform[] | undefined {
@@ -631,7 +652,7 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   if (custom) collector.flatten(custom, undefined, 1);
 
   const platforms = buildPlatforms(input.platforms);
-  if (platforms) collector.attributes.set('platforms', platforms);
+  if (platforms) collector.set('platforms', platforms);
 
   const addRaw = objectInput(input.addToArray, 'attributes.addValueToArrayField', 'addToArray');
   const removeRaw = objectInput(input.removeFromArray, 'attributes.removeValueFromArrayField', 'removeFromArray');
@@ -645,10 +666,10 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   }
   const add = addRaw && buildArrayOp('addValueToArrayField', addRaw, collector, identifiers);
   const remove = removeRaw && buildArrayOp('removeValueFromArrayField', removeRaw, collector, identifiers);
-  if (add) collector.attributes.set('addValueToArrayField', add);
-  if (remove) collector.attributes.set('removeValueFromArrayField', remove);
+  if (add) collector.set('addValueToArrayField', add);
+  if (remove) collector.set('removeValueFromArrayField', remove);
 
-  const attributes = Object.fromEntries(collector.attributes) as NonNullable<CustomerPayload['attributes']>;
+  const attributes = collector.attributes as NonNullable<CustomerPayload['attributes']>;
   if (customer.id === undefined && !hasIdentifierValue(attributes, identifiers)) {
     const message = customer.placeholder
       ? 'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users'
@@ -659,11 +680,16 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   const payload: CustomerPayload = { type: 'customer' };
   if (customer.id !== undefined) payload.customer_id = customer.id;
   if (updateExistingOnly !== undefined) payload.update_existing_only = updateExistingOnly;
-  if (collector.attributes.size > 0) payload.attributes = attributes;
+  if (collector.size > 0) payload.attributes = attributes;
 
-  const checked = validateCustomerPayload(payload, { identityIdentifiers: [...identifiers], isCreate });
-  if (!checked.ok) return checked;
-  return { ok: true, payload, dropped: collector.dropped, bytes: checked.bytes };
+  // Valid by construction: every rule validateCustomerPayload checks holds for what the
+  // collector keeps (names, value types and forms, lengths, create-only keys, array operations,
+  // platforms, identity); only the size depends on the whole, and is checked here on the JSON
+  // MoEngage will receive. The builder's payload holds no -0, NaN or undefined, so that JSON
+  // parses back to the same payload.
+  const bytes = payloadBytes(payload);
+  if (bytes > MAX_PAYLOAD_BYTES) return reject('payload', tooLargeMessage(bytes));
+  return { ok: true, payload, dropped: collector.dropped, bytes };
 }
 
 /**
