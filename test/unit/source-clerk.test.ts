@@ -6,6 +6,7 @@ import { standardSourceOptionsSchema, type IdentityResolutionConfig } from '../.
 import { clerkSource } from '../../functions/sources/clerk';
 import { decodeWhsecSecret, hmac } from '../../functions/sources/crypto';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
+import { payloadOf, withBody } from '../helpers/source-test';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/clerk/${name}.json`, import.meta.url)), 'utf8');
 
@@ -59,17 +60,6 @@ function parsed(body: string, id = MSG_ID): ParsedEvent {
   const r = clerkSource.parse(signed(body, { id }));
   if (!r.ok) throw new Error(`parse failed: ${r.message}`);
   return r.event;
-}
-
-function payloadOf(m: Mapped) {
-  if (m.kind !== 'payload') throw new Error(`expected a payload, got ${JSON.stringify(m)}`);
-  return m;
-}
-
-function withBody(raw: string, edit: (body: Record<string, any>) => void): string {
-  const body = JSON.parse(raw) as Record<string, any>;
-  edit(body);
-  return JSON.stringify(body);
 }
 
 describe('clerk source: identity', () => {

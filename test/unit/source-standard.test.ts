@@ -12,6 +12,7 @@ import {
   validateStandardMapping,
 } from '../../functions/sources/standard';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
+import { payloadOf, withBody } from '../helpers/source-test';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/standard/${name}.json`, import.meta.url)), 'utf8');
 
@@ -74,17 +75,6 @@ function parsed(body: string, c?: SourceContext): ParsedEvent {
   const r = parseStandardEvent(signed(body), c);
   if (!r.ok) throw new Error(`parse failed: ${r.message}`);
   return r.event;
-}
-
-function payloadOf(m: Mapped) {
-  if (m.kind !== 'payload') throw new Error(`expected a payload, got ${JSON.stringify(m)}`);
-  return m;
-}
-
-function withBody(raw: string, edit: (body: Record<string, any>) => void): string {
-  const body = JSON.parse(raw) as Record<string, any>;
-  edit(body);
-  return JSON.stringify(body);
 }
 
 describe('standard source: identity', () => {

@@ -6,6 +6,7 @@ import { standardSourceOptionsSchema, type IdentityResolutionConfig } from '../.
 import { hmac } from '../../functions/sources/crypto';
 import { stripeSignature, stripeSource } from '../../functions/sources/stripe';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
+import { payloadOf, withBody } from '../helpers/source-test';
 
 const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`../fixtures/stripe/${name}.json`, import.meta.url)), 'utf8');
 
@@ -54,17 +55,6 @@ function parsed(body: string): ParsedEvent {
   const r = stripeSource.parse(signed(body));
   if (!r.ok) throw new Error(`parse failed: ${r.message}`);
   return r.event;
-}
-
-function payloadOf(m: Mapped) {
-  if (m.kind !== 'payload') throw new Error(`expected a payload, got ${JSON.stringify(m)}`);
-  return m;
-}
-
-function withBody(raw: string, edit: (body: Record<string, any>) => void): string {
-  const body = JSON.parse(raw) as Record<string, any>;
-  edit(body);
-  return JSON.stringify(body);
 }
 
 describe('stripe source: identity', () => {
