@@ -18,7 +18,7 @@ import type { FailureReason, ParkInfo } from '../core/dlq';
 import { type DeliveryOutcome, type MoEngageClient, type MoEngageCredentials } from '../core/moengage/client';
 import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
-import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryPolicy } from '../core/retry';
+import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryLoopResult, type RetryPolicy } from '../core/retry';
 import { METRIC } from '../core/names';
 import type { CredentialsProvider } from '../shared/secrets';
 import type { Telemetry } from '../shared/observability';
@@ -201,28 +201,47 @@ async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
     await notAttempted([item], deps, results);
     return results.get(item.record.messageId) as RecordResult;
   }
+  const run = await callWithRetries(deps, deps.limiters.customer, 1, item.receiveCount, item, (creds, timeoutMs) =>
+    deps.client.trackUser(creds, item.envelope.payload, { timeoutMs }),
+  );
+  return settle(item, run.outcome, run.decision, deps);
+}
+
+/**
+ * One MoEngage delivery (a Track User call or a Bulk Import request for `users` users) with
+ * the in-invocation retries: the credentials (re-read after a 401; unreadable ones count as
+ * a 401), pacing by `limiter`, the call with a timeout that fits the invocation, telemetry.
+ */
+function callWithRetries(
+  deps: SenderDeps,
+  limiter: RateLimiter,
+  users: number,
+  receiveCount: number,
+  item: Item | undefined,
+  call: (creds: MoEngageCredentials, timeoutMs: number | undefined) => Promise<DeliveryOutcome>,
+): Promise<RetryLoopResult> {
   let creds: MoEngageCredentials | undefined;
-  const run = await retryWithPolicy(
+  return retryWithPolicy(
     async () => {
+      let outcome: DeliveryOutcome;
       try {
         creds ??= await deps.credentials.get();
       } catch (err) {
-        const outcome = credentialsUnavailable(err);
-        observe(deps, deps.limiters.customer, outcome, item);
+        outcome = credentialsUnavailable(err);
+        observe(deps, limiter, outcome, item, users);
         return outcome;
       }
-      await deps.limiters.customer.acquire(1);
-      const outcome = await deps.client.trackUser(creds, item.envelope.payload, { timeoutMs: requestTimeout(deps) });
-      observe(deps, deps.limiters.customer, outcome, item);
+      await limiter.acquire(users);
+      outcome = await call(creds, requestTimeout(deps));
+      observe(deps, limiter, outcome, item, users);
       return outcome;
     },
-    { receiveCount: item.receiveCount, maxReceiveCount: deps.maxReceiveCount },
+    { receiveCount, maxReceiveCount: deps.maxReceiveCount },
     deps.policy,
     loopDeps(deps, async () => {
       creds = await deps.credentials.refresh();
     }),
   );
-  return settle(item, run.outcome, run.decision, deps);
 }
 
 /** A request never outlives the invocation: its timeout is cut to the time left minus a second. */
@@ -253,31 +272,13 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
       await notAttempted(members, deps, results);
       return;
     }
-    let creds: MoEngageCredentials | undefined;
     const minReceive = Math.min(...members.map((i) => i.receiveCount));
-    const run = await retryWithPolicy(
-      async () => {
-        try {
-          creds ??= await deps.credentials.get();
-        } catch (err) {
-          const outcome = credentialsUnavailable(err);
-          observe(deps, deps.limiters.bulk, outcome, undefined, members.length);
-          return outcome;
-        }
-        await deps.limiters.bulk.acquire(members.length);
-        const outcome = await deps.client.bulkImport(
-          creds,
-          members.map((i) => i.envelope.payload),
-          { timeoutMs: requestTimeout(deps) },
-        );
-        observe(deps, deps.limiters.bulk, outcome, undefined, members.length);
-        return outcome;
-      },
-      { receiveCount: minReceive, maxReceiveCount: deps.maxReceiveCount },
-      deps.policy,
-      loopDeps(deps, async () => {
-        creds = await deps.credentials.refresh();
-      }),
+    const run = await callWithRetries(deps, deps.limiters.bulk, members.length, minReceive, undefined, (creds, timeoutMs) =>
+      deps.client.bulkImport(
+        creds,
+        members.map((i) => i.envelope.payload),
+        { timeoutMs },
+      ),
     );
     const outcome = run.outcome;
     if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
