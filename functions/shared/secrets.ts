@@ -4,7 +4,7 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { ConfigError, SOURCE_NAMES, type SourceName } from '../core/config';
 import type { MoEngageCredentials } from '../core/moengage/client';
 
@@ -39,7 +39,19 @@ export function signingSecretsFromEnv(env: NodeJS.ProcessEnv): SigningSecrets {
   return async (source) => splitSecrets(env[SIGNING_SECRET_ENV[source]]);
 }
 
-const signingSecretDocument = z.record(z.string(), z.union([z.string(), z.array(z.string())]));
+/** The secret documents' schemas, built on first use (importing this module builds nothing). */
+function buildSecretSchemas() {
+  return {
+    signingSecrets: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+    credentials: z.object({ workspaceId: z.string().check(z.minLength(1)), apiKey: z.string().check(z.minLength(1)) }),
+  };
+}
+
+let secretSchemas: ReturnType<typeof buildSecretSchemas> | undefined;
+
+function schemas(): ReturnType<typeof buildSecretSchemas> {
+  return (secretSchemas ??= buildSecretSchemas());
+}
 
 function provider(client?: SecretsManagerClient): SecretsProvider {
   return new SecretsProvider({ awsSdkV3Client: client ?? secretsManagerClient({}) });
@@ -53,7 +65,7 @@ export function signingSecretsFromSecretsManager(secretId: string, client?: Secr
   const secrets = provider(client);
   return async (source) => {
     const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
-    const doc = signingSecretDocument.safeParse(parseJson(raw));
+    const doc = schemas().signingSecrets.safeParse(parseJson(raw));
     if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
     // In the JSON document a list is the rotation form: strings are taken whole (a token may hold spaces).
     const value = doc.data[source];
@@ -73,8 +85,6 @@ export interface CredentialsProvider {
   refresh(): Promise<MoEngageCredentials>;
 }
 
-const credentialsSchema = z.object({ workspaceId: z.string().min(1), apiKey: z.string().min(1) });
-
 function parseJson(raw: unknown): unknown {
   if (typeof raw !== 'string') return undefined;
   try {
@@ -88,7 +98,7 @@ export function credentialsFromSecretsManager(secretId: string, client?: Secrets
   const secrets = provider(client);
   const read = async (forceFetch: boolean) => {
     const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
-    const parsed = credentialsSchema.safeParse(parseJson(raw));
+    const parsed = schemas().credentials.safeParse(parseJson(raw));
     if (!parsed.success) {
       throw new ConfigError('the MoEngage secret must be JSON {"workspaceId": "...", "apiKey": "..."}');
     }
@@ -99,7 +109,7 @@ export function credentialsFromSecretsManager(secretId: string, client?: Secrets
 
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialsProvider {
   const read = async () => {
-    const parsed = credentialsSchema.safeParse({ workspaceId: env.MOENGAGE_WORKSPACE_ID, apiKey: env.MOENGAGE_API_KEY });
+    const parsed = schemas().credentials.safeParse({ workspaceId: env.MOENGAGE_WORKSPACE_ID, apiKey: env.MOENGAGE_API_KEY });
     if (!parsed.success) throw new ConfigError('set MOENGAGE_WORKSPACE_ID and MOENGAGE_API_KEY (or MOENGAGE_SECRET_ARN)');
     return parsed.data;
   };

@@ -57,8 +57,10 @@ function primaryEntryField(list: unknown, primaryId: unknown, field: string): un
 
 
 function fullName(first: string | undefined, last: string | undefined): string | undefined {
-  const parts = [first?.trim(), last?.trim()].filter((p): p is string => p !== undefined && p !== '');
-  return parts.length > 0 ? parts.join(' ') : undefined;
+  const a = first?.trim();
+  const b = last?.trim();
+  if (a && b) return `${a} ${b}`;
+  return a || b || undefined;
 }
 
 function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceContext): Verification {

@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
+import { isoString } from '../core/moengage/attributes';
 import { buildCustomerPayload } from '../core/moengage/payload';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput, type PayloadRules } from '../core/moengage/types';
 import type { Mapped, SourceContext, WebhookRequest } from './types';
@@ -13,7 +14,10 @@ export const MAX_JSON_DEPTH = 64;
 
 /** Reads a header (names are lower-case in WebhookRequest). */
 export function header(req: WebhookRequest, name: string): string | undefined {
-  const v = req.headers[name.toLowerCase()];
+  // The sources pass lower-case literals: looking up the literal itself is markedly faster than
+  // looking up toLowerCase's copy of it.
+  const lower = name.toLowerCase();
+  const v = req.headers[lower === name ? name : lower];
   return v === undefined || v === '' ? undefined : v;
 }
 
@@ -42,7 +46,7 @@ export function jsonDepthExceeds(text: string, limit: number): boolean {
  * depth 1). For valid JSON this is exactly jsonDepthExceeds of its text. Recursion stops at
  * `limit` levels, whatever the depth of the value.
  */
-export function valueDepthExceeds(value: unknown, limit: number): boolean {
+function valueDepthExceeds(value: unknown, limit: number): boolean {
   return nestsDeeper(value, limit);
 }
 
@@ -97,19 +101,39 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** Reads a dot path (`data.object.id`, `items.0.name`) through own properties only. */
 export function getPath(root: unknown, path: string): unknown {
+  if (!path.includes('.')) return ownValue(root, path); // one segment (`type`, `timestamp`...)
   let cur: unknown = root;
-  for (const seg of path.split('.')) {
-    if (Array.isArray(cur)) {
-      if (!/^\d+$/.test(seg)) return undefined;
-      cur = cur[Number(seg)];
-    } else if (isRecord(cur)) {
-      if (!Object.prototype.hasOwnProperty.call(cur, seg)) return undefined;
-      cur = cur[seg];
-    } else {
-      return undefined;
-    }
+  for (const seg of pathSegments(path)) {
+    cur = ownValue(cur, seg);
+    if (cur === undefined) return undefined;
   }
   return cur;
+}
+
+const DIGITS = /^\d+$/;
+
+/** One step of getPath: an array's element (for a decimal index), an object's own property, else undefined. */
+function ownValue(cur: unknown, seg: string): unknown {
+  if (Array.isArray(cur)) return DIGITS.test(seg) ? cur[Number(seg)] : undefined;
+  if (isRecord(cur)) return Object.prototype.hasOwnProperty.call(cur, seg) ? cur[seg] : undefined;
+  return undefined;
+}
+
+/**
+ * The segments of a dot path, split once: the paths are the sources' own and the operator's
+ * (a handful, read for every webhook). Bounded, in case a caller passes paths from data.
+ */
+const segmentCache = new Map<string, readonly string[]>();
+const SEGMENT_CACHE_LIMIT = 512;
+
+function pathSegments(path: string): readonly string[] {
+  let segments = segmentCache.get(path);
+  if (segments === undefined) {
+    segments = Object.freeze(path.split('.'));
+    if (segmentCache.size >= SEGMENT_CACHE_LIMIT) segmentCache.clear();
+    segmentCache.set(path, segments);
+  }
+  return segments;
 }
 
 /** A string field, or undefined (numbers are stringified; everything else is absent). */
@@ -121,18 +145,55 @@ export function str(value: unknown): string | undefined {
 
 /** Converts epoch seconds / milliseconds / ISO strings into ISO 8601, or undefined. */
 export function toIso(value: unknown): string | undefined {
-  let d: Date;
-  if (typeof value === 'number') {
-    const ms = value < 1e12 ? value * 1000 : value;
-    // The range of a Date (TimeClip): beyond it, or NaN / Infinity, there is no time to write.
-    if (!(Math.abs(ms) <= 8.64e15)) return undefined;
-    d = new Date(ms);
-  } else if (typeof value === 'string' && value.length <= 64) {
-    d = new Date(value);
-  } else {
-    return undefined;
+  let ms: number;
+  if (typeof value === 'number') ms = value < 1e12 ? value * 1000 : value;
+  else if (typeof value === 'string' && value.length <= 64) {
+    const same = canonicalUtcIso(value);
+    if (same !== undefined) return same;
+    ms = Date.parse(value);
+  } else return undefined;
+  // The range of a Date (TimeClip); beyond it, and for NaN / Infinity, there is no time to write.
+  return Math.abs(ms) <= 8.64e15 ? isoString(ms) : undefined;
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
+
+/** The value of the `count` ASCII digits of `s` from `at`; NaN when one is not a digit. */
+function digits(s: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return Number.NaN;
+    n = n * 10 + d;
   }
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+  return n;
+}
+
+/**
+ * For a valid date and time in toISOString's own form, `YYYY-MM-DDTHH:mm:ss[.sss]Z` (most
+ * providers send it), what `new Date(s).toISOString()` gives back, without parsing and
+ * formatting it: the string itself, with `.000` when it has no milliseconds. Undefined for
+ * anything else, including dates Date would roll over (February 30th), which toIso then leaves
+ * to Date.parse. Read character by character: this runs once or twice per webhook.
+ */
+export function canonicalUtcIso(s: string): string | undefined {
+  const withMillis = s.length === 24;
+  if (!(withMillis || s.length === 20) || s.charCodeAt(s.length - 1) !== 90 /* Z */) return undefined;
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) {
+    return undefined; // - - T : :
+  }
+  if (withMillis && (s.charCodeAt(19) !== 46 /* . */ || Number.isNaN(digits(s, 20, 3)))) return undefined;
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 2);
+  const day = digits(s, 8, 2);
+  const hour = digits(s, 11, 2);
+  const minute = digits(s, 14, 2);
+  const second = digits(s, 17, 2);
+  // NaN (a non-digit) fails every comparison below.
+  if (!(year >= 0 && month >= 1 && month <= 12 && day >= 1 && hour <= 23 && minute <= 59 && second <= 59)) return undefined;
+  const leap = month === 2 && ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0);
+  if (!(day <= (leap ? 29 : (DAYS_IN_MONTH[month - 1] as number)))) return undefined;
+  return withMillis ? s : `${s.slice(0, 19)}.000Z`;
 }
 
 const STANDARD_KEYS: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_KEYS);
@@ -228,13 +289,19 @@ export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults
     const field = result.field === 'customer_id' ? customerIdField : result.field;
     return { kind: 'rejected', field, message: result.message };
   }
-  const customerKey =
-    result.payload.customer_id ??
-    Object.entries(identifiers ?? {})
-      .map(([k, v]) => `${k}:${String(v)}`)
-      .sort()[0];
+  const customerKey = result.payload.customer_id ?? firstIdentity(identifiers);
   if (!customerKey) return { kind: 'rejected', field: customerIdField, message: 'no user identity: customer_id is missing' };
   return { kind: 'payload', payload: result.payload, customerKey, dropped: result.dropped };
+}
+
+/** The smallest `identifier:value` of the identity-resolution identifiers (the FIFO group key without a customer_id). */
+function firstIdentity(identifiers: Record<string, unknown> | undefined): string | undefined {
+  let first: string | undefined;
+  for (const key of Object.keys(identifiers ?? {})) {
+    const entry = `${key}:${String((identifiers as Record<string, unknown>)[key])}`;
+    if (first === undefined || entry < first) first = entry;
+  }
+  return first;
 }
 
 function identityIdentifiers(

@@ -20,7 +20,7 @@
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, matchAnySignature } from './crypto';
+import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const SEGMENT_ACTED_ON_TYPES: readonly string[] = ['identify'];
@@ -47,7 +47,7 @@ function verify(req: WebhookRequest, secrets: readonly string[], _ctx: SourceCon
   if (!HEX_SHA1.test(signature)) return { ok: false, message: 'malformed X-Signature header: expected a hex HMAC-SHA1' };
   const expected: Buffer[] = [];
   for (const secret of secrets) {
-    if (secret.length > 0) expected.push(Buffer.from(hmac('sha1', secret, req.rawBody).toString('hex'), 'utf8'));
+    if (secret.length > 0) expected.push(Buffer.from(hmacEncoded('sha1', secret, req.rawBody, 'hex'), 'utf8'));
   }
   // 'no usable signing secret configured' when none is left; 'signature mismatch' otherwise.
   return matchAnySignature([signature.toLowerCase()], expected);

@@ -25,8 +25,9 @@
  *   total_spent in customer payloads; they are mapped when an older API version sends them.
  *   An empty tag list is not sent (MoEngage would not clear the attribute from an empty array).
  */
-import { finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
-import { hmac, matchAnySignature } from './crypto';
+import { isoString } from '../core/moengage/attributes';
+import { canonicalUtcIso, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 /** Topics acted on; every other topic is answered 200 "ignored". */
@@ -41,19 +42,33 @@ const ADDRESS_FIELDS = ['company', 'city', 'province', 'province_code', 'country
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 /** ISO 8601 date-time with any number of fractional digits (Shopify sends nanoseconds) and a zone. */
-const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2}))(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
+
+const MS_PER_DAY = 86_400_000;
 
 /** Parses `X-Shopify-Triggered-At` strictly; returns epoch milliseconds or undefined. */
 export function parseShopifyTimestamp(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const m = ISO_DATE_TIME.exec(value.trim());
-  if (!m || m[1] === undefined) return undefined;
-  const [y, mo, d, h, mi, s] = m[1].split(/[-T:]/).map(Number) as [number, number, number, number, number, number];
+  if (!m) return undefined;
+  const y = Number(m[2]);
+  const mo = Number(m[3]);
+  const d = Number(m[4]);
   // Date.parse rolls impossible dates over (Feb 30 -> Mar 2): refuse them instead.
-  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || h > 23 || mi > 59 || s > 59) return undefined;
-  const fraction = (m[2] ?? '').slice(0, 3).padEnd(3, '0');
-  const ms = Date.parse(`${m[1]}.${fraction}${m[3]}`);
+  const daysInMonth = (Date.UTC(y, mo, 1) - Date.UTC(y, mo - 1, 1)) / MS_PER_DAY;
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || Number(m[5]) > 23 || Number(m[6]) > 59 || Number(m[7]) > 59) return undefined;
+  const fraction = (m[8] ?? '').slice(0, 3).padEnd(3, '0');
+  const zone = m[9] as string;
+  // Computed from the fields (Date.parse of the rebuilt text costs more than the rest of parse()):
+  // years from 100 (Date.UTC reads 0-99 as 1900-1999) and offsets Date.parse accepts (hours up to
+  // 23, minutes up to 59); anything else is left to Date.parse, as before.
+  const offsetHours = zone === 'Z' ? 0 : Number(zone.slice(1, 3));
+  const offsetMinutes = zone === 'Z' ? 0 : Number(zone.slice(4, 6));
+  if (y >= 100 && offsetHours <= 23 && offsetMinutes <= 59) {
+    const sign = zone.startsWith('-') ? -1 : 1;
+    return Date.UTC(y, mo - 1, d, Number(m[5]), Number(m[6]), Number(m[7]), Number(fraction)) - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  }
+  const ms = Date.parse(`${m[1]}.${fraction}${zone}`);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
@@ -63,7 +78,7 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
   if (!BASE64_SHA256.test(signature)) return { ok: false, message: 'malformed X-Shopify-Hmac-Sha256 header: expected a base64 HMAC-SHA256' };
   const expected: Buffer[] = [];
   for (const secret of secrets) {
-    if (secret.length > 0) expected.push(Buffer.from(hmac('sha256', secret, req.rawBody).toString('base64'), 'utf8'));
+    if (secret.length > 0) expected.push(Buffer.from(hmacEncoded('sha256', secret, req.rawBody, 'base64'), 'utf8'));
   }
   // 'no usable signing secret configured' when none is left; 'signature mismatch' otherwise.
   const checked = matchAnySignature([signature], expected);
@@ -86,6 +101,20 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
   return { ok: true };
 }
 
+/**
+ * `X-Shopify-Triggered-At` as ISO 8601 (toISOString's form), or undefined. What Shopify sends,
+ * `YYYY-MM-DDTHH:mm:ss.sssZ` with a valid date and time, already is that text; any other form
+ * goes through parseShopifyTimestamp. (Years below 100 always do: parseShopifyTimestamp checks
+ * their calendar the way Date.UTC reads them, as 1900-1999.)
+ */
+function triggeredAtIso(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const same = value.startsWith('00') ? undefined : canonicalUtcIso(value);
+  if (same !== undefined) return same;
+  const ms = parseShopifyTimestamp(value);
+  return ms === undefined ? undefined : isoString(ms);
+}
+
 function parse(req: WebhookRequest): Parsed {
   const json = parseJsonBody(req.rawBody);
   if (!json.ok) return json;
@@ -94,22 +123,25 @@ function parse(req: WebhookRequest): Parsed {
   if (!topic) return { ok: false, message: 'missing X-Shopify-Topic header' };
   const id = header(req, 'x-shopify-event-id')?.trim() || header(req, 'x-shopify-webhook-id')?.trim();
   if (!id) return { ok: false, message: 'missing X-Shopify-Event-Id and X-Shopify-Webhook-Id headers' };
-  const triggeredAt = parseShopifyTimestamp(header(req, 'x-shopify-triggered-at'));
+  const triggeredAt = triggeredAtIso(header(req, 'x-shopify-triggered-at'));
   const updatedAt = toIso(json.value.updated_at);
   const event: ParsedEvent = { id, type: topic, body: json.value };
-  const occurredAt = triggeredAt !== undefined ? new Date(triggeredAt).toISOString() : updatedAt;
+  const occurredAt = triggeredAt ?? updatedAt;
   if (occurredAt) event.occurredAt = occurredAt;
   // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee order).
   if (topic.startsWith('customers/') && updatedAt) event.orderingKey = updatedAt;
   return { ok: true, event };
 }
 
+/** `redacted`, `[REDACTED]` and the like (8 to 10 characters). */
+const REDACTED = /^\[?redacted\]?$/i;
+
 /** A present string value: never null, empty, or a redaction placeholder. */
 function present(value: unknown): string | undefined {
   const s = str(value);
   if (s === undefined) return undefined;
   const t = s.trim();
-  if (t === 'null' || t === 'undefined' || /^\[?redacted\]?$/i.test(t)) return undefined;
+  if (t === 'null' || t === 'undefined' || (t.length >= 8 && t.length <= 10 && REDACTED.test(t))) return undefined;
   return s;
 }
 
@@ -138,23 +170,23 @@ function customerIdOf(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+function setDefined(record: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) record[key] = value;
+}
+
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   if (!SHOPIFY_ACTED_ON_TOPICS.includes(event.type)) {
     return { kind: 'ignored', reason: `topic ${event.type} is not acted on` };
   }
   const body = isRecord(event.body) ? event.body : {};
   const custom: Record<string, unknown> = {};
-  const set = (key: string, value: unknown) => {
-    if (value !== undefined) custom[key] = value;
-  };
-
-  set('tags', shopifyTags(body.tags));
-  set('state', present(body.state));
+  setDefined(custom, 'tags', shopifyTags(body.tags));
+  setDefined(custom, 'state', present(body.state));
   if (typeof body.verified_email === 'boolean') custom.verified_email = body.verified_email;
-  set('currency', present(body.currency));
-  set('email_marketing_state', present(getPath(body, 'email_marketing_consent.state')));
-  set('email_marketing_opt_in_level', present(getPath(body, 'email_marketing_consent.opt_in_level')));
-  set('sms_marketing_state', present(getPath(body, 'sms_marketing_consent.state')));
+  setDefined(custom, 'currency', present(body.currency));
+  setDefined(custom, 'email_marketing_state', present(getPath(body, 'email_marketing_consent.state')));
+  setDefined(custom, 'email_marketing_opt_in_level', present(getPath(body, 'email_marketing_consent.opt_in_level')));
+  setDefined(custom, 'sms_marketing_state', present(getPath(body, 'sms_marketing_consent.state')));
   if (typeof body.orders_count === 'number' && Number.isFinite(body.orders_count)) custom.orders_count = body.orders_count;
   const spent = present(body.total_spent);
   if (spent !== undefined && Number.isFinite(Number(spent))) custom.total_spent = Number(spent);

@@ -28,7 +28,7 @@
  * tells the operator to configure `sources.standard.mapping`: silently ignoring a sender's
  * events would hide a misconfiguration, and a 4xx keeps the sender's retries visible.
  */
-import { formatIssues, standardMappingSchema, type StandardMapping } from '../core/config';
+import { configSchema, formatIssues, type StandardMapping } from '../core/config';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
 import { finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
 import { verifySvixStyle } from './crypto';
@@ -57,7 +57,7 @@ export type StandardMappingValidation = { ok: true; mapping: StandardMapping } |
  */
 export function validateStandardMapping(input: unknown): StandardMappingValidation {
   // The schema carries every rule (also applied when the whole adapter configuration is parsed).
-  const result = standardMappingSchema.safeParse(input);
+  const result = configSchema('standardMapping').safeParse(input);
   if (!result.success) return { ok: false, message: formatIssues(result.error, MAPPING_CONFIG_PATH) };
   return { ok: true, mapping: result.data };
 }
@@ -100,6 +100,55 @@ export function parseStandardEvent(req: WebhookRequest, ctx?: SourceContext): Pa
   return { ok: true, event };
 }
 
+/** A mapped value: standard keys into `standard`, any other into `custom` (undefined: nothing). */
+function put(standard: Record<string, unknown>, custom: Record<string, unknown>, key: string, isStandard: boolean, value: unknown): void {
+  if (value === undefined) return;
+  if (isStandard) standard[key] = value;
+  else setOwn(custom, key, value);
+}
+
+/** A mapping's attributes, constants and array operations as lists, every attribute key classified once (standard or custom). */
+interface MappingPlan {
+  attributes: readonly { key: string; path: string; isStandard: boolean }[];
+  constants: readonly { key: string; value: unknown; isStandard: boolean }[];
+  addToArray: readonly { key: string; path: string }[];
+  removeFromArray: readonly { key: string; path: string }[];
+}
+
+/**
+ * The plan of a mapping, made once per mapping object: the mapping comes from the parsed adapter
+ * configuration (sourceOptions keeps one options object per configuration) and is not changed.
+ */
+const plans = new WeakMap<StandardMapping, MappingPlan>();
+
+function mappingPlan(mapping: StandardMapping): MappingPlan {
+  let plan = plans.get(mapping);
+  if (!plan) {
+    const attributes = mapping.attributes ?? {};
+    const constants = mapping.constants ?? {};
+    const paths = (record: Record<string, string> = {}) => Object.keys(record).map((key) => ({ key, path: record[key] as string }));
+    plan = {
+      attributes: Object.keys(attributes).map((key) => ({ key, path: attributes[key] as string, isStandard: STANDARD_KEYS.has(key) })),
+      constants: Object.keys(constants).map((key) => ({ key, value: constants[key], isStandard: STANDARD_KEYS.has(key) })),
+      addToArray: paths(mapping.addToArray),
+      removeFromArray: paths(mapping.removeFromArray),
+    };
+    plans.set(mapping, plan);
+  }
+  return plan;
+}
+
+/** The values at the paths of an addToArray / removeFromArray mapping; undefined when none has one. */
+function arrayValues(body: unknown, paths: readonly { key: string; path: string }[]): Record<string, unknown> | undefined {
+  if (paths.length === 0) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const { key, path } of paths) {
+    const value = getPath(body, path);
+    if (value !== undefined && value !== null) out[key] = value;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   const mapping = ctx.options.mapping;
   if (!mapping) {
@@ -119,38 +168,25 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
     return { kind: 'ignored', reason: `event type ${type} is not listed in ${MAPPING_CONFIG_PATH}.events` };
   }
 
+  const plan = mappingPlan(mapping);
   const standard: Record<string, unknown> = {};
   const custom: Record<string, unknown> = {};
-  const put = (key: string, value: unknown): void => {
-    if (value === undefined) return;
-    if (STANDARD_KEYS.has(key)) standard[key] = value;
-    else setOwn(custom, key, value);
-  };
   if (mapping.passThrough) {
     const passed = getPath(body, mapping.passThrough);
     if (isRecord(passed)) {
-      for (const [key, value] of Object.entries(passed)) {
-        if (!STANDARD_KEYS.has(key)) setOwn(custom, key, value);
+      for (const key of Object.keys(passed)) {
+        if (!STANDARD_KEYS.has(key)) setOwn(custom, key, passed[key]);
       }
     }
   }
-  for (const [key, path] of Object.entries(mapping.attributes ?? {})) put(key, getPath(body, path));
-  for (const [key, value] of Object.entries(mapping.constants ?? {})) put(key, value);
-
-  const arrays = (record: Record<string, string> | undefined): Record<string, unknown> | undefined => {
-    const out: Record<string, unknown> = {};
-    for (const [key, path] of Object.entries(record ?? {})) {
-      const value = getPath(body, path);
-      if (value !== undefined && value !== null) out[key] = value;
-    }
-    return Object.keys(out).length > 0 ? out : undefined;
-  };
+  for (const { key, path, isStandard } of plan.attributes) put(standard, custom, key, isStandard, getPath(body, path));
+  for (const { key, value, isStandard } of plan.constants) put(standard, custom, key, isStandard, value);
 
   const input: CustomerInput = {
     standard: standard as CustomerInput['standard'],
     custom,
-    addToArray: arrays(mapping.addToArray),
-    removeFromArray: arrays(mapping.removeFromArray),
+    addToArray: arrayValues(body, plan.addToArray),
+    removeFromArray: arrayValues(body, plan.removeFromArray),
     updateExistingOnly: mapping.updateExistingOnly,
   };
   return finishMapping(input, ctx, {

@@ -1,7 +1,12 @@
 /**
  * MoEngage Track User payload: the builder the source mappers call, and the strict validator
- * the receiver, the sender and the MoEngage emulator use as a last gate. Pure: zod only.
+ * for payloads from anywhere else (the MoEngage emulator's gate, tests). Pure: zod only.
  * The rules follow ../shared/seeds/moengage-user-api.txt (the MoEngage User API document).
+ *
+ * The builder's payloads are valid by construction: every rule the validator checks is applied
+ * while building (the property tests check the builder's output against the validator), so the
+ * receiver does not pay for a JSON round trip and a schema walk per webhook; the builder only
+ * measures the size.
  *
  * ## Attribute naming and flattening rule
  *
@@ -50,7 +55,8 @@
  * an array; `platforms` in the array operations; malformed platforms / update_existing_only;
  * a payload over 128 KB.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { ensureZodLocale } from '../config';
 import {
   CREATE_ONLY_KEY_SET,
   EPOCH_ATTRIBUTE_KEY_SET,
@@ -61,7 +67,8 @@ import {
   MOE_PREFIX,
   STANDARD_KEY_SET,
   STRUCTURAL_KEY_SET,
-  UNSAFE_KEYS,
+  isStructuralKey,
+  isUnsafeKey,
   exceedsMaxChars,
   identifierSet,
   isBlockedCustomerId,
@@ -118,7 +125,57 @@ export interface ValidateOptions extends PayloadRules {
 
 /** UTF-8 bytes of the JSON body MoEngage receives. */
 export function payloadBytes(p: CustomerPayload): number {
-  return Buffer.byteLength(JSON.stringify(p), 'utf8');
+  return jsonUtf8Bytes(p, 0) ?? Buffer.byteLength(JSON.stringify(p), 'utf8');
+}
+
+/** Printable ASCII other than `"` and `\`: JSON writes such a string as it is, between quotes. */
+const JSON_PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+/** Deeper than this, JSON.stringify itself answers (and throws on a cycle, as it always did). */
+const MAX_COUNTED_DEPTH = 32;
+
+function jsonStringBytes(s: string): number {
+  return JSON_PLAIN_STRING.test(s) ? s.length + 2 : Buffer.byteLength(JSON.stringify(s), 'utf8');
+}
+
+/**
+ * Exactly Buffer.byteLength(JSON.stringify(value)) for JSON-shaped values (strings, finite
+ * numbers, booleans, null, arrays and plain objects of them), counted without writing the
+ * text: the builder measures every payload it makes. Undefined for anything else (undefined
+ * or function members, toJSON, class instances, NaN...), which the caller serializes instead.
+ */
+function jsonUtf8Bytes(value: unknown, depth: number): number | undefined {
+  switch (typeof value) {
+    case 'string':
+      return jsonStringBytes(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value).length : undefined;
+    case 'boolean':
+      return value ? 4 : 5;
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 4;
+  if (depth >= MAX_COUNTED_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  if (Array.isArray(value)) {
+    let n = value.length === 0 ? 2 : value.length + 1; // brackets and commas
+    for (let i = 0; i < value.length; i++) {
+      const m = jsonUtf8Bytes(value[i], depth + 1);
+      if (m === undefined) return undefined;
+      n += m;
+    }
+    return n;
+  }
+  if (!isPlainObject(value)) return undefined;
+  const keys = Object.keys(value);
+  let n = keys.length === 0 ? 2 : keys.length + 1; // braces and commas
+  for (const key of keys) {
+    const m = jsonUtf8Bytes(value[key], depth + 1);
+    if (m === undefined) return undefined;
+    n += jsonStringBytes(key) + 1 + m; // "key":value
+  }
+  return n;
 }
 
 const PLATFORM_NAMES = ['ANDROID', 'iOS', 'web'] as const;
@@ -128,37 +185,62 @@ type ArrayOp = (typeof ARRAY_OPS)[number];
 /** Standard keys taking strings only. */
 const STRICT_STRING_KEYS: ReadonlySet<string> = new Set(['u_em', 'u_mb']);
 
+/**
+ * The value rule of each standard and create-only key (AttributeCollector.normalize): the
+ * epoch-millisecond create-only keys, the other create-only keys, u_bd, the strings-only
+ * standard keys, the other standard keys.
+ */
+type ValueRule = 'createOnlyEpoch' | 'createOnly' | 'birthday' | 'strictString' | 'standardString';
+const VALUE_RULES: ReadonlyMap<string, ValueRule> = new Map<string, ValueRule>([
+  ...[...STANDARD_KEY_SET].map((k): [string, ValueRule] => [k, k === 'u_bd' ? 'birthday' : STRICT_STRING_KEYS.has(k) ? 'strictString' : 'standardString']),
+  ...[...CREATE_ONLY_KEY_SET].map((k): [string, ValueRule] => [k, EPOCH_ATTRIBUTE_KEY_SET.has(k) ? 'createOnlyEpoch' : 'createOnly']),
+]);
+
 // =============================================================================================
 // Schema (validator)
 
-const platformSchema = z.strictObject(
-  {
-    platform: z.enum(PLATFORM_NAMES, { error: 'platform must be one of ANDROID, iOS, web' }),
-    active: z.enum(['true', 'false'], { error: 'active must be the string "true" or "false"' }),
-  },
-  {
-    error: (iss) =>
-      iss.code === 'unrecognized_keys'
-        ? `a platform entry holds only "platform" and "active" (found "${iss.keys[0] ?? ''}")`
-        : 'a platform entry must be an object {"platform": ..., "active": ...}',
-  },
-);
-const platformsSchema = z.array(platformSchema, { error: 'platforms must be a list of {"platform", "active"} objects' });
+ensureZodLocale();
 
-const customerIdSchema = z
-  .string({ error: 'customer_id must be a string' })
-  .refine((s) => s.trim() !== '', 'customer_id can not be empty')
-  .refine(
-    (s) => s.trim() === '' || !isBlockedCustomerId(s),
-    'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users',
-  )
-  .refine((s) => !exceedsMaxChars(s), `customer_id must be at most ${MAX_STRING_LENGTH} characters`);
+/** The parts of the payload schema, built on first use (the receiver's builder never needs them). */
+function buildSchemaParts() {
+  const platform = z.strictObject(
+    {
+      platform: z.enum(PLATFORM_NAMES, { error: 'platform must be one of ANDROID, iOS, web' }),
+      active: z.enum(['true', 'false'], { error: 'active must be the string "true" or "false"' }),
+    },
+    {
+      error: (iss) =>
+        iss.code === 'unrecognized_keys'
+          ? `a platform entry holds only "platform" and "active" (found "${iss.keys[0] ?? ''}")`
+          : 'a platform entry must be an object {"platform": ..., "active": ...}',
+    },
+  );
+  const platforms = z.array(platform, { error: 'platforms must be a list of {"platform", "active"} objects' });
 
-const updateExistingOnlySchema = z.union([z.boolean(), z.enum(['true', 'false'])], {
-  error: 'update_existing_only must be true or false',
-});
+  const customerId = z
+    .string({ error: 'customer_id must be a string' })
+    .check(
+      z.refine((s) => s.trim() !== '', 'customer_id can not be empty'),
+      z.refine(
+        (s) => s.trim() === '' || !isBlockedCustomerId(s),
+        'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users',
+      ),
+      z.refine((s) => !exceedsMaxChars(s), `customer_id must be at most ${MAX_STRING_LENGTH} characters`),
+    );
 
-type Ctx = z.RefinementCtx;
+  const updateExistingOnly = z.union([z.boolean(), z.enum(['true', 'false'])], {
+    error: 'update_existing_only must be true or false',
+  });
+  return { platforms, customerId, updateExistingOnly };
+}
+
+let schemaParts: ReturnType<typeof buildSchemaParts> | undefined;
+
+function parts(): ReturnType<typeof buildSchemaParts> {
+  return (schemaParts ??= buildSchemaParts());
+}
+
+type Ctx = z.core.$RefinementCtx;
 type Path = (string | number)[];
 
 function issue(ctx: Ctx, path: Path, message: string): void {
@@ -252,7 +334,7 @@ function checkAttributes(raw: unknown, ctx: Ctx, identifiers: ReadonlySet<string
     const value = raw[key];
     const path = [key];
     if (key === 'platforms') {
-      const parsed = platformsSchema.safeParse(value);
+      const parsed = parts().platforms.safeParse(value);
       if (!parsed.success) {
         for (const i of parsed.error.issues) {
           const sub = i.path as Path;
@@ -317,17 +399,18 @@ function customerIdRequiredMessage(identifiers: ReadonlySet<string>): string {
  * The payload schema for the given identity-resolution identifiers. `isCreate: false` refuses the
  * create-only attributes. Output is the (JSON) input itself when valid.
  */
-export function createCustomerPayloadSchema(rules?: ValidateOptions): z.ZodType<CustomerPayload> {
+export function createCustomerPayloadSchema(rules?: ValidateOptions): z.ZodMiniType<CustomerPayload> {
   const identifiers = identifierSet(rules);
   const isCreate = rules?.isCreate;
-  const attributesSchema = z.unknown().superRefine((raw, ctx) => checkAttributes(raw, ctx, identifiers, isCreate));
+  const { customerId: customerIdSchema, updateExistingOnly: updateExistingOnlySchema } = parts();
+  const attributesSchema = z.unknown().check(z.superRefine((raw, ctx) => checkAttributes(raw, ctx, identifiers, isCreate)));
   return z
     .strictObject(
       {
         type: z.literal('customer', { error: 'type must be "customer" (case-sensitive)' }),
-        customer_id: customerIdSchema.optional(),
-        update_existing_only: updateExistingOnlySchema.optional(),
-        attributes: attributesSchema.optional(),
+        customer_id: z.optional(customerIdSchema),
+        update_existing_only: z.optional(updateExistingOnlySchema),
+        attributes: z.optional(attributesSchema),
       },
       {
         error: (iss) => {
@@ -339,20 +422,22 @@ export function createCustomerPayloadSchema(rules?: ValidateOptions): z.ZodType<
         },
       },
     )
-    .superRefine((p, ctx) => {
-      if (p.customer_id === undefined && !hasIdentifierValue(p.attributes, identifiers)) {
-        issue(ctx, ['customer_id'], customerIdRequiredMessage(identifiers));
-      }
-    }) as unknown as z.ZodType<CustomerPayload>;
+    .check(
+      z.superRefine((p, ctx) => {
+        if (p.customer_id === undefined && !hasIdentifierValue(p.attributes, identifiers)) {
+          issue(ctx, ['customer_id'], customerIdRequiredMessage(identifiers));
+        }
+      }),
+    ) as unknown as z.ZodMiniType<CustomerPayload>;
 }
 
-/** The schema without identity resolution (customer_id required). */
-export const customerPayloadSchema = createCustomerPayloadSchema();
+/** The schema without identity resolution (customer_id required); marked pure: a bundle that does not use it leaves it out. */
+export const customerPayloadSchema = /* @__PURE__ */ createCustomerPayloadSchema();
 
-const schemaCache = new Map<string, z.ZodType<CustomerPayload>>();
+const schemaCache = new Map<string, z.ZodMiniType<CustomerPayload>>();
 const SCHEMA_CACHE_LIMIT = 32;
 
-function schemaFor(rules?: ValidateOptions): z.ZodType<CustomerPayload> {
+function schemaFor(rules?: ValidateOptions): z.ZodMiniType<CustomerPayload> {
   const ids = [...identifierSet(rules)].sort();
   const isCreate = rules?.isCreate;
   if (ids.length === 0 && isCreate === undefined) return customerPayloadSchema;
@@ -374,7 +459,7 @@ function reject(field: string, message: string): PayloadResult {
   return { ok: false, field, message };
 }
 
-function firstIssue(error: z.ZodError): { field: string; message: string } {
+function firstIssue(error: z.core.$ZodError): { field: string; message: string } {
   const first = error.issues[0];
   if (!first) return { field: 'payload', message: 'the payload is not a valid MoEngage customer payload' };
   const path = first.path.map((p) => String(p));
@@ -454,9 +539,9 @@ class AttributeCollector {
       this.drop(name, name.toLowerCase().startsWith(MOE_PREFIX) ? 'moe_prefix' : 'invalid_name');
       return;
     }
-    const problem = nameProblem(name, this.identifiers) ?? (STRUCTURAL_KEY_SET.has(name) ? 'invalid_name' : undefined);
-    if (problem) {
-      this.drop(name, problem);
+    const problem = nameProblem(name, this.identifiers);
+    if (problem || isStructuralKey(name)) {
+      this.drop(name, problem ?? 'invalid_name');
       return;
     }
     if (hasOwn(this.attributes, name)) {
@@ -472,21 +557,23 @@ class AttributeCollector {
   }
 
   private normalize(name: string, raw: unknown): ValueOutcome<AttributeValue> {
-    if (CREATE_ONLY_KEY_SET.has(name) && !this.isCreate) return { kind: 'drop', reason: 'create_only' };
-    if (EPOCH_ATTRIBUTE_KEY_SET.has(name)) {
+    // One lookup: custom names (most of them) have no rule of their own.
+    const rule = VALUE_RULES.get(name);
+    if ((rule === 'createOnlyEpoch' || rule === 'createOnly') && !this.isCreate) return { kind: 'drop', reason: 'create_only' };
+    if (rule === 'createOnlyEpoch') {
       if (raw === '') return { kind: 'skip' };
       const ms = toEpochMillis(raw);
       return ms === undefined ? { kind: 'drop', reason: 'unsupported_type' } : { kind: 'value', value: ms };
     }
-    if (name === 'u_bd') {
+    if (rule === 'birthday') {
       if (typeof raw === 'string' && raw.trim() === '') return { kind: 'skip' };
       const dt = normalizeDateTime(raw);
       return dt === undefined ? { kind: 'drop', reason: 'unsupported_type' } : { kind: 'value', value: dt };
     }
-    if (STRICT_STRING_KEYS.has(name) || this.identifiers.has(name)) {
-      return normalizeIdentityString(raw, STRICT_STRING_KEYS.has(name));
+    if (rule === 'strictString' || (this.identifiers.size > 0 && this.identifiers.has(name))) {
+      return normalizeIdentityString(raw, rule === 'strictString');
     }
-    if (STANDARD_KEY_SET.has(name) || CREATE_ONLY_KEY_SET.has(name)) return normalizeStandardString(raw);
+    if (rule !== undefined) return normalizeStandardString(raw); // the other standard and create-only keys
     if (Array.isArray(raw)) return normalizeArray(raw);
     return normalizePrimitive(raw);
   }
@@ -495,7 +582,7 @@ class AttributeCollector {
   flatten(obj: Record<string, unknown>, prefix: string | undefined, depth: number): void {
     for (const key of Object.keys(obj)) {
       const name = prefix === undefined ? key : `${prefix}_${key}`;
-      if (UNSAFE_KEYS.has(key)) {
+      if (isUnsafeKey(key)) {
         this.drop(name, 'invalid_name');
         continue;
       }
@@ -636,15 +723,15 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   const standard = objectInput(input.standard, 'attributes', 'standard attributes');
   if (standard) {
     for (const key of Object.keys(standard)) {
-      if (UNSAFE_KEYS.has(key)) collector.drop(key, 'invalid_name');
-      else if (STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key)) collector.put(key, standard[key], 'standard');
+      if (isUnsafeKey(key)) collector.drop(key, 'invalid_name');
+      else if (VALUE_RULES.has(key)) collector.put(key, standard[key], 'standard'); // a standard or create-only key
       else collector.flatten({ [key]: standard[key] }, undefined, 1);
     }
   }
   const ids = objectInput(input.identifiers, 'attributes', 'identifiers');
   if (ids) {
     for (const key of Object.keys(ids)) {
-      if (UNSAFE_KEYS.has(key)) collector.drop(key, 'invalid_name');
+      if (isUnsafeKey(key)) collector.drop(key, 'invalid_name');
       else collector.put(key, ids[key], 'identifier');
     }
   }
@@ -684,12 +771,13 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
 
   // Valid by construction: every rule validateCustomerPayload checks holds for what the
   // collector keeps (names, value types and forms, lengths, create-only keys, array operations,
-  // platforms, identity); only the size depends on the whole, and is checked here on the JSON
-  // MoEngage will receive. The builder's payload holds no -0, NaN or undefined, so that JSON
-  // parses back to the same payload.
+  // platforms, identity), and the payload holds no -0, NaN or undefined, so that its JSON parses
+  // back to the same payload. Only the size depends on the whole: it is measured on the JSON
+  // MoEngage will receive.
   const bytes = payloadBytes(payload);
   if (bytes > MAX_PAYLOAD_BYTES) return reject('payload', tooLargeMessage(bytes));
   return { ok: true, payload, dropped: collector.dropped, bytes };
+
 }
 
 /**
