@@ -3,7 +3,7 @@
  *
  * Measured: `receiveWebhook` (functions/receiver/receive.ts) with the real SOURCES, the local
  * run's adapter configuration, secrets already in memory, a no-op enqueue and no-op telemetry:
- * route, options, verify, parse, map + validate, envelope encoding. Each request is a realistic
+ * route, options, verify, parse, map (payload built valid by construction), envelope encoding. Each request is a realistic
  * signed sample of its source (local/samples.ts) and must be answered 202 (checked first).
  *
  * Floor: what any receiver has to do with the same bytes: the provider's HMAC over the body
@@ -45,9 +45,9 @@ export interface StageTimes {
   options: number;
   verify: number;
   parse: number;
-  /** source.map: build + validate the MoEngage payload. */
+  /** source.map: build the MoEngage payload (valid by construction). */
   map: number;
-  /** validateCustomerPayload on the built payload (included in `map`). */
+  /** validateCustomerPayload on the built payload (the strict validator; not on the receiver path). */
   validate: number;
   /** encodeEnvelope of the queue message. */
   envelope: number;
