@@ -136,7 +136,7 @@ export function renderReport(r: BenchReport): string {
     out.push('## 1. Receiver hot path', '');
     out.push(
       '`receiveWebhook` (functions/receiver/receive.ts) with the real `SOURCES`, the local run\'s adapter configuration, secrets in memory,',
-      'a no-op enqueue and no-op telemetry: route, options, verify, parse, map + validate, envelope. Each request is a realistic signed sample',
+      'a no-op enqueue and no-op telemetry: route, options, verify, parse, map (payload valid by construction), envelope. Each request is a realistic signed sample',
       `of its source (local/samples.ts), answered 202. Floor: the provider's HMAC over the same body + \`JSON.parse\` of it. ${h.warmupIterations.toLocaleString('en-US')} warm-up`,
       `iterations, then ${h.rounds} interleaved rounds of ~120 ms per side; median ns per webhook.`,
       '',
