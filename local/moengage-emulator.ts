@@ -227,6 +227,34 @@ export interface MoEngageEmulator {
 
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
+/**
+ * The transient fault mix of the reliability tests and the soak: every kind the issue names
+ * (429 with Retry-After, 500/502/503, timeouts, resets), timeouts and resets with and without
+ * the payload accepted first.
+ */
+export const TRANSIENT_FAULTS: readonly Fault[] = [
+  { status: 429, retryAfterSeconds: 1 },
+  { status: 500 },
+  { status: 502 },
+  { status: 503 },
+  { kind: 'timeout' },
+  { kind: 'timeout', acceptFirst: true },
+  { kind: 'reset' },
+  { kind: 'reset', acceptFirst: true },
+];
+
+/** Deterministic PRNG (mulberry32) for `faults.setProbabilistic`: the same seed draws the same faults. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
 export function randomRequestId(): string {
   let s = '';
   for (let i = 0; i < 8; i++) s += LETTERS[randomInt(LETTERS.length)];

@@ -92,18 +92,10 @@ export function parseFilter(args: { reason?: string | undefined; source?: string
 }
 
 /** `list --json`: one object per message. customerId is NOT masked (machine output). */
-export interface ListJson {
-  messageId: string;
-  source: string | null;
-  eventId: string | null;
-  eventType: string | null;
-  customerId: string | null;
-  reason: string;
-  status: number | null;
-  detail: FailureDetail | null;
-  attempts: number | null;
-  failedAt: string | null;
-}
+export type ListJson = Pick<
+  DlqEntry,
+  'messageId' | 'source' | 'eventId' | 'eventType' | 'customerId' | 'reason' | 'status' | 'detail' | 'attempts' | 'failedAt'
+>;
 
 export function listJson(e: DlqEntry): ListJson {
   return {

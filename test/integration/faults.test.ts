@@ -30,7 +30,7 @@ import { ENV, SENDER_SERVICE } from '../../functions/core/names';
 import { senderFromEnv } from '../../functions/sender/handler';
 import { powertoolsTelemetry } from '../../functions/shared/observability';
 import { startDev, type DevHandle } from '../../local/dev';
-import type { Fault, MoEngageEmulator, PayloadValidator } from '../../local/moengage-emulator';
+import { seededRandom, TRANSIENT_FAULTS, type MoEngageEmulator, type PayloadValidator } from '../../local/moengage-emulator';
 import { buildSampleEvent, DEV_SECRETS, postSignedRequest, signSample, type SampleEvent, type SignedRequest } from '../../local/samples';
 import { startLocalSqs, type LocalSqs } from '../../local/sqs';
 import { waitFor } from '../helpers/wait';
@@ -39,29 +39,7 @@ import { waitFor } from '../helpers/wait';
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Deterministic PRNG (mulberry32): the same seed draws the same faults in the same order. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
-/** The transient fault mix: every kind the issue names, timeouts and resets with and without the payload accepted first. */
-const TRANSIENT_FAULTS: readonly Fault[] = [
-  { status: 429, retryAfterSeconds: 1 },
-  { status: 500 },
-  { status: 502 },
-  { status: 503 },
-  { kind: 'timeout' },
-  { kind: 'timeout', acceptFirst: true },
-  { kind: 'reset' },
-  { kind: 'reset', acceptFirst: true },
-];
 
 /** A unique provider user id per (tag, index), in each provider's id format. */
 function userId(source: SourceName, tag: string, i: number, numericBase: number): string {
@@ -224,7 +202,7 @@ describe('MoEngage faults at 30 % of requests', () => {
   it('transient faults: after recovery every accepted event is delivered, nothing parked, duplicates counted', async () => {
     const emulator = dev.emulator!;
     const events = makeEvents('flt', 280, 7_100_000_000_000);
-    emulator.faults.setProbabilistic({ rate: 0.3, kinds: TRANSIENT_FAULTS, random: seeded(20_260_115) });
+    emulator.faults.setProbabilistic({ rate: 0.3, kinds: TRANSIENT_FAULTS, random: seededRandom(20_260_115) });
 
     const statuses = await postAll(dev.url, events);
     expect(statuses.filter((s) => s === 202)).toHaveLength(events.length);
@@ -274,7 +252,7 @@ describe('MoEngage faults at 30 % of requests', () => {
     const bad = events.filter((_, i) => i % 10 === 3).map((e) => e.customerId);
     expect(new Set(events.filter((_, i) => i % 10 === 3).map((e) => e.source)).size).toBe(SOURCE_NAMES.length);
     for (const id of bad) refused.add(id);
-    emulator.faults.setProbabilistic({ rate: 0.3, kinds: TRANSIENT_FAULTS, random: seeded(4_242) });
+    emulator.faults.setProbabilistic({ rate: 0.3, kinds: TRANSIENT_FAULTS, random: seededRandom(4_242) });
 
     const statuses = await postAll(dev.url, events);
     expect(statuses.every((s) => s === 202)).toBe(true);

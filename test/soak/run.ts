@@ -25,7 +25,7 @@ import { decodeEnvelope } from '../../functions/core/envelope';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload';
 import { ENV } from '../../functions/core/names';
 import { startDev, type DevHandle } from '../../local/dev';
-import type { Fault, PayloadValidator } from '../../local/moengage-emulator';
+import { seededRandom, TRANSIENT_FAULTS, type PayloadValidator } from '../../local/moengage-emulator';
 import { buildSampleEvent, DEV_SECRETS, postSignedRequest, signSample, type SignedRequest } from '../../local/samples';
 import type { QueueType } from '../../local/sqs';
 
@@ -52,17 +52,6 @@ export const DEFAULT_SOAK_OPTIONS: Omit<SoakOptions, 'log'> = {
   queueType: 'fifo',
 };
 
-/** The fault mix: every kind the issue names, timeouts and resets with and without the payload accepted first. */
-export const SOAK_FAULTS: readonly Fault[] = [
-  { status: 429, retryAfterSeconds: 1 },
-  { status: 500 },
-  { status: 502 },
-  { status: 503 },
-  { kind: 'timeout' },
-  { kind: 'timeout', acceptFirst: true },
-  { kind: 'reset' },
-  { kind: 'reset', acceptFirst: true },
-];
 
 export interface SoakResult {
   events: number;
@@ -87,17 +76,6 @@ export interface SoakResult {
   durationMs: { total: number; posting: number; underFaults: number; recovery: number };
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function userId(source: SourceName, i: number): string {
   switch (source) {
@@ -157,7 +135,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const { log } = opts;
   const t0 = Date.now();
   const deadline = t0 + opts.maxMinutes * 60_000;
-  const random = seeded(opts.seed);
+  const random = seededRandom(opts.seed);
 
   const events = Array.from({ length: opts.events }, (_, i) => buildEvent(i, opts.seed));
   // Injected permanent errors: these users are refused by MoEngage (400) every time.
@@ -194,7 +172,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   let progress: NodeJS.Timeout | undefined;
   try {
     log(`soak: ${opts.events} events over ${SOURCE_NAMES.length} sources, faults on ${Math.round(opts.faultRate * 100)} % of MoEngage requests, ${refused.size} users refused (400), ${opts.queueType} queue, seed ${opts.seed}`);
-    emulator.faults.setProbabilistic({ rate: opts.faultRate, kinds: SOAK_FAULTS, random });
+    emulator.faults.setProbabilistic({ rate: opts.faultRate, kinds: TRANSIENT_FAULTS, random });
     progress = setInterval(() => {
       void depth(dev.sqs.client, dev.sqs.queueUrl)
         .then((d) => log(`  ${Math.round((Date.now() - t0) / 1000)} s: delivered ${deliveredIds().size}, MoEngage requests ${emulator.requests}, faults ${emulator.stats().faultsInjected}, queue ${d}`))
