@@ -43,6 +43,8 @@ export const SAMPLE_STANDARD_MAPPING: StandardMapping = {
   constants: {},
   addToArray: {},
   removeFromArray: {},
+  partial: false,
+  deleteEvents: ['user.deleted'],
 };
 
 /** The event type each source's sample uses when none is asked for. */

@@ -62,6 +62,15 @@ function buildConfigSchemas() {
       /** MoEngage array attribute -> dot path of a value or array of values to remove. */
       removeFromArray: z._default(z.record(z.string(), dotPath), {}),
       updateExistingOnly: z.optional(z.boolean()),
+      /**
+       * Where the event's version is read from (ISO 8601, epoch seconds or epoch milliseconds):
+       * the time the sender's user state compares. Default: the `webhook-timestamp` header.
+       */
+      version: z.optional(dotPath),
+      /** The events carry only changed attributes: judged attribute by attribute (default: whole snapshots). */
+      partial: z._default(z.boolean(), false),
+      /** Event types that mean "this user was deleted" (with `deleteUsers: true`: one MoEngage Delete User call). */
+      deleteEvents: z._default(z.array(z.string().check(z.minLength(1))), []),
     })
     .check(
       z.superRefine((mapping, ctx) => {
@@ -107,6 +116,12 @@ function buildConfigSchemas() {
     maxAgeSeconds: z.optional(z.number().check(z.int(), z.positive())),
     /** Pass the provider's extra fields (metadata, traits...) through as custom attributes. */
     customAttributes: z._default(z.boolean(), true),
+    /**
+     * The source's deletion event (clerk/auth0/workos `user.deleted`, stripe `customer.deleted`,
+     * shopify `customers/delete`, standard: the mapping's `deleteEvents`) becomes one MoEngage
+     * Delete User call. Off: deletion events are ignored (200).
+     */
+    deleteUsers: z._default(z.boolean(), false),
   };
 
   const sourceOptionsSchema = z.strictObject(sourceOptionsShape);

@@ -19,9 +19,26 @@ function buildEnvelopeSchema() {
     receivedAt: z.string(),
     /** When the provider says the event happened (ISO 8601), if it says. */
     occurredAt: z.optional(z.string()),
-    /** A per-user monotonic version from the provider (e.g. Auth0 updated_at). */
-    orderingKey: z.optional(z.string()),
-    /** The MoEngage payload, already validated by the receiver. */
+    /**
+     * The event's version (core/version.ts): when the provider wrote this state of the user, as
+     * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).
+     */
+    version: z.optional(z.string().check(z.minLength(1))),
+    /**
+     * The user's key in the per-user state store and the FIFO MessageGroupId: a hash of the
+     * user's identity (never the identity itself). Written by receivers since envelope
+     * version 1's `version` field; older messages fall back to the group id or customer_id.
+     */
+    userKey: z.optional(z.string().check(z.minLength(1))),
+    /** `delete`: a MoEngage Delete User call for payload.customer_id (deleteUsers on); absent: a Track User update. */
+    op: z.optional(z.literal('delete')),
+    /**
+     * True when the event carries only the attributes that changed (Segment identify, a
+     * `partial` standard mapping): the sender judges it attribute by attribute. Absent: the
+     * event carries the user's whole state (a snapshot).
+     */
+    partial: z.optional(z.literal(true)),
+    /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
     payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
       message: 'payload must be a MoEngage customer payload',
     }),

@@ -41,6 +41,16 @@ export const METRIC = {
   authFailures: 'MoEngageAuthFailures',
   /** sender: MoEngage answered 429. */
   throttled: 'MoEngageThrottled',
+  /** sender: an event older than the user's state already applied: not sent (dimension `source`). */
+  staleDropped: 'StaleDropped',
+  /** sender: a (source, event id) already applied: not sent again (dimension `source`). */
+  duplicatesDropped: 'DuplicatesDropped',
+  /** sender: an event with no usable version, applied unguarded (dimension `source`). */
+  unversioned: 'UnversionedApplied',
+  /** sender: MoEngage Delete User calls accepted. */
+  usersDeleted: 'UsersDeleted',
+  /** sender: the state store could not be read or written (the message is retried later). */
+  stateStoreErrors: 'StateStoreErrors',
 } as const;
 
 /** Environment variables the Lambda handlers read. The CDK construct and `npm run dev` set them. */
@@ -78,6 +88,12 @@ export const ENV = {
   senderMaxConcurrency: 'SENDER_MAX_CONCURRENCY',
   /** Local emulation only: Secrets Manager endpoint override. */
   secretsManagerEndpoint: 'SECRETS_MANAGER_ENDPOINT',
+  /** The per-user state table (DynamoDB). Unset: stateless delivery (`stateStore: false`). */
+  stateTable: 'STATE_TABLE_NAME',
+  /** Days a user's state and tombstone are kept after its last change (the replay window; default 7). */
+  stateRetentionDays: 'STATE_RETENTION_DAYS',
+  /** Local run and tests only: DynamoDB endpoint override (dynalite). */
+  dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
   /** Public base URL of the webhook endpoint, for providers whose signature covers the URL. */
   publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;

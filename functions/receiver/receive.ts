@@ -132,7 +132,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
   if (mapped.kind === 'rejected') {
     return reject(t, name, 422, 'unprocessable_event', 'unmappable', `${mapped.field}: ${mapped.message}`, { field: mapped.field });
   }
-  if (mapped.dropped.length > 0) {
+  if (mapped.kind === 'payload' && mapped.dropped.length > 0) {
     t.count(METRIC.attributesDropped, mapped.dropped.length);
     // Counts per reason only: attribute names come from user data (a metadata key may be an email).
     const byReason = new Map<string, number>();
@@ -144,24 +144,26 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     });
   }
 
-  // Field by field in the message's order, without conditional spreads (this runs for every
-  // webhook): v, source, eventId, eventType, receivedAt, occurredAt?, orderingKey?, payload.
-  const envelope = {
+  const userKey = messageGroupId(mapped.customerKey);
+  const envelope: Envelope = {
     v: ENVELOPE_VERSION,
     source: name,
     eventId: event.id,
     eventType: event.type,
     receivedAt: isoString(ctx.now.getTime()),
-  } as Envelope;
-  if (event.occurredAt) envelope.occurredAt = event.occurredAt;
-  if (event.orderingKey) envelope.orderingKey = event.orderingKey;
-  envelope.payload = mapped.payload;
+    ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
+    ...(event.version ? { version: event.version } : {}),
+    userKey,
+    ...(mapped.kind === 'delete' ? { op: 'delete' as const } : {}),
+    ...(mapped.kind === 'payload' && mapped.partial ? { partial: true as const } : {}),
+    payload: mapped.kind === 'delete' ? { type: 'customer', customer_id: mapped.customerId } : mapped.payload,
+  };
   const message: QueueMessage = {
     body: encodeEnvelope(envelope),
     attributes: { source: name, event_type: event.type.slice(0, 256) },
   };
   if (deps.queueType === 'fifo') {
-    message.groupId = messageGroupId(mapped.customerKey);
+    message.groupId = userKey;
     message.deduplicationId = deduplicationId(name, event.id);
   }
   try {

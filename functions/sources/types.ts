@@ -33,7 +33,12 @@ export interface ParsedEvent {
   type: string;
   /** When the provider says the event happened (ISO 8601), if it says. */
   occurredAt?: string;
-  /** A monotonic per-user version (e.g. Auth0's updated_at) so that ordering can be enforced. */
+  /**
+   * The event's version (core/version.ts `versionKey`): when the provider wrote this state of
+   * the user, tie-broken by the event id. Undefined when the event carries no usable version.
+   */
+  version?: string;
+  /** @deprecated replaced by `version`; removed once every source sets `version`. */
   orderingKey?: string;
   /** The parsed JSON body. */
   body: unknown;
@@ -49,6 +54,15 @@ export type Mapped =
       customerKey: string;
       /** Custom attributes dropped by the naming rule (counted in a metric). */
       dropped: DroppedAttribute[];
+      /** The event carries only changed attributes (Segment identify, a `partial` standard mapping). */
+      partial?: boolean;
+    }
+  | {
+      /** A deletion at the provider, with `deleteUsers` on: one MoEngage Delete User call. */
+      kind: 'delete';
+      customerId: string;
+      /** As for a payload: the user identity behind the FIFO MessageGroupId and the state key. */
+      customerKey: string;
     }
   | { kind: 'ignored'; reason: string }
   | { kind: 'rejected'; field: string; message: string };
