@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
+import { startLocalDynamo, type LocalDynamo } from './dynamodb';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
 import { startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
 import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
@@ -59,6 +60,11 @@ export interface DevOptions {
   quiet?: boolean;
   /** Where lines go (default console.log; quiet: nowhere). */
   log?: (line: string) => void;
+  /**
+   * The per-user state store (embedded DynamoDB). Default: on, unless STATE_STORE=false
+   * (stateless delivery, as a stack deployed with `stateStore: false`).
+   */
+  stateStore?: boolean;
   /** Use these instead of importing functions/{receiver,sender}/handler.ts. */
   handlers?: { receiver?: ReceiverHandler; sender?: SqsHandler };
 }
@@ -82,6 +88,8 @@ export interface DevHandle {
   moengageBaseUrl: string;
   http: HttpServerHandle;
   poller: Poller;
+  /** The embedded DynamoDB with the state table; undefined when the state store is off. */
+  dynamo: LocalDynamo | undefined;
   sources: DevSourceInfo[];
   /** The variables set in process.env for the handlers (secret values included: do not log). */
   env: Readonly<Record<string, string>>;
@@ -102,6 +110,8 @@ export interface DevStatus {
   moengageBaseUrl: string;
   moengage: 'emulator' | 'external';
   deliveryMode: 'customer' | 'bulk';
+  /** The per-user state store: the embedded DynamoDB's endpoint and table, or null when off. */
+  stateStore: { endpoint: string; table: string } | null;
   /** Messages per sender invocation (at most). */
   batchSize: number;
   /** How long the event source gathers a batch (0: one ReceiveMessage). */
@@ -254,6 +264,14 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
     });
     cleanups.push(() => sqs.stop());
 
+    const stateOn = options.stateStore ?? (input.STATE_STORE ?? 'true').toLowerCase() !== 'false';
+    let dynamo: LocalDynamo | undefined;
+    if (stateOn) {
+      const d = await startLocalDynamo({ port: intFrom(input, 'DYNAMODB_PORT', 0, 0, 65_535) });
+      dynamo = d;
+      cleanups.push(() => d.stop());
+    }
+
     let emulator: MoEngageEmulator | undefined;
     let moengageBaseUrl: string;
     if (r.external) {
@@ -298,6 +316,10 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       [ENV.senderMaxConcurrency]: input[ENV.senderMaxConcurrency] ?? '1',
       ...secretValues,
     };
+    if (dynamo) {
+      handlerEnv[ENV.stateTable] = dynamo.tableName;
+      handlerEnv[ENV.dynamodbEndpoint] = dynamo.endpoint;
+    }
     if (!r.external || r.external.baseUrl) handlerEnv[ENV.moengageBaseUrl] = r.external?.baseUrl ?? moengageBaseUrl;
     if (r.external?.dc) handlerEnv[ENV.moengageDc] = r.external.dc;
     const passThrough = [
@@ -311,6 +333,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       ENV.moengageSecretArn,
       ENV.signingSecretsArn,
       ENV.secretsManagerEndpoint,
+      ENV.stateRetentionDays,
     ];
     for (const name of passThrough) {
       const v = input[name];
@@ -390,6 +413,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       moengageBaseUrl,
       moengage: emulator ? 'emulator' : 'external',
       deliveryMode: r.deliveryMode,
+      stateStore: dynamo ? { endpoint: dynamo.endpoint, table: dynamo.tableName } : null,
       batchSize: r.batchSize,
       batchingWindowMs: r.batchingWindowMs,
       sources: sources.map((s) => ({ ...s })),
@@ -398,7 +422,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
     ready = true;
 
     if (!quiet) {
-      for (const line of banner({ http, sqs, emulator, moengageBaseUrl, sources, r, sampleMapping })) log(line);
+      for (const line of banner({ http, sqs, emulator, moengageBaseUrl, sources, r, sampleMapping, dynamo })) log(line);
     }
 
     let stopped: Promise<void> | undefined;
@@ -410,6 +434,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       moengageBaseUrl,
       http,
       poller,
+      dynamo,
       sources,
       env: handlerEnv,
       status: () => statusFn(),
@@ -433,6 +458,7 @@ function banner(x: {
   sources: DevSourceInfo[];
   r: Resolved;
   sampleMapping: boolean;
+  dynamo: LocalDynamo | undefined;
 }): string[] {
   const { http, sqs, emulator, sources, r } = x;
   const width = Math.max(...sources.map((s) => s.url.length));
@@ -454,6 +480,11 @@ function banner(x: {
   }
   lines.push(
     `  sqs       ${sqs.endpoint}  ${sqs.queueName} -> DLQ ${sqs.dlqName} (maxReceiveCount ${sqs.maxReceiveCount}, visibility ${sqs.visibilityTimeoutSeconds} s)`,
+  );
+  lines.push(
+    x.dynamo
+      ? `  state     ${x.dynamo.endpoint}  table ${x.dynamo.tableName} (embedded DynamoDB: late, replayed and deleted users judged per user)`
+      : '  state     off (STATE_STORE=false): arrival order decides, as with stateStore: false',
   );
   if (emulator) {
     lines.push(

@@ -23,6 +23,7 @@ export const FAILURE_REASONS = [
   'rate_limited', // 429 until the receive count ran out
   'retries_exhausted', // 5xx, timeouts, resets until the receive count ran out
   'invalid_message', // the body is not an adapter envelope
+  'state_unavailable', // the per-user state table could not be read or written until the receive count ran out
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 

@@ -4,9 +4,15 @@
  * back through SQS later. No AWS here: the queue, MoEngage client, credentials, rate
  * limiters, clock, sleep and randomness are injected.
  *
- * Ordering (FIFO): messages of one group (one user) are handled one after another, and
- * once one fails the group's later messages are not sent in this invocation (they fail too,
- * so SQS returns them in order). Groups run in parallel, up to `parallelism`.
+ * Ordering: messages of one user are handled one after another, groups (users) in parallel,
+ * up to `parallelism`. With the per-user state store (`state`), every message is first judged
+ * against the user's state (core/state.ts): stale and duplicate events are dropped, and a failing
+ * message does not hold its user's later messages back, because the versions make applying
+ * them out of order safe: it is retried on its own schedule and, once superseded, dropped.
+ * Without the state store, or for an event without a version, arrival order is all there is:
+ * once a message of a FIFO group fails, the group's later messages are not sent in this
+ * invocation (they fail too, so SQS returns them in order). This is the only group-skipping
+ * path: the handler reports the results as they are.
  *
  * Bulk mode packs the batch's users into Bulk Import requests (≤ 100,000 bytes each). A
  * 400/413 on a bulk request is isolated by falling back to per-user Track User calls for
@@ -20,7 +26,11 @@ import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
 import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryLoopResult, type RetryPolicy } from '../core/retry';
 import { METRIC } from '../core/names';
+import { applyCommit, judge, stateKeyOf, type Judgement, type UserState } from '../core/state';
+import { versionTime } from '../core/version';
+import { visibilityTimeoutSeconds } from '../core/retry';
 import type { CredentialsProvider } from '../shared/secrets';
+import type { StateStore } from '../shared/state-store';
 import type { Telemetry } from '../shared/observability';
 
 export interface SenderQueue {
@@ -47,10 +57,12 @@ export interface SenderDeps {
   random: () => number;
   now: () => number;
   telemetry: Telemetry;
+  /** The per-user state store; undefined: stateless delivery (`stateStore: false`). */
+  state?: StateStore;
 }
 
 export type RecordResult =
-  | { ok: true; action: 'delivered' | 'parked' }
+  | { ok: true; action: 'delivered' | 'parked' | 'dropped' }
   | {
       ok: false;
       error: Error;
@@ -67,7 +79,12 @@ interface Item {
   envelope: Envelope;
   receiveCount: number;
   group: string;
+  /** The user's key in the state store. */
+  key: string;
 }
+
+/** The users' states as read (and, after each delivery, as written) during one batch. */
+type BatchStates = Map<string, UserState>;
 
 const fail = (message: string, visibilityTimeoutSeconds?: number): RecordResult => ({
   ok: false,
@@ -111,16 +128,96 @@ export async function deliverBatch(records: readonly SQSRecord[], deps: SenderDe
       results.set(record.messageId, await park(deps, record, undefined, { reason: 'invalid_message', detail: { message: decoded.message } }, receiveCount));
       continue;
     }
-    const group = deps.fifo ? (record.attributes?.MessageGroupId ?? record.messageId) : record.messageId;
-    items.push({ record, envelope: decoded.envelope, receiveCount, group });
+    const fifoGroup = deps.fifo ? record.attributes?.MessageGroupId : undefined;
+    const key = stateKeyOf(decoded.envelope, fifoGroup);
+    // With the state store, one user's messages are serialised on a standard queue too.
+    const group = fifoGroup ?? (deps.state ? key : record.messageId);
+    items.push({ record, envelope: decoded.envelope, receiveCount, group, key });
   }
-  if (deps.mode === 'bulk') await deliverBulk(items, deps, results);
-  else await deliverPerUser(items, deps, results);
+  const states: BatchStates = new Map();
+  if (deps.mode === 'bulk') await deliverBulk(items, deps, results, states);
+  else await deliverPerUser(items, deps, results, states);
   return results;
 }
 
+/** Whether a later message of a user may go while an earlier one of the same user failed. */
+function mayOvertake(failed: Item, later: Item, deps: SenderDeps): boolean {
+  return deps.state !== undefined && failed.envelope.version !== undefined && later.envelope.version !== undefined;
+}
+
+type Guarded = { go: true; judgement: Extract<Judgement, { action: 'apply' }> } | { go: false; result: RecordResult };
+
+/**
+ * Judges an item against its user's state (read once per batch): drop it (stale, duplicate),
+ * or send it (the payload to send and the state to write once MoEngage accepted it). Without
+ * the state store every item is sent as it is. A state store that cannot be read defers the
+ * item; it is never sent unguarded.
+ */
+async function guard(item: Item, deps: SenderDeps, states: BatchStates): Promise<Guarded> {
+  const { envelope } = item;
+  if (!deps.state) return { go: true, judgement: { action: 'apply', payload: envelope.payload, commit: { recentIds: [] }, unversioned: envelope.version === undefined } };
+  let state = states.get(item.key);
+  if (!state) {
+    try {
+      state = await deps.state.read(item.key);
+    } catch (err) {
+      return { go: false, result: await stateUnavailable(item, deps, err, 'read') };
+    }
+    states.set(item.key, state);
+  }
+  const judgement = judge(envelope, state);
+  if (judgement.action === 'apply') return { go: true, judgement };
+  const metric = judgement.why === 'stale' ? METRIC.staleDropped : METRIC.duplicatesDropped;
+  deps.telemetry.count(metric, 1, { name: 'source', value: envelope.source });
+  deps.telemetry.info(judgement.why === 'stale' ? 'stale event dropped' : 'duplicate event dropped', {
+    source: envelope.source,
+    eventId: envelope.eventId,
+    eventType: envelope.eventType,
+    version: envelope.version ? versionTime(envelope.version) : undefined,
+    appliedVersion: judgement.appliedVersion ? versionTime(judgement.appliedVersion) : undefined,
+  });
+  return { go: false, result: { ok: true, action: 'dropped' } };
+}
+
+/**
+ * Records a delivered item in the user's state. A write that fails puts the message back (it
+ * comes back, is judged again and sent again: Track User and Delete User are idempotent); a
+ * condition that fails means a newer version landed meanwhile, which stays.
+ */
+async function commitState(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult | undefined> {
+  if (!deps.state) return undefined;
+  const { envelope } = item;
+  if (judgement.unversioned) deps.telemetry.count(METRIC.unversioned, 1, { name: 'source', value: envelope.source });
+  let outcome: 'ok' | 'conflict';
+  try {
+    outcome = await deps.state.commit(item.key, judgement.commit);
+  } catch (err) {
+    states.delete(item.key);
+    return stateUnavailable(item, deps, err, 'write');
+  }
+  if (outcome === 'conflict') {
+    states.delete(item.key);
+    deps.telemetry.warn('a newer state was written meanwhile; it stays', { source: envelope.source, eventId: envelope.eventId });
+    return undefined;
+  }
+  states.set(item.key, applyCommit(states.get(item.key) ?? { attributes: {}, recentIds: [] }, judgement.commit));
+  return undefined;
+}
+
+/** The state table could not be read or written: retry later, or park on the last receive. */
+async function stateUnavailable(item: Item, deps: SenderDeps, err: unknown, op: 'read' | 'write'): Promise<RecordResult> {
+  deps.telemetry.count(METRIC.stateStoreErrors, 1);
+  deps.telemetry.error(`the state table could not be ${op === 'read' ? 'read' : 'written'}`, { error: (err as Error)?.name ?? 'Error', source: item.envelope.source, eventId: item.envelope.eventId });
+  if (item.receiveCount >= deps.maxReceiveCount) {
+    return park(deps, item.record, item.envelope, { reason: 'state_unavailable', detail: { type: (err as Error)?.name ?? 'Error', message: `the per-user state table could not be ${op === 'read' ? 'read' : 'written'}` } }, item.receiveCount);
+  }
+  const seconds = visibilityTimeoutSeconds(item.receiveCount, deps.policy, deps.random);
+  await changeVisibility(item, seconds, deps);
+  return fail(`the state table could not be ${op === 'read' ? 'read' : 'written'}; retry in ${seconds}s`, seconds);
+}
+
 /** One Track User call per message; groups in parallel, each group in order. */
-async function deliverPerUser(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>): Promise<void> {
+async function deliverPerUser(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
   const groups = new Map<string, Item[]>();
   for (const item of items) {
     const g = groups.get(item.group);
@@ -128,15 +225,15 @@ async function deliverPerUser(items: Item[], deps: SenderDeps, results: Map<stri
     else groups.set(item.group, [item]);
   }
   await runLimited([...groups.values()], deps.parallelism, async (group) => {
-    let blocked: RecordResult | undefined;
+    let blocked: { item: Item; result: Extract<RecordResult, { ok: false }> } | undefined;
     for (const item of group) {
-      if (blocked && !blocked.ok) {
-        results.set(item.record.messageId, await holdBack(item, blocked.visibilityTimeoutSeconds, deps));
+      if (blocked && !mayOvertake(blocked.item, item, deps)) {
+        results.set(item.record.messageId, await holdBack(item, blocked.result.visibilityTimeoutSeconds, deps));
         continue;
       }
-      const result = await deliverOne(item, deps);
+      const result = await deliverOne(item, deps, states);
       results.set(item.record.messageId, result);
-      if (!result.ok && deps.fifo) blocked = result;
+      if (!result.ok && (deps.fifo || deps.state)) blocked ??= { item, result };
     }
   });
 }
@@ -195,15 +292,26 @@ function credentialsUnavailable(err: unknown): DeliveryOutcome {
   };
 }
 
-async function deliverOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
+async function deliverOne(item: Item, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
+  const guarded = await guard(item, deps, states);
+  if (!guarded.go) return guarded.result;
+  return sendJudged(item, guarded.judgement, deps, states);
+}
+
+/** One Track User call (with its in-invocation retries) for a judged item, then its state. */
+async function sendJudged(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
   if (!fitsInInvocation(deps, deps.limiters.customer.expectedWaitMs(1))) {
     const results = new Map<string, RecordResult>();
     await notAttempted([item], deps, results);
     return results.get(item.record.messageId) as RecordResult;
   }
   const run = await callWithRetries(deps, deps.limiters.customer, 1, item.receiveCount, item, (creds, timeoutMs) =>
-    deps.client.trackUser(creds, item.envelope.payload, { timeoutMs }),
+    deps.client.trackUser(creds, judgement.payload, { timeoutMs }),
   );
+  if (run.decision.action === 'done') {
+    const deferred = await commitState(item, judgement, deps, states);
+    if (deferred) return deferred;
+  }
   return settle(item, run.outcome, run.decision, deps);
 }
 
@@ -250,50 +358,98 @@ function requestTimeout(deps: SenderDeps): number | undefined {
   return left < deps.client.timeoutMs ? Math.max(100, left) : undefined;
 }
 
-/** Bulk Import: pack, send, isolate 400/413 by falling back to per-user calls. */
-async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>): Promise<void> {
-  const packs = packBulkRequests(items, (i) => i.envelope.payload);
-  const failedGroups = new Set<string>();
-  const sendPack = async (pack: (typeof packs)[number]) => {
-    const members = pack.items.filter((i) => {
-      if (deps.fifo && failedGroups.has(i.group)) {
-        results.set(i.record.messageId, fail('an earlier message of the same user is not delivered yet'));
-        return false;
+/**
+ * Bulk Import: pack, send, isolate 400/413 by falling back to per-user calls. A batch is sent
+ * in rounds: the n-th message of each user goes in round n, so that one user's messages are
+ * never in two requests in flight at once, and they reach MoEngage in order.
+ */
+async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
+  if (deps.state) await prefetchStates(items, deps, states);
+  const rounds: Item[][] = [];
+  const perGroup = new Map<string, number>();
+  for (const item of items) {
+    const n = perGroup.get(item.group) ?? 0;
+    perGroup.set(item.group, n + 1);
+    (rounds[n] ??= []).push(item);
+  }
+  const failed = new Map<string, Item>();
+  for (const round of rounds) {
+    const sendable: Sendable[] = [];
+    for (const item of round) {
+      const earlier = failed.get(item.group);
+      if (earlier && (deps.fifo || deps.state) && !mayOvertake(earlier, item, deps)) {
+        results.set(item.record.messageId, fail('an earlier message of the same user is not delivered yet'));
+        continue;
       }
-      return true;
+      const guarded = await guard(item, deps, states);
+      if (guarded.go) sendable.push({ item, judgement: guarded.judgement });
+      else results.set(item.record.messageId, guarded.result);
+    }
+    const packs = packBulkRequests(sendable, (s) => s.judgement.payload);
+    await runLimited(packs, deps.parallelism, (pack) => sendPack(pack.items, pack.oversized, deps, results, states));
+    for (const item of round) if (!results.get(item.record.messageId)?.ok && !failed.has(item.group)) failed.set(item.group, item);
+  }
+}
+
+interface Sendable {
+  item: Item;
+  judgement: Extract<Judgement, { action: 'apply' }>;
+}
+
+/** Reads the states of a batch's users in parallel (a failed read is retried, and handled, by guard). */
+async function prefetchStates(items: Item[], deps: SenderDeps, states: BatchStates): Promise<void> {
+  const store = deps.state;
+  if (!store) return;
+  const keys = [...new Set(items.map((i) => i.key))];
+  await runLimited(keys, 16, async (key) => {
+    try {
+      states.set(key, await store.read(key));
+    } catch {
+      // guard reads it again and defers the message if the table is still unavailable.
+    }
+  });
+}
+
+async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
+  if (members.length === 0) return;
+  const perUser = () =>
+    runLimited(members, deps.parallelism, async (s) => {
+      results.set(s.item.record.messageId, await sendJudged(s.item, s.judgement, deps, states));
     });
-    if (members.length === 0) return;
-    if (pack.oversized) {
-      // Too big for a Bulk Import request (100,000 bytes) but within Track User's 128 KB.
-      await deliverPerUser(members, deps, results);
-      return;
-    }
-    if (!fitsInInvocation(deps, deps.limiters.bulk.expectedWaitMs(members.length))) {
-      await notAttempted(members, deps, results);
-      return;
-    }
-    const minReceive = Math.min(...members.map((i) => i.receiveCount));
-    const run = await callWithRetries(deps, deps.limiters.bulk, members.length, minReceive, undefined, (creds, timeoutMs) =>
-      deps.client.bulkImport(
-        creds,
-        members.map((i) => i.envelope.payload),
-        { timeoutMs },
-      ),
-    );
-    const outcome = run.outcome;
-    if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
-      deps.telemetry.warn('bulk request refused; isolating its users with Track User calls', { status: outcome.status, users: members.length });
-      await deliverPerUser(members, deps, results);
-    } else {
-      for (const i of members) {
-        const decision = outcome.kind === 'delivered' ? run.decision : decide(outcome, { attempt: deps.policy.maxAttemptsPerInvocation, receiveCount: i.receiveCount, maxReceiveCount: deps.maxReceiveCount, remainingMs: 0, credentialsRefreshed: true }, deps.policy, deps.random);
-        results.set(i.record.messageId, await settle(i, outcome, decision, deps));
+  if (oversized) {
+    // Too big for a Bulk Import request (100,000 bytes) but within Track User's 128 KB.
+    await perUser();
+    return;
+  }
+  if (!fitsInInvocation(deps, deps.limiters.bulk.expectedWaitMs(members.length))) {
+    await notAttempted(members.map((s) => s.item), deps, results);
+    return;
+  }
+  const minReceive = Math.min(...members.map((s) => s.item.receiveCount));
+  const run = await callWithRetries(deps, deps.limiters.bulk, members.length, minReceive, undefined, (creds, timeoutMs) =>
+    deps.client.bulkImport(
+      creds,
+      members.map((s) => s.judgement.payload),
+      { timeoutMs },
+    ),
+  );
+  const outcome = run.outcome;
+  if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
+    deps.telemetry.warn('bulk request refused; isolating its users with Track User calls', { status: outcome.status, users: members.length });
+    await perUser();
+    return;
+  }
+  for (const { item, judgement } of members) {
+    if (outcome.kind === 'delivered') {
+      const deferred = await commitState(item, judgement, deps, states);
+      if (deferred) {
+        results.set(item.record.messageId, deferred);
+        continue;
       }
     }
-    for (const i of members) if (!results.get(i.record.messageId)?.ok) failedGroups.add(i.group);
-  };
-  if (deps.fifo) for (const pack of packs) await sendPack(pack);
-  else await runLimited(packs, deps.parallelism, sendPack);
+    const decision = outcome.kind === 'delivered' ? run.decision : decide(outcome, { attempt: deps.policy.maxAttemptsPerInvocation, receiveCount: item.receiveCount, maxReceiveCount: deps.maxReceiveCount, remainingMs: 0, credentialsRefreshed: true }, deps.policy, deps.random);
+    results.set(item.record.messageId, await settle(item, outcome, decision, deps));
+  }
 }
 
 function loopDeps(deps: SenderDeps, refreshCredentials: () => Promise<void>): RetryLoopDeps {

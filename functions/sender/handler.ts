@@ -2,12 +2,7 @@
  * Sender Lambda (SQS event source, ReportBatchItemFailures): wires deliver.ts to SQS,
  * Secrets Manager, MoEngage and Powertools' batch processors. No logic of its own.
  */
-import {
-  BatchProcessor,
-  EventType,
-  processPartialResponse,
-  SqsFifoPartialProcessorAsync,
-} from '@aws-lambda-powertools/batch';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigError } from '../core/config';
@@ -19,6 +14,7 @@ import { retryPolicy, type RetryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
+import { dynamoClientFrom, dynamoStateStore, type StateStore } from '../shared/state-store';
 import { deliverBatch, type SenderDeps, type SenderQueue } from './deliver';
 
 /** MoEngage's documented per-workspace ceilings. */
@@ -54,9 +50,11 @@ export type SenderHandler = (event: SQSEvent, context: Context) => Promise<SQSBa
 
 /**
  * Builds the handler. `makeDeps` gets the invocation's context so that retries are bounded
- * by the time the invocation has left.
+ * by the time the invocation has left. deliverBatch decides every message, FIFO ordering
+ * included (it holds a group's later messages back where arrival order matters); the batch
+ * processor only reports its results, so that there is one group-skipping path.
  */
-export function createSenderHandler(makeDeps: (context: Context) => SenderDeps, fifo: boolean): SenderHandler {
+export function createSenderHandler(makeDeps: (context: Context) => SenderDeps): SenderHandler {
   return async (event, context) => {
     const deps = makeDeps(context);
     const results = await deliverBatch(event.Records, deps);
@@ -68,13 +66,6 @@ export function createSenderHandler(makeDeps: (context: Context) => SenderDeps, 
     // throwOnFullBatchFailure: false reports every message as a batch item failure instead of
     // failing the invocation: the messages come back through SQS either way, and MoEngage
     // being down must not count as a Lambda error.
-    if (fifo) {
-      return processPartialResponse(event, recordHandler, new SqsFifoPartialProcessorAsync(), {
-        context,
-        throwOnFullBatchFailure: false,
-        skipGroupOnError: true,
-      });
-    }
     return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context, throwOnFullBatchFailure: false });
   };
 }
@@ -119,6 +110,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);
   const parallelism = positiveInt(env, ENV.senderParallelism, 4);
+  const state = stateStoreFrom(env, now);
   const makeDeps = (context: Context): SenderDeps => ({
     mode,
     fifo,
@@ -134,8 +126,20 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
     random: Math.random,
     now,
     telemetry: t,
+    ...(state ? { state } : {}),
   });
-  return { handler: createSenderHandler(makeDeps, fifo) };
+  return { handler: createSenderHandler(makeDeps) };
+}
+
+/** Days a user's state is kept after its last change, by default: longer than any provider's retries (Stripe: 3 days). */
+export const DEFAULT_STATE_RETENTION_DAYS = 7;
+
+/** The per-user state store of STATE_TABLE_NAME; undefined (stateless delivery) when it is not set. */
+function stateStoreFrom(env: NodeJS.ProcessEnv, now: () => number): StateStore | undefined {
+  const tableName = env[ENV.stateTable];
+  if (!tableName) return undefined;
+  const days = positiveInt(env, ENV.stateRetentionDays, DEFAULT_STATE_RETENTION_DAYS);
+  return dynamoStateStore({ client: dynamoClientFrom(env), tableName, retentionSeconds: days * 86_400, now });
 }
 
 const current = cachedByEnv((env) => senderFromEnv(env), [...Object.values(ENV), 'AWS_REGION']);

@@ -1,0 +1,146 @@
+/**
+ * Per-user state: what the sender already applied for a user of one source, and the judgement
+ * of a queued event against it, so that MoEngage converges on the provider's latest state
+ * whatever the delivery order. Pure: no I/O (functions/shared/state-store.ts keeps it in
+ * DynamoDB).
+ *
+ * Rules (README, "Ordering, precisely"):
+ * - Snapshot events (the event carries the user's whole state: Clerk, Stripe, Shopify, WorkOS,
+ *   Auth0, a snapshot standard mapping) are applied only when their version is newer than the
+ *   last version applied for that user; an older one is dropped (`stale`), an equal one is the
+ *   same event (`duplicate`).
+ * - Partial events (Segment identify, a `partial` standard mapping) are judged attribute by
+ *   attribute: an attribute is sent only when the event is newer than the last applied value of
+ *   that attribute; the event's other attributes still go. An event older than the user's last
+ *   snapshot or deletion is dropped whole.
+ * - A deletion is a snapshot ("no user") with a version: it leaves a tombstone, so that an older
+ *   event arriving later does not re-create the user; a newer one is applied (and re-creates it).
+ * - An event id applied recently (the last RECENT_IDS ids of the user) is a duplicate whatever
+ *   its version, so that a replay re-signed with a new delivery timestamp is not sent again.
+ * - An event without a version is applied unguarded (counted), and only deduplicated by its id.
+ */
+import * as nodeCrypto from 'node:crypto';
+import type { Envelope } from './envelope';
+import type { CustomerPayload } from './moengage/types';
+
+/** How many recently applied event ids the state of a user keeps (their hashes). */
+export const RECENT_IDS = 8;
+
+export interface UserState {
+  /** The version of the last snapshot (or deletion) applied. */
+  version?: string;
+  /** The last applied snapshot was a deletion (a tombstone). */
+  deleted?: boolean;
+  /** Partial sources: attribute key (attributeKey) → version of its last applied value. */
+  attributes: Record<string, string>;
+  /** Hashes (eventIdHash) of the most recently applied event ids, oldest first. */
+  recentIds: string[];
+}
+
+export const EMPTY_STATE: UserState = Object.freeze({ attributes: Object.freeze({}) as Record<string, string>, recentIds: Object.freeze([]) as unknown as string[] }) as UserState;
+
+/** The stored key of an attribute name: a short hash (attribute names come from user data). */
+export function attributeKey(name: string): string {
+  return `a_${nodeCrypto.createHash('sha256').update(name).digest('base64url').slice(0, 16)}`;
+}
+
+/** The stored form of an event id: a short hash. */
+export function eventIdHash(eventId: string): string {
+  return nodeCrypto.createHash('sha256').update(eventId).digest('base64url').slice(0, 16);
+}
+
+/** The state store key of an envelope's user: per source (each provider has its own clock). */
+export function stateKeyOf(envelope: Envelope, fallbackGroup?: string): string {
+  const user = envelope.userKey ?? fallbackGroup ?? `c-${eventIdHash(envelope.payload.customer_id ?? envelope.eventId)}`;
+  return `${envelope.source}#${user}`;
+}
+
+/** What the sender does with one queued event. */
+export type Judgement =
+  | {
+      action: 'apply';
+      /** What to send: the envelope's payload, or for a partial event its still-newer attributes. */
+      payload: CustomerPayload;
+      /** The state to write once MoEngage accepted it (conditional on `expected`). */
+      commit: StateCommit;
+      unversioned: boolean;
+    }
+  | { action: 'drop'; why: 'stale' | 'duplicate'; appliedVersion?: string };
+
+/** A state change, written only if the user's state still allows it (no newer version landed meanwhile). */
+export interface StateCommit {
+  /** New snapshot version (snapshot events and deletions). */
+  version?: string;
+  deleted?: boolean;
+  /** Partial events: attribute keys whose version becomes `attributeVersion`. */
+  attributeKeys?: string[];
+  attributeVersion?: string;
+  /** The recent-ids list after this event (oldest first, at most RECENT_IDS). */
+  recentIds: string[];
+}
+
+function withRecentId(state: UserState, id: string): string[] {
+  const ids = state.recentIds.filter((x) => x !== id);
+  ids.push(id);
+  return ids.slice(-RECENT_IDS);
+}
+
+/** Judges a queued event against the user's state. */
+export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judgement {
+  const idHash = eventIdHash(envelope.eventId);
+  if (state.recentIds.includes(idHash)) return { action: 'drop', why: 'duplicate', ...(state.version ? { appliedVersion: state.version } : {}) };
+  const recentIds = withRecentId(state, idHash);
+  const version = envelope.version;
+  if (version === undefined) {
+    return { action: 'apply', payload: envelope.payload, commit: { recentIds }, unversioned: true };
+  }
+  if (state.version !== undefined && version <= state.version) {
+    return { action: 'drop', why: version === state.version ? 'duplicate' : 'stale', appliedVersion: state.version };
+  }
+  if (envelope.op === 'delete') {
+    return { action: 'apply', payload: envelope.payload, commit: { version, deleted: true, recentIds }, unversioned: false };
+  }
+  if (!envelope.partial) {
+    return { action: 'apply', payload: envelope.payload, commit: { version, recentIds }, unversioned: false };
+  }
+  // Partial: only the attributes this event is newer for.
+  const attributes = envelope.payload.attributes ?? {};
+  const kept: Record<string, unknown> = {};
+  const keys: string[] = [];
+  let newest: string | undefined;
+  for (const [name, value] of Object.entries(attributes)) {
+    const key = attributeKey(name);
+    const applied = state.attributes[key];
+    if (applied !== undefined && version <= applied) {
+      if (newest === undefined || applied > newest) newest = applied;
+      continue;
+    }
+    Object.defineProperty(kept, name, { value, enumerable: true, writable: true, configurable: true });
+    keys.push(key);
+  }
+  if (keys.length === 0 && Object.keys(attributes).length > 0) {
+    return { action: 'drop', why: newest === version ? 'duplicate' : 'stale', ...(newest ? { appliedVersion: newest } : {}) };
+  }
+  return {
+    action: 'apply',
+    payload: { ...envelope.payload, attributes: kept as CustomerPayload['attributes'] },
+    commit: { attributeKeys: keys, attributeVersion: version, recentIds },
+    unversioned: false,
+  };
+}
+
+/** The state after a commit (what the store holds once it succeeded). */
+export function applyCommit(state: UserState, commit: StateCommit): UserState {
+  const next: UserState = { ...state, attributes: { ...state.attributes }, recentIds: commit.recentIds };
+  if (commit.version !== undefined) {
+    next.version = commit.version;
+    if (commit.deleted) next.deleted = true;
+    else delete next.deleted;
+  }
+  if (commit.attributeKeys && commit.attributeVersion !== undefined) {
+    for (const key of commit.attributeKeys) next.attributes[key] = commit.attributeVersion;
+    // A partial update after a deletion re-creates the user at MoEngage: no longer a tombstone.
+    delete next.deleted;
+  }
+  return next;
+}

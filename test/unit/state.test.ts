@@ -1,0 +1,243 @@
+/**
+ * The per-user state: the judgement (core/state.ts), the DynamoDB store against dynalite (real
+ * conditional writes), and the sender guarded by it: stale, duplicate and unversioned events,
+ * tombstones, partial sources, head-of-line, and a table that cannot be reached.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Envelope } from '../../functions/core/envelope';
+import { METRIC } from '../../functions/core/names';
+import { attributeKey, eventIdHash, judge, RECENT_IDS, type UserState } from '../../functions/core/state';
+import { versionKey } from '../../functions/core/version';
+import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
+import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { memoryStateStore } from '../helpers/memory-state-store';
+import { recordOf, senderHarness } from '../helpers/sender-harness';
+
+const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+
+function env(n: number, over: Partial<Envelope> & { attrs?: Record<string, string> } = {}): Envelope {
+  const { attrs, ...rest } = over;
+  const eventId = rest.eventId ?? `evt_${n}`;
+  return {
+    v: 1,
+    source: 'clerk',
+    eventId,
+    eventType: 'user.updated',
+    receivedAt: new Date(T0).toISOString(),
+    version: versionKey(T0 + n * 1000, eventId),
+    userKey: 'u-1',
+    payload: { type: 'customer', customer_id: 'user_1', attributes: attrs ?? { u_em: `e${n}@example.com`, u_fn: `F${n}` } },
+    ...rest,
+  };
+}
+
+const EMPTY: UserState = { attributes: {}, recentIds: [] };
+
+describe('judge', () => {
+  it('applies a first event and records its version and id', () => {
+    const j = judge(env(1), EMPTY);
+    expect(j).toMatchObject({ action: 'apply', unversioned: false, commit: { version: env(1).version, recentIds: [eventIdHash('evt_1')] } });
+  });
+  it('drops an older snapshot as stale and an equal version as a duplicate', () => {
+    const state: UserState = { version: env(5).version!, attributes: {}, recentIds: [] };
+    expect(judge(env(3), state)).toMatchObject({ action: 'drop', why: 'stale', appliedVersion: env(5).version });
+    expect(judge(env(5), state)).toMatchObject({ action: 'drop', why: 'duplicate' });
+    expect(judge(env(6), state)).toMatchObject({ action: 'apply' });
+  });
+  it('drops a recently applied event id whatever its version (a replay re-signed later)', () => {
+    const state: UserState = { version: env(5).version!, attributes: {}, recentIds: [eventIdHash('evt_9')] };
+    expect(judge(env(9), state)).toMatchObject({ action: 'drop', why: 'duplicate' });
+  });
+  it('keeps at most RECENT_IDS ids, oldest out', () => {
+    let state: UserState = { attributes: {}, recentIds: [] };
+    for (let n = 1; n <= RECENT_IDS + 3; n++) {
+      const j = judge(env(n), state);
+      if (j.action !== 'apply') throw new Error('expected apply');
+      state = { ...state, version: j.commit.version, recentIds: j.commit.recentIds };
+    }
+    expect(state.recentIds).toHaveLength(RECENT_IDS);
+    expect(state.recentIds[0]).toBe(eventIdHash('evt_4'));
+  });
+  it('a deletion leaves a tombstone: older events are stale, newer ones apply', () => {
+    const del = judge(env(10, { op: 'delete', payload: { type: 'customer', customer_id: 'user_1' } }), EMPTY);
+    expect(del).toMatchObject({ action: 'apply', commit: { deleted: true, version: env(10).version } });
+    const tomb: UserState = { version: env(10).version!, deleted: true, attributes: {}, recentIds: [] };
+    expect(judge(env(9), tomb)).toMatchObject({ action: 'drop', why: 'stale' });
+    expect(judge(env(11), tomb)).toMatchObject({ action: 'apply' });
+  });
+  it('partial events are judged per attribute', () => {
+    const state: UserState = { attributes: { [attributeKey('plan')]: env(5).version! }, recentIds: [] };
+    const j = judge(env(3, { partial: true, attrs: { plan: 'old', city: 'Oslo' } }), state);
+    expect(j).toMatchObject({ action: 'apply', payload: { attributes: { city: 'Oslo' } }, commit: { attributeKeys: [attributeKey('city')] } });
+    if (j.action === 'apply') expect(j.payload.attributes).not.toHaveProperty('plan');
+    expect(judge(env(4, { partial: true, attrs: { plan: 'older' } }), state)).toMatchObject({ action: 'drop', why: 'stale' });
+    expect(judge(env(6, { partial: true, attrs: { plan: 'new' } }), state)).toMatchObject({ action: 'apply', payload: { attributes: { plan: 'new' } } });
+  });
+  it('a partial event older than a deletion is dropped whole', () => {
+    const tomb: UserState = { version: env(10).version!, deleted: true, attributes: {}, recentIds: [] };
+    expect(judge(env(8, { partial: true, attrs: { plan: 'x' } }), tomb)).toMatchObject({ action: 'drop', why: 'stale' });
+  });
+  it('an event without a version is applied unguarded', () => {
+    const state: UserState = { version: env(5).version!, attributes: {}, recentIds: [] };
+    const { version: _omit, ...rest } = env(1);
+    expect(judge(rest as Envelope, state)).toMatchObject({ action: 'apply', unversioned: true });
+  });
+});
+
+describe('DynamoDB state store (dynalite)', () => {
+  let dynamo: LocalDynamo;
+  let store: StateStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    store = dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 7 * 86_400, now: () => T0 });
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('reads an unknown user as an empty state', async () => {
+    expect(await store.read('clerk#nobody')).toEqual({ attributes: {}, recentIds: [] });
+  });
+  it('refuses to move a version backwards (conditional write), and round-trips tombstones and ids', async () => {
+    const key = 'clerk#u-store-1';
+    expect(await store.commit(key, { version: env(5).version, recentIds: ['a'] })).toBe('ok');
+    expect(await store.commit(key, { version: env(3).version, recentIds: ['b'] })).toBe('conflict');
+    expect(await store.commit(key, { version: env(5).version, recentIds: ['c'] })).toBe('conflict');
+    expect(await store.commit(key, { version: env(7).version, deleted: true, recentIds: ['a', 'd'] })).toBe('ok');
+    expect(await store.read(key)).toEqual({ version: env(7).version, deleted: true, attributes: {}, recentIds: ['a', 'd'] });
+    expect(await store.commit(key, { version: env(8).version, recentIds: ['e'] })).toBe('ok');
+    expect((await store.read(key)).deleted).toBeUndefined();
+  });
+  it('per-attribute versions: a stale attribute write is refused', async () => {
+    const key = 'segment#u-store-2';
+    const a = attributeKey('plan');
+    expect(await store.commit(key, { attributeKeys: [a], attributeVersion: env(5).version, recentIds: [] })).toBe('ok');
+    expect(await store.commit(key, { attributeKeys: [a], attributeVersion: env(4).version, recentIds: [] })).toBe('conflict');
+    expect((await store.read(key)).attributes).toEqual({ [a]: env(5).version });
+  });
+  it('writes the TTL: retention after the last change', async () => {
+    const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+    await store.commit('clerk#u-store-3', { version: env(1).version, recentIds: [] });
+    const out = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: 'clerk#u-store-3' } } }));
+    expect(Number(out.Item?.ttl?.N)).toBe(T0 / 1000 + 7 * 86_400);
+  });
+  it('a table that cannot be reached rejects (the sender then retries the message later)', async () => {
+    const other = await startLocalDynamo();
+    const gone = dynamoStateStore({ client: other.client, tableName: 'no-such-table', retentionSeconds: 60, now: () => T0 });
+    await expect(gone.read('clerk#x')).rejects.toThrow();
+    await other.stop();
+  });
+});
+
+describe('sender guarded by the state store', () => {
+  it('newer then older: the older is dropped (StaleDropped), MoEngage keeps the newer', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    await h.deliver([recordOf(env(20))]);
+    const results = await h.deliver([recordOf(env(10))]);
+    expect([...results.values()][0]).toEqual({ ok: true, action: 'dropped' });
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e20@example.com' });
+    expect(h.telemetry.counts.get(`${METRIC.staleDropped}{source=clerk}`)).toBe(1);
+  });
+
+  it('a replay of an applied event id is dropped (DuplicatesDropped), beyond SQS deduplication', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    await h.deliver([recordOf(env(1))]);
+    await h.deliver([recordOf(env(1))]);
+    expect(h.moengage.calls).toHaveLength(1);
+    expect(h.telemetry.counts.get(METRIC.duplicatesDropped)).toBe(1);
+  });
+
+  it('head-of-line: e1 always 500; e2 and e3 are delivered; e1 ends in the DLQ; its redrive does not overwrite', async () => {
+    const h = senderHarness({ state: memoryStateStore(), maxReceiveCount: 3 });
+    h.moengage.failWhen((_p, body) => ((body.attributes as Record<string, unknown>)?.u_em === 'e1@example.com' ? 500 : undefined));
+    const e1 = env(1);
+    const first = await h.deliver([recordOf(e1, 1, 'e1'), recordOf(env(2), 1, 'e2'), recordOf(env(3), 1, 'e3')]);
+    expect(first.get('e1')?.ok).toBe(false);
+    expect(first.get('e2')).toEqual({ ok: true, action: 'delivered' });
+    expect(first.get('e3')).toEqual({ ok: true, action: 'delivered' });
+    // e1 comes back alone: already superseded, it is dropped rather than sent again.
+    const again = await h.deliver([recordOf(e1, 2, 'e1')]);
+    expect(again.get('e1')).toEqual({ ok: true, action: 'dropped' });
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e3@example.com', u_fn: 'F3' });
+  });
+
+  it('head-of-line when e1 stays newest-pending: it is retried on its own and parked on its last receive', async () => {
+    const h = senderHarness({ state: memoryStateStore(), maxReceiveCount: 3 });
+    h.moengage.failWhen((_p, body) => ((body.attributes as Record<string, unknown>)?.u_em === 'e3@example.com' ? 500 : undefined));
+    const e3 = env(3);
+    // e3 (newest) fails; e1 and e2 behind it in the line are delivered, each with its own attempts.
+    const r = await h.deliver([recordOf(e3, 1, 'e3'), recordOf(env(1), 1, 'e1'), recordOf(env(2), 1, 'e2')]);
+    expect(r.get('e3')?.ok).toBe(false);
+    expect(r.get('e1')?.ok && r.get('e2')?.ok).toBe(true);
+    await h.deliver([recordOf(e3, 2, 'e3')]);
+    const last = await h.deliver([recordOf(e3, 3, 'e3')]);
+    expect(last.get('e3')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked.map((p) => p.info.reason)).toEqual(['retries_exhausted']);
+    // The redrive, once MoEngage accepts it again, applies e3 (newest) exactly once.
+    h.moengage.failWhen(() => undefined);
+    const redriven = await h.deliver([recordOf(e3, 1, 'e3-redriven')]);
+    expect(redriven.get('e3-redriven')).toEqual({ ok: true, action: 'delivered' });
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e3@example.com' });
+  });
+
+  it('without the state store a failing message still holds its FIFO group back (arrival order)', async () => {
+    const h = senderHarness();
+    h.moengage.failWhen((_p, body) => ((body.attributes as Record<string, unknown>)?.u_em === 'e1@example.com' ? 500 : undefined));
+    const r = await h.deliver([recordOf(env(1), 1, 'e1'), recordOf(env(2), 1, 'e2')]);
+    expect(r.get('e1')?.ok).toBe(false);
+    expect(r.get('e2')?.ok).toBe(false);
+    expect(h.moengage.calls.filter((c) => c.status === 200)).toHaveLength(0);
+  });
+
+  it('a state table that cannot be read: nothing is sent unguarded; retried, then parked with its reason', async () => {
+    const broken: StateStore = {
+      read: async () => {
+        throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+      },
+      commit: async () => 'ok',
+    };
+    const h = senderHarness({ state: broken, maxReceiveCount: 3 });
+    const r1 = await h.deliver([recordOf(env(1), 1, 'a')]);
+    expect(r1.get('a')?.ok).toBe(false);
+    const r3 = await h.deliver([recordOf(env(1), 3, 'a')]);
+    expect(r3.get('a')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]?.info).toMatchObject({ reason: 'state_unavailable', detail: { type: 'ProvisionedThroughputExceededException' } });
+    expect(h.moengage.calls).toHaveLength(0);
+    expect(h.telemetry.counts.get(METRIC.stateStoreErrors)).toBe(2);
+  });
+
+  it('a state write that fails after delivery puts the message back; it is sent again and then recorded', async () => {
+    const inner = memoryStateStore();
+    let failWrites = 1;
+    const flaky: StateStore = {
+      read: (k) => inner.read(k),
+      commit: async (k, c) => {
+        if (failWrites-- > 0) throw Object.assign(new Error('unavailable'), { name: 'InternalServerError' });
+        return inner.commit(k, c);
+      },
+    };
+    const h = senderHarness({ state: flaky });
+    const r1 = await h.deliver([recordOf(env(1), 1, 'a')]);
+    expect(r1.get('a')?.ok).toBe(false);
+    const r2 = await h.deliver([recordOf(env(1), 2, 'a')]);
+    expect(r2.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(h.moengage.calls).toHaveLength(2);
+    const r3 = await h.deliver([recordOf(env(1), 1, 'dup')]);
+    expect(r3.get('dup')).toEqual({ ok: true, action: 'dropped' });
+  });
+
+  it('bulk mode: one user per request round, stale ones dropped, the newest applied', async () => {
+    const h = senderHarness({ state: memoryStateStore(), mode: 'bulk', fifo: false });
+    const other = (n: number) => env(n, { userKey: 'u-2', payload: { type: 'customer', customer_id: 'user_2', attributes: { u_fn: `G${n}` } } });
+    const r = await h.deliver([recordOf(env(3)), recordOf(other(1)), recordOf(env(2)), recordOf(env(4))]);
+    expect([...r.values()].every((x) => x.ok)).toBe(true);
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_fn: 'F4' });
+    expect(h.moengage.profiles.get('user_2')).toMatchObject({ u_fn: 'G1' });
+    // No request carried two elements of one user.
+    for (const c of h.moengage.calls) {
+      const ids = ((c.body as { elements?: { customer_id: string }[] }).elements ?? []).map((e) => e.customer_id);
+      expect(new Set(ids).size).toBe(ids.length);
+    }
+    expect(h.telemetry.counts.get(METRIC.staleDropped)).toBe(1);
+  });
+});
