@@ -15,6 +15,10 @@
  *   messages), plus ChangeMessageVisibility for messages that failed and came back (retries
  *   only). The event source's idle long polls are a fixed monthly cost, not a per-webhook one,
  *   and are left out.
+ * - DynamoDB (the per-user state table, on-demand): the measured GetItem (strongly consistent:
+ *   1 read request unit per 4 KB) and UpdateItem (1 write request unit per 1 KB) per message;
+ *   the state items are under 1 KB. Storage and point-in-time recovery are per GB-month of a few
+ *   hundred bytes per user, not per webhook, and are left out (docs/deploy.md prices them).
  * - Secrets Manager: $0.05 per 10,000 GetSecretValue; with the 5-minute cache each warm
  *   container reads once per 5 minutes, so a million webhooks at the limit rate cost
  *   (receiver containers + sender containers) × (minutes to deliver them / 5) calls.
@@ -24,6 +28,8 @@ import { join } from 'node:path';
 import { PROJECT_ROOT } from './util';
 
 export const COST_TARGET_USD = 1;
+/** The target with the per-user state store (issue: its requests included). */
+export const COST_TARGET_WITH_STATE_USD = 1.75;
 
 /** AWS list prices, us-east-1 (the issue's figures). */
 export const PRICES = {
@@ -32,6 +38,8 @@ export const PRICES = {
   sqsFifoPerMillion: 0.5,
   sqsStandardPerMillion: 0.4,
   secretsManagerPer10k: 0.05,
+  dynamoWritePerMillion: 0.625,
+  dynamoReadPerMillion: 0.125,
   secretCacheMinutes: 5,
   sqsChunkBytes: 64 * 1024,
 } as const;
@@ -51,6 +59,9 @@ export interface CostInputs {
   receiveCallsPerMessage: number;
   deleteCallsPerMessage: number;
   changeVisibilityPerMessage: number;
+  /** State table requests per message (0 and 0 without the state store). */
+  stateReadsPerMessage: number;
+  stateWritesPerMessage: number;
   /** Webhooks per minute the pipeline delivers at (the limit): how long a million takes. */
   ratePerMinute: number;
   receiverContainers: number;
@@ -130,6 +141,17 @@ export function computeCost(inputs: CostInputs): CostResult {
     usd: (sqsRequests * sqsPrice) / M,
   });
 
+  const withState = i.stateReadsPerMessage + i.stateWritesPerMessage > 0;
+  if (withState) {
+    const rru = M * i.stateReadsPerMessage;
+    const wru = M * i.stateWritesPerMessage;
+    lines.push({
+      item: 'DynamoDB state table (on-demand)',
+      arithmetic: `1M × (GetItem ${i.stateReadsPerMessage.toFixed(3)} RRU × $0.125 + UpdateItem ${i.stateWritesPerMessage.toFixed(3)} WRU × $0.625) / 1M`,
+      usd: (rru * PRICES.dynamoReadPerMillion + wru * PRICES.dynamoWritePerMillion) / M,
+    });
+  }
+
   const minutes = M / i.ratePerMinute;
   const periods = Math.ceil(minutes / PRICES.secretCacheMinutes);
   const calls = (i.receiverContainers + i.senderContainers) * periods;
@@ -140,7 +162,8 @@ export function computeCost(inputs: CostInputs): CostResult {
   });
 
   const totalUsd = lines.reduce((n, l) => n + l.usd, 0);
-  return { inputs, lines, totalUsd, target: COST_TARGET_USD, passed: totalUsd <= COST_TARGET_USD };
+  const target = withState ? COST_TARGET_WITH_STATE_USD : COST_TARGET_USD;
+  return { inputs, lines, totalUsd, target, passed: totalUsd <= target };
 }
 
 function fmtNum(n: number): string {

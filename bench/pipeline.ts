@@ -46,6 +46,8 @@ export interface PipelineOptions {
   batchingWindowMs?: number;
   /** Restate the emulator's rate-limit headers at windowMs / 60 resolution (see the top). */
   scaleHeaderResolution?: boolean;
+  /** The per-user state store (embedded DynamoDB). Default true, as deployed. */
+  stateStore?: boolean;
 }
 
 export interface SenderInvocation {
@@ -170,6 +172,7 @@ export async function startBenchPipeline(options: PipelineOptions): Promise<Benc
       sqsPort: 0,
       quiet: true,
       queueType: options.queueType,
+      stateStore: options.stateStore ?? true,
       handlers: { receiver, sender },
       poller: {
         // Gated: batches may wait behind the gate for the whole pre-load; the poller must not

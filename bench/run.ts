@@ -72,6 +72,8 @@ function costFor(
     receiveCallsPerMessage: t.receiveCallsPerMessage,
     deleteCallsPerMessage: t.deleteCallsPerMessage,
     changeVisibilityPerMessage: t.failedPerMessage,
+    stateReadsPerMessage: t.stateReadsPerMessage,
+    stateWritesPerMessage: t.stateWritesPerMessage,
     ratePerMinute,
     receiverContainers,
     senderContainers,
@@ -141,6 +143,16 @@ async function main(): Promise<void> {
     await benchThroughput({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', windowMs: WINDOW_MS, webhooks: sizes.customer }),
     await benchThroughput({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', windowMs: WINDOW_MS, webhooks: sizes.bulk }),
   ];
+  // The same customer-mode run without the per-user state store (`stateStore: false`), for figure 5.
+  const stateless = await benchThroughput({
+    label: 'customer mode (FIFO), stateStore: false',
+    mode: 'customer',
+    queueType: 'fifo',
+    windowMs: WINDOW_MS,
+    webhooks: sizes.customer,
+    stateStore: false,
+    informational: true,
+  });
   if (!args.quick) {
     // For comparison: the emulator's whole-second headers as they are, against the scaled window.
     throughput.push(
@@ -155,6 +167,7 @@ async function main(): Promise<void> {
       }),
     );
   }
+  throughput.push(stateless);
   progress('figure 5: cost');
   const mem = deployedMemorySizes();
   const cost: CostResult[] = [];
@@ -162,12 +175,13 @@ async function main(): Promise<void> {
   const [lc, lb] = latency;
   const sensitivity: CostResult[] = [];
   if (tc && lc) {
-    cost.push(costFor('customer mode (FIFO)', tc, lc, mem));
+    cost.push(costFor('customer mode (FIFO), with the state store', tc, lc, mem));
     // Not measured: MoEngage answering in the construct's expected latency. One Track User call
     // per message, `parallelism` in flight per invocation: latency / parallelism ms per message.
     const assumed = Math.max(tc.senderBilledMsPerMessage, EXPECTED_LATENCY_MS / tc.senderParallelism);
     sensitivity.push(costFor(`customer mode (FIFO), MoEngage answering in ${EXPECTED_LATENCY_MS} ms`, tc, lc, mem, assumed));
   }
+  if (lc) cost.push(costFor('customer mode (FIFO), stateStore: false', stateless, lc, mem));
   if (tb && lb) {
     cost.push(costFor('bulk mode (standard)', tb, lb, mem));
     // One Bulk Import request per invocation of meanRecords users.

@@ -70,6 +70,10 @@ export interface ThroughputResult {
   /** Messages that failed (reported or whole batch) and came back: ChangeMessageVisibility per message at most. */
   failedPerMessage: number;
   meanMessageBytes: number;
+  /** The per-user state store was on; its table requests per message (what DynamoDB bills). */
+  stateStore: boolean;
+  stateReadsPerMessage: number;
+  stateWritesPerMessage: number;
   pollerConcurrency: number;
   senderParallelism: number;
   batchSize: number;
@@ -130,6 +134,9 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     const receiveCalls0 = p.dev.poller.counters.receiveCalls;
     const deleteCalls0 = p.dev.poller.counters.deleteCalls;
     const failed0 = p.dev.poller.counters.failed;
+    const tableRequests = (ops: string[]) => ops.reduce((n, op) => n + (p.dev.dynamo?.requests[op] ?? 0), 0);
+    const reads0 = tableRequests(['GetItem']);
+    const writes0 = tableRequests(['UpdateItem', 'PutItem']);
     const t0 = preciseNow();
     p.open();
     const drainTimeoutMs = options.drainTimeoutMs ?? Math.ceil((3 * ok.length * 60_000) / limitPerMinute) + 30_000;
@@ -223,6 +230,9 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
       deleteCallsPerMessage: messages > 0 ? (counters.deleteCalls - deleteCalls0) / messages : Number.NaN,
       failedPerMessage: messages > 0 ? (counters.failed - failed0) / messages : Number.NaN,
       meanMessageBytes: s.meanBytes,
+      stateStore: p.dev.dynamo !== undefined,
+      stateReadsPerMessage: messages > 0 ? (tableRequests(['GetItem']) - reads0) / messages : 0,
+      stateWritesPerMessage: messages > 0 ? (tableRequests(['UpdateItem', 'PutItem']) - writes0) / messages : 0,
       pollerConcurrency,
       senderParallelism: options.senderParallelism ?? 4,
       batchSize: batch,

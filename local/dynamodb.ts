@@ -15,6 +15,8 @@ export interface LocalDynamo {
   port: number;
   tableName: string;
   client: DynamoDBClient;
+  /** Requests served, by operation (`GetItem`, `UpdateItem`, ...): what a deployed table bills. */
+  readonly requests: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -26,6 +28,12 @@ export function createDynamoClient(endpoint: string, region = 'us-east-1'): Dyna
 /** Starts dynalite on 127.0.0.1 (`port` 0: a free port) and creates the state table. */
 export async function startLocalDynamo(options: { port?: number; tableName?: string } = {}): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const requests: Record<string, number> = {};
+  server.prependListener('request', (req) => {
+    const target = req.headers['x-amz-target'];
+    const op = typeof target === 'string' ? target.slice(target.indexOf('.') + 1) : 'unknown';
+    requests[op] = (requests[op] ?? 0) + 1;
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -56,5 +64,5 @@ export async function startLocalDynamo(options: { port?: number; tableName?: str
     await stop();
     throw err;
   }
-  return { endpoint, port, tableName, client, stop };
+  return { endpoint, port, tableName, client, requests, stop };
 }
