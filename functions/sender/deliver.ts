@@ -46,8 +46,8 @@ export interface SenderDeps {
   client: MoEngageClient;
   credentials: CredentialsProvider;
   queue: SenderQueue;
-  /** Track User pacing (user updates / min) and Bulk Import pacing (users / min). */
-  limiters: { customer: RateLimiter; bulk: RateLimiter };
+  /** Track User pacing (user updates / min), Bulk Import pacing (users / min), Delete User pacing (requests / min). */
+  limiters: { customer: RateLimiter; bulk: RateLimiter; delete: RateLimiter };
   policy: RetryPolicy;
   maxReceiveCount: number;
   /** Concurrent MoEngage calls in this invocation. */
@@ -298,16 +298,23 @@ async function deliverOne(item: Item, deps: SenderDeps, states: BatchStates): Pr
   return sendJudged(item, guarded.judgement, deps, states);
 }
 
-/** One Track User call (with its in-invocation retries) for a judged item, then its state. */
+/**
+ * One Track User call (or, for a deletion, one Delete User call) with its in-invocation
+ * retries for a judged item, then its state.
+ */
 async function sendJudged(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
-  if (!fitsInInvocation(deps, deps.limiters.customer.expectedWaitMs(1))) {
+  const deletion = item.envelope.op === 'delete';
+  const limiter = deletion ? deps.limiters.delete : deps.limiters.customer;
+  if (!fitsInInvocation(deps, limiter.expectedWaitMs(1))) {
     const results = new Map<string, RecordResult>();
     await notAttempted([item], deps, results);
     return results.get(item.record.messageId) as RecordResult;
   }
-  const run = await callWithRetries(deps, deps.limiters.customer, 1, item.receiveCount, item, (creds, timeoutMs) =>
-    deps.client.trackUser(creds, judgement.payload, { timeoutMs }),
+  const customerId = judgement.payload.customer_id ?? '';
+  const run = await callWithRetries(deps, limiter, 1, item.receiveCount, item, (creds, timeoutMs) =>
+    deletion ? deps.client.deleteUser(creds, customerId, { timeoutMs }) : deps.client.trackUser(creds, judgement.payload, { timeoutMs }),
   );
+  if (deletion && run.decision.action === 'done') deps.telemetry.count(METRIC.usersDeleted, 1, { name: 'source', value: item.envelope.source });
   if (run.decision.action === 'done') {
     const deferred = await commitState(item, judgement, deps, states);
     if (deferred) return deferred;
@@ -385,8 +392,18 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
       if (guarded.go) sendable.push({ item, judgement: guarded.judgement });
       else results.set(item.record.messageId, guarded.result);
     }
-    const packs = packBulkRequests(sendable, (s) => s.judgement.payload);
-    await runLimited(packs, deps.parallelism, (pack) => sendPack(pack.items, pack.oversized, deps, results, states));
+    // Deletions use Delete User in bulk mode too (Bulk Import has no deletion).
+    const deletions = sendable.filter((s) => s.item.envelope.op === 'delete');
+    const packs = packBulkRequests(
+      sendable.filter((s) => s.item.envelope.op !== 'delete'),
+      (s) => s.judgement.payload,
+    );
+    await Promise.all([
+      runLimited(deletions, deps.parallelism, async (s) => {
+        results.set(s.item.record.messageId, await sendJudged(s.item, s.judgement, deps, states));
+      }),
+      runLimited(packs, deps.parallelism, (pack) => sendPack(pack.items, pack.oversized, deps, results, states)),
+    ]);
     for (const item of round) if (!results.get(item.record.messageId)?.ok && !failed.has(item.group)) failed.set(item.group, item);
   }
 }

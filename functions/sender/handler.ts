@@ -20,6 +20,8 @@ import { deliverBatch, type SenderDeps, type SenderQueue } from './deliver';
 /** MoEngage's documented per-workspace ceilings. */
 export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
 export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
+/** Delete User: 5,000 requests per minute, one user each. */
+export const DELETE_USER_LIMIT_PER_MINUTE = 5_000;
 
 export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: string, fifo: boolean): SenderQueue {
   return {
@@ -106,6 +108,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   const limiters = {
     customer: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(customerLimit / concurrency)), share: 1 / concurrency, now, sleep }),
     bulk: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(bulkLimit / concurrency)), share: 1 / concurrency, now, sleep }),
+    delete: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(DELETE_USER_LIMIT_PER_MINUTE / concurrency)), share: 1 / concurrency, now, sleep }),
   };
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);

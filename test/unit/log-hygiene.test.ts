@@ -478,6 +478,7 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
       limiters: {
         customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
         bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
+        delete: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
       },
       policy: retryPolicy(),
       maxReceiveCount: 5,
@@ -533,7 +534,7 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
         },
       },
       queue: { changeVisibility: async () => undefined, park: async () => undefined },
-      limiters: { customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }), bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }) },
+      limiters: { customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }), bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }), delete: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }) },
       policy: retryPolicy(),
       maxReceiveCount: 5,
       parallelism: 1,

@@ -98,6 +98,7 @@ function harness(answers: Answer[], over: Partial<SenderDeps> = {}, fallback?: A
     limiters: {
       customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
       bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
+      delete: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
     },
     policy: retryPolicy(),
     maxReceiveCount: 5,

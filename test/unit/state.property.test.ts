@@ -2,7 +2,8 @@
  * The convergence property of the per-user state store: for any delivery order of a user's
  * events, with duplicates, failures (500s until a message is retried or parked), redrives of
  * what was parked and any batching, the final profile at MoEngage equals the one after
- * in-order delivery: for snapshot sources and for partial sources, in customer and bulk mode.
+ * in-order delivery: for snapshot sources (with deletions: no resurrection by a late older
+ * event) and for partial sources, in customer and bulk mode.
  * Run against the in-memory store (many cases) and against dynalite (real DynamoDB protocol).
  */
 import fc from 'fast-check';
@@ -20,8 +21,8 @@ const KEYS = ['plan', 'city', 'u_fn'] as const;
 interface Scenario {
   partial: boolean;
   mode: 'customer' | 'bulk';
-  /** Per event (in provider order): the attributes it sets. */
-  events: Record<string, string>[];
+  /** Per event (in provider order): the attributes it sets, or `delete` (a deletion at the provider). */
+  events: (Record<string, string> | 'delete')[];
   /** Delivery order: indexes into events, duplicates allowed (every event appears at least once). */
   order: number[];
   /** Per MoEngage call, in order: answer 500 instead of applying. */
@@ -38,9 +39,12 @@ const scenario: fc.Arbitrary<Scenario> = fc
     order: fc.array(fc.nat(), { minLength: 0, maxLength: 12 }),
     failures: fc.array(fc.boolean(), { maxLength: 40 }),
     batchSizes: fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 10 }),
+    deletions: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
   })
-  .map(({ partial, mode, n, subsets, order, failures, batchSizes }) => {
-    const events = Array.from({ length: n }, (_, i) => {
+  .map(({ partial, mode, n, subsets, order, failures, batchSizes, deletions }) => {
+    const events = Array.from({ length: n }, (_, i): Record<string, string> | 'delete' => {
+      // Snapshot sources have deletion events (deleteUsers on); Segment has none.
+      if (!partial && deletions[i]) return 'delete';
       const keys = partial ? (subsets[i] as string[]) : [...KEYS];
       return Object.fromEntries(keys.map((k) => [k, `${k}-${i}`]));
     });
@@ -60,7 +64,9 @@ function envelopeOf(s: Scenario, i: number): Envelope {
     version: versionKey(T0 + i * 1000, eventId),
     userKey: 'u-prop',
     ...(s.partial ? { partial: true as const } : {}),
-    payload: { type: 'customer', customer_id: 'user_prop', attributes: s.events[i] as Record<string, string> },
+    ...(s.events[i] === 'delete'
+      ? { op: 'delete' as const, eventType: 'user.deleted', payload: { type: 'customer' as const, customer_id: 'user_prop' } }
+      : { payload: { type: 'customer' as const, customer_id: 'user_prop', attributes: s.events[i] as Record<string, string> } }),
   };
 }
 
@@ -88,7 +94,10 @@ async function run(s: Scenario, state: StateStore): Promise<Profiles> {
 
 function inOrder(s: Scenario): Profiles {
   const profiles: Profiles = new Map();
-  s.events.forEach((attributes) => mergeInto(profiles, { customer_id: 'user_prop', attributes }));
+  for (const e of s.events) {
+    if (e === 'delete') profiles.delete('user_prop');
+    else mergeInto(profiles, { customer_id: 'user_prop', attributes: e });
+  }
   return profiles;
 }
 

@@ -241,3 +241,37 @@ describe('sender guarded by the state store', () => {
     expect(h.telemetry.counts.get(METRIC.staleDropped)).toBe(1);
   });
 });
+
+describe('deletions (deleteUsers)', () => {
+  const del = (n: number) => env(n, { op: 'delete', eventType: 'user.deleted', eventId: `del_${n}`, version: versionKey(T0 + n * 1000, `del_${n}`), payload: { type: 'customer', customer_id: 'user_1' } });
+
+  it('one Delete User call; a replay is a duplicate; a late older update does not re-create the user', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    await h.deliver([recordOf(env(1))]);
+    expect(h.moengage.profiles.has('user_1')).toBe(true);
+    const r = await h.deliver([recordOf(del(5))]);
+    expect([...r.values()][0]).toEqual({ ok: true, action: 'delivered' });
+    expect(h.moengage.calls.at(-1)).toMatchObject({ path: '/v1/customer/delete', body: { identity_type: 'customer_id', identity_value: 'user_1' } });
+    expect(h.moengage.profiles.has('user_1')).toBe(false);
+    await h.deliver([recordOf(del(5))]); // provider retry of the deletion
+    await h.deliver([recordOf(env(3))]); // late update from before the deletion
+    expect(h.moengage.deletes.get('user_1')).toBe(1);
+    expect(h.moengage.profiles.has('user_1')).toBe(false);
+    expect(h.telemetry.counts.get(METRIC.usersDeleted)).toBe(1);
+    expect(h.telemetry.counts.get(METRIC.staleDropped)).toBe(1);
+    expect(h.telemetry.counts.get(METRIC.duplicatesDropped)).toBe(1);
+    // An update newer than the deletion is applied (the user signed up again).
+    await h.deliver([recordOf(env(9))]);
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e9@example.com' });
+  });
+
+  it('bulk mode sends deletions with Delete User, never inside a Bulk Import request', async () => {
+    const h = senderHarness({ state: memoryStateStore(), mode: 'bulk', fifo: false });
+    const other = env(1, { userKey: 'u-2', payload: { type: 'customer', customer_id: 'user_2', attributes: { u_fn: 'G' } } });
+    await h.deliver([recordOf(env(1)), recordOf(other)]);
+    await h.deliver([recordOf(del(5)), recordOf(env(3))]);
+    expect(h.moengage.calls.filter((c) => c.path === '/v1/customer/delete')).toHaveLength(1);
+    expect(h.moengage.profiles.has('user_1')).toBe(false);
+    expect(h.moengage.profiles.get('user_2')).toMatchObject({ u_fn: 'G' });
+  });
+});

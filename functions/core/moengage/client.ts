@@ -539,15 +539,24 @@ export class MoEngageClient {
     return this.post(creds, 'transition', JSON.stringify({ type: 'transition', elements }), {}, opts.timeoutMs);
   }
 
-  /** The URL of an endpoint (`customer` or `transition`) for a workspace. */
-  urlFor(endpoint: 'customer' | 'transition', workspaceId: string): string {
+  /**
+   * Delete User: `POST {base}/v1/customer/delete?app_id={workspaceId}` with
+   * `{"identity_type":"customer_id","identity_value":"<id>"}`; answers classified as Track User's.
+   */
+  deleteUser(creds: MoEngageCredentials, customerId: string, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
+    return this.post(creds, 'delete', JSON.stringify({ identity_type: 'customer_id', identity_value: customerId }), {}, opts.timeoutMs);
+  }
+
+  /** The URL of an endpoint (`customer`, `transition` or `delete`) for a workspace. */
+  urlFor(endpoint: 'customer' | 'transition' | 'delete', workspaceId: string): string {
     const ws = encodeURIComponent(workspaceId);
+    if (endpoint === 'delete') return `${this.baseUrl}/v1/customer/delete?app_id=${ws}`;
     return `${this.baseUrl}/v1/${endpoint}/${ws}?app_id=${ws}`;
   }
 
   private async post(
     creds: MoEngageCredentials,
-    endpoint: 'customer' | 'transition',
+    endpoint: 'customer' | 'transition' | 'delete',
     body: string,
     extraHeaders: Record<string, string>,
     timeoutOverride: number | undefined,
