@@ -38,6 +38,7 @@ export const SAMPLE_STANDARD_MAPPING: StandardMapping = {
   events: ['user.created', 'user.updated'],
   eventTypePath: 'type',
   occurredAtPath: 'timestamp',
+  version: 'timestamp',
   customerId: 'data.id',
   attributes: { u_em: 'data.email', u_mb: 'data.phone', u_fn: 'data.first_name', u_ln: 'data.last_name' },
   constants: {},

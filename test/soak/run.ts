@@ -7,26 +7,35 @@
  * recovering. A few users are refused by MoEngage (400) on purpose: those, and only those,
  * must end in the DLQ.
  *
+ * Providers' own misbehaviour rides along: for every `--late-every`-th user an older version of
+ * the user (60 s earlier, another event id) is posted after the newer one was accepted (a late
+ * retry); for every `--duplicate-every`-th user the newer event is posted again (a provider
+ * retry of the same event id). At the end every user's final profile at the MoEngage emulator
+ * (the accepted payloads folded in the order MoEngage accepted them) is compared with the
+ * provider's latest state (the payload the source maps from the user's newest event).
+ *
  * Prints events, faults injected by kind, delivered (unique users at MoEngage), duplicates,
- * parked, lost and the durations, and exits non-zero if anything was lost, parked without
- * reason, or not drained in time. Every server listens on 127.0.0.1; traffic goes nowhere else.
+ * parked, lost, profiles equal to the provider's latest state, and the durations, and exits
+ * non-zero if anything was lost, parked without reason, a profile differs, or it did not drain
+ * in time. Every server listens on 127.0.0.1; traffic goes nowhere else.
  * Bounded: it stops at --max-minutes whatever happens.
  *
  *   npm run soak -- [--events 5000] [--fault-rate 0.3] [--reject 25] [--seed 1] [--max-minutes 10]
- *                   [--concurrency 16] [--queue-type fifo|standard]
+ *                   [--concurrency 16] [--queue-type fifo|standard] [--late-every 5] [--duplicate-every 7]
  */
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { SOURCE_NAMES, type SourceName } from '../../functions/core/config';
+import { parseAdapterConfig, SOURCE_NAMES, sourceOptions, type SourceName } from '../../functions/core/config';
 import { readParkAttributes } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload';
 import { ENV } from '../../functions/core/names';
 import { startDev, type DevHandle } from '../../local/dev';
 import { seededRandom, TRANSIENT_FAULTS, type PayloadValidator } from '../../local/moengage-emulator';
-import { buildSampleEvent, DEV_SECRETS, postSignedRequest, signSample, type SignedRequest } from '../../local/samples';
+import { buildSampleEvent, DEV_SECRETS, postSignedRequest, SAMPLE_STANDARD_MAPPING, signSample, type SignedRequest } from '../../local/samples';
+import { SOURCES } from '../../functions/sources';
 import type { QueueType } from '../../local/sqs';
 
 export interface SoakOptions {
@@ -39,6 +48,10 @@ export interface SoakOptions {
   /** Concurrent webhook posts. */
   concurrency: number;
   queueType: QueueType;
+  /** Every n-th user also gets an older version of itself, posted late (0: none). */
+  lateEvery: number;
+  /** Every n-th user's newest event is posted twice (0: none). */
+  duplicateEvery: number;
   log: (line: string) => void;
 }
 
@@ -50,6 +63,8 @@ export const DEFAULT_SOAK_OPTIONS: Omit<SoakOptions, 'log'> = {
   maxMinutes: 10,
   concurrency: 16,
   queueType: 'fifo',
+  lateEvery: 5,
+  duplicateEvery: 7,
 };
 
 
@@ -72,6 +87,14 @@ export interface SoakResult {
   parkedReasons: Record<string, number>;
   rejectedButDelivered: number;
   lost: number;
+  /** Late older versions and re-posted duplicates sent by the "providers". */
+  lateSent: number;
+  duplicatesSent: number;
+  /** Users compared (accepted, not refused on purpose) and those whose final profile differs from the provider's latest state. */
+  profilesCompared: number;
+  profilesDiffering: number;
+  /** A few differing users (customer id and attribute), for the report. */
+  differences: string[];
   drained: boolean;
   durationMs: { total: number; posting: number; underFaults: number; recovery: number };
 }
@@ -97,11 +120,33 @@ function userId(source: SourceName, i: number): string {
 }
 
 /** Sources round-robin, one distinct user per event, ids derived from the seed. */
-function buildEvent(i: number, seed: number): SignedRequest {
+function buildEvent(i: number, seed: number, version: 'current' | 'older' = 'current'): SignedRequest {
   const source = SOURCE_NAMES[i % SOURCE_NAMES.length] as SourceName;
   let n = 0;
-  const randomHex = () => createHash('sha256').update(`${seed}:${i}:${n++}`).digest('hex').slice(0, 32);
-  return signSample(buildSampleEvent(source, { user: { id: userId(source, i) }, randomHex }), DEV_SECRETS[source]);
+  const randomHex = () => createHash('sha256').update(`${seed}:${i}:${version}:${n++}`).digest('hex').slice(0, 32);
+  const now = new Date();
+  const older = version === 'older';
+  const sample = buildSampleEvent(source, {
+    // A user update (not a create): both versions are snapshots of the same user, 60 s apart.
+    type: source === 'shopify' ? 'customers/update' : source === 'stripe' ? 'customer.updated' : source === 'segment' ? 'identify' : 'user.updated',
+    now: older ? new Date(now.getTime() - 60_000) : now,
+    user: { id: userId(source, i), firstName: older ? 'Stale' : 'Jane', email: older ? `stale.${i}@example.com` : `jane.${i}@example.com` },
+    randomHex,
+  });
+  return signSample(sample, DEV_SECRETS[source]);
+}
+
+const DEV_CONFIG = parseAdapterConfig({ sources: { standard: { mapping: SAMPLE_STANDARD_MAPPING } } });
+
+/** The payload the source maps from a signed request (what the provider's latest state is, for MoEngage). */
+function mappedAttributes(request: SignedRequest): Record<string, unknown> | undefined {
+  const source = SOURCES[request.source];
+  const req = { method: 'POST', path: request.path, headers: request.headers, rawBody: Buffer.from(request.body, 'utf8') };
+  const ctx = { now: new Date(), options: sourceOptions(DEV_CONFIG, request.source) };
+  const parsed = source.parse(req, ctx);
+  if (!parsed.ok) return undefined;
+  const mapped = source.map(parsed.event, ctx);
+  return mapped.kind === 'payload' ? (mapped.payload.attributes as Record<string, unknown>) : undefined;
 }
 
 async function depth(client: SQSClient, queueUrl: string): Promise<number> {
@@ -138,6 +183,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const random = seededRandom(opts.seed);
 
   const events = Array.from({ length: opts.events }, (_, i) => buildEvent(i, opts.seed));
+  // The providers' misbehaviour: late older versions, and the same event delivered twice.
+  const lateOf = new Map<number, SignedRequest>();
+  if (opts.lateEvery > 0) for (let i = 0; i < events.length; i += opts.lateEvery) lateOf.set(i, buildEvent(i, opts.seed, 'older'));
+  const duplicated = new Set<number>();
+  if (opts.duplicateEvery > 0) for (let i = 3; i < events.length; i += opts.duplicateEvery) duplicated.add(i);
   // Injected permanent errors: these users are refused by MoEngage (400) every time.
   const refused = new Set<string>();
   const step = Math.max(1, Math.floor(opts.events / Math.max(1, opts.reject)));
@@ -181,25 +231,35 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     progress.unref();
 
     // 1. Post everything, retrying like a provider (same signed request, backoff) on a non-2xx.
+    // After a user's event is accepted, its late older version and its duplicate follow.
     const statuses = new Array<number>(events.length).fill(0);
     let receiverRetries = 0;
+    let lateSent = 0;
+    let duplicatesSent = 0;
+    const post = async (request: SignedRequest): Promise<number> => {
+      let status = 0;
+      for (let attempt = 1; attempt <= 8; attempt++) {
+        try {
+          status = (await postSignedRequest(dev.url, request)).status;
+        } catch {
+          status = 0;
+        }
+        if (status >= 200 && status < 300) break;
+        receiverRetries++;
+        await sleep(Math.min(2_000, 100 * 2 ** attempt));
+      }
+      return status;
+    };
     let next = 0;
     await Promise.all(
       Array.from({ length: opts.concurrency }, async () => {
         while (next < events.length && Date.now() < deadline) {
           const i = next++;
-          for (let attempt = 1; attempt <= 8; attempt++) {
-            let status = 0;
-            try {
-              status = (await postSignedRequest(dev.url, events[i] as SignedRequest)).status;
-            } catch {
-              status = 0;
-            }
-            statuses[i] = status;
-            if (status >= 200 && status < 300) break;
-            receiverRetries++;
-            await sleep(Math.min(2_000, 100 * 2 ** attempt));
-          }
+          statuses[i] = await post(events[i] as SignedRequest);
+          if (statuses[i] !== 202) continue;
+          const late = lateOf.get(i);
+          if (late && (await post(late)) === 202) lateSent++;
+          if (duplicated.has(i) && (await post(events[i] as SignedRequest)) >= 200) duplicatesSent++;
         }
       }),
     );
@@ -237,6 +297,27 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     const stats = emulator.stats();
     const ok = stats.byStatus['200'] ?? 0;
     const lost = acceptedIds.filter((id) => !delivered.has(id) && !parkedIds.has(id)).length;
+
+    // 4. Every user's final profile at MoEngage against the provider's latest state.
+    const profiles = new Map<string, Record<string, unknown>>();
+    for (const a of emulator.accepted) {
+      const id = String(a.payload.customer_id);
+      profiles.set(id, { ...(profiles.get(id) ?? {}), ...((a.payload.attributes as Record<string, unknown>) ?? {}) });
+    }
+    let profilesCompared = 0;
+    const differences: string[] = [];
+    let profilesDiffering = 0;
+    events.forEach((request, i) => {
+      if (statuses[i] !== 202 || refused.has(request.customerId)) return;
+      profilesCompared++;
+      const latest = mappedAttributes(request) ?? {};
+      const profile = profiles.get(request.customerId) ?? {};
+      const wrong = Object.keys(latest).filter((k) => JSON.stringify(profile[k]) !== JSON.stringify(latest[k]));
+      if (wrong.length > 0) {
+        profilesDiffering++;
+        if (differences.length < 5) differences.push(`${request.customerId}: ${wrong.join(', ')}`);
+      }
+    });
     return {
       events: events.length,
       accepted: acceptedIds.length,
@@ -264,6 +345,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       parkedReasons,
       rejectedButDelivered: [...refused].filter((id) => delivered.has(id)).length,
       lost,
+      lateSent,
+      duplicatesSent,
+      profilesCompared,
+      profilesDiffering,
+      differences,
       drained,
       durationMs: { total: tDone - t0, posting: tPosted - t0, underFaults: tRecovery - t0, recovery: tDone - tRecovery },
     };
@@ -285,6 +371,8 @@ export function formatSoakResult(r: SoakResult): string[] {
     `  duplicates          ${r.duplicates} (accepted then timed out / reset: ${r.duplicatesAcceptedUnanswered}; answered 200 twice: ${r.duplicatesAnsweredTwice})`,
     `  parked              ${r.parked} (injected 400s: ${r.parkedInjected}; unexpected: ${r.parkedUnexpected}) ${JSON.stringify(r.parkedReasons)}`,
     `  lost                ${r.lost}`,
+    `  provider misbehaviour  late older versions ${r.lateSent}, duplicate deliveries ${r.duplicatesSent}`,
+    `  profiles            ${r.profilesCompared - r.profilesDiffering} / ${r.profilesCompared} equal to the provider's latest state${r.differences.length > 0 ? ` (differing: ${r.differences.join('; ')})` : ''}`,
     `  drained             ${r.drained ? 'yes' : 'NO'}`,
     `  duration            ${s(r.durationMs.total)} (posting ${s(r.durationMs.posting)}, under faults ${s(r.durationMs.underFaults)}, recovery ${s(r.durationMs.recovery)})`,
   ];
@@ -292,7 +380,7 @@ export function formatSoakResult(r: SoakResult): string[] {
 
 /** Exit code: 0 only if nothing was lost, nothing parked without being refused on purpose, and everything drained. */
 export function soakExitCode(r: SoakResult): number {
-  return r.lost === 0 && r.parkedUnexpected === 0 && r.rejectedButDelivered === 0 && r.drained && r.notAccepted === 0 ? 0 : 1;
+  return r.lost === 0 && r.parkedUnexpected === 0 && r.rejectedButDelivered === 0 && r.drained && r.notAccepted === 0 && r.profilesDiffering === 0 ? 0 : 1;
 }
 
 export function parseSoakArgs(argv: readonly string[]): Omit<SoakOptions, 'log'> | { error: string } {
@@ -308,6 +396,8 @@ export function parseSoakArgs(argv: readonly string[]): Omit<SoakOptions, 'log'>
         'max-minutes': { type: 'string' },
         concurrency: { type: 'string' },
         'queue-type': { type: 'string' },
+        'late-every': { type: 'string' },
+        'duplicate-every': { type: 'string' },
       },
     }).values as Record<string, string | undefined>;
   } catch (err) {
@@ -326,6 +416,8 @@ export function parseSoakArgs(argv: readonly string[]): Omit<SoakOptions, 'log'>
     ['seed', int('seed', 0, 2 ** 31)],
     ['maxMinutes', int('max-minutes', 1, 60)],
     ['concurrency', int('concurrency', 1, 256)],
+    ['lateEvery', int('late-every', 0, 100_000)],
+    ['duplicateEvery', int('duplicate-every', 0, 100_000)],
   ];
   for (const [key, v] of checks) {
     if (typeof v === 'string') return { error: v };

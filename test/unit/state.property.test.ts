@@ -59,13 +59,13 @@ function envelopeOf(s: Scenario, i: number): Envelope {
     v: 1,
     source: s.partial ? 'segment' : 'clerk',
     eventId,
-    eventType: s.partial ? 'identify' : 'user.updated',
+    eventType: s.partial ? 'identify' : s.events[i] === 'delete' ? 'user.deleted' : 'user.updated',
     receivedAt: new Date(T0).toISOString(),
     version: versionKey(T0 + i * 1000, eventId),
     userKey: 'u-prop',
     ...(s.partial ? { partial: true as const } : {}),
     ...(s.events[i] === 'delete'
-      ? { op: 'delete' as const, eventType: 'user.deleted', payload: { type: 'customer' as const, customer_id: 'user_prop' } }
+      ? { op: 'delete' as const, payload: { type: 'customer' as const, customer_id: 'user_prop' } }
       : { payload: { type: 'customer' as const, customer_id: 'user_prop', attributes: s.events[i] as Record<string, string> } }),
   };
 }
