@@ -36,6 +36,12 @@ import type { Telemetry } from '../shared/observability';
 export interface SenderQueue {
   /** Sets how long a failed message stays invisible before SQS hands it out again. */
   changeVisibility(record: SQSRecord, seconds: number): Promise<void>;
+  /**
+   * FIFO with the state store: sends a copy of a failed message back to the queue in a message
+   * group of its own (out of its user's line), carrying the attempts made and when it is due;
+   * resolves once SQS accepted it (the original is then deleted).
+   */
+  requeue(record: SQSRecord, retry: { attempts: number; notBefore: number }): Promise<void>;
   /** Sends the message to the DLQ with its reason; resolves once the DLQ accepted it. */
   park(record: SQSRecord, info: ParkInfo, meta: { source?: string; eventType?: string }): Promise<void>;
 }
@@ -62,7 +68,7 @@ export interface SenderDeps {
 }
 
 export type RecordResult =
-  | { ok: true; action: 'delivered' | 'parked' | 'dropped' }
+  | { ok: true; action: 'delivered' | 'parked' | 'dropped' | 'requeued' }
   | {
       ok: false;
       error: Error;
@@ -101,7 +107,22 @@ const NOT_ATTEMPTED_VISIBILITY_SECONDS = 1;
  */
 const MIN_CALL_BUDGET_MS = 3_000;
 
+/** Message attributes of a requeued copy (see SenderQueue.requeue). */
+export const RETRY_ATTRIBUTES = { attempts: 'retry_attempts', notBefore: 'retry_not_before' } as const;
+
+function retryAttribute(record: SQSRecord, name: string): number | undefined {
+  const raw = record.messageAttributes?.[name]?.stringValue;
+  const n = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * The delivery attempts this receive stands for: SQS's receive count, or for a requeued copy
+ * the attempts its original made before, plus this one.
+ */
 function receiveCountOf(record: SQSRecord): number {
+  const carried = retryAttribute(record, RETRY_ATTRIBUTES.attempts);
+  if (carried !== undefined) return Math.trunc(carried) + 1;
   const n = Number(record.attributes?.ApproximateReceiveCount ?? '1');
   return Number.isInteger(n) && n > 0 ? n : 1;
 }
@@ -122,6 +143,14 @@ export async function deliverBatch(records: readonly SQSRecord[], deps: SenderDe
   const results = new Map<string, RecordResult>();
   const items: Item[] = [];
   for (const record of records) {
+    // A requeued copy that is not due yet waits, in its own group, for the rest of its backoff.
+    const notBefore = retryAttribute(record, RETRY_ATTRIBUTES.notBefore);
+    if (notBefore !== undefined && notBefore > deps.now()) {
+      const seconds = Math.min(43_200, Math.max(1, Math.ceil((notBefore - deps.now()) / 1000)));
+      await changeVisibilityOf(record, seconds, deps);
+      results.set(record.messageId, fail(`a retry, due in ${seconds}s`, seconds));
+      continue;
+    }
     const decoded = decodeEnvelope(record.body);
     const receiveCount = receiveCountOf(record);
     if (!decoded.ok) {
@@ -212,8 +241,7 @@ async function stateUnavailable(item: Item, deps: SenderDeps, err: unknown, op: 
     return park(deps, item.record, item.envelope, { reason: 'state_unavailable', detail: { type: (err as Error)?.name ?? 'Error', message: `the per-user state table could not be ${op === 'read' ? 'read' : 'written'}` } }, item.receiveCount);
   }
   const seconds = visibilityTimeoutSeconds(item.receiveCount, deps.policy, deps.random);
-  await changeVisibility(item, seconds, deps);
-  return fail(`the state table could not be ${op === 'read' ? 'read' : 'written'}; retry in ${seconds}s`, seconds);
+  return retryLater(item, seconds, `the state table could not be ${op === 'read' ? 'read' : 'written'}`, deps);
 }
 
 /** One Track User call per message; groups in parallel, each group in order. */
@@ -248,11 +276,37 @@ async function holdBack(item: Item, visibilityTimeoutSeconds: number | undefined
 }
 
 async function changeVisibility(item: Item, seconds: number, deps: SenderDeps): Promise<void> {
+  await changeVisibilityOf(item.record, seconds, deps, item.envelope.eventId);
+}
+
+async function changeVisibilityOf(record: SQSRecord, seconds: number, deps: SenderDeps, eventId?: string): Promise<void> {
   try {
-    await deps.queue.changeVisibility(item.record, seconds);
+    await deps.queue.changeVisibility(record, seconds);
   } catch (err) {
-    deps.telemetry.warn('could not change the visibility timeout', { error: (err as Error).name, eventId: item.envelope.eventId });
+    deps.telemetry.warn('could not change the visibility timeout', { error: (err as Error).name, eventId });
   }
+}
+
+/**
+ * A failed message to be retried after `seconds`. With the state store, on a FIFO queue, a
+ * versioned message leaves its user's line: a copy goes back to the queue in a group of its
+ * own, due after the backoff, and the original is deleted, so that the user's later messages
+ * are not held behind it (SQS hands out no message of a group while one is in flight). The
+ * judgement makes applying them out of order safe. Otherwise (or if SQS refuses the copy) the
+ * message waits out the backoff as an invisible message.
+ */
+async function retryLater(item: Item, seconds: number, why: string, deps: SenderDeps): Promise<RecordResult> {
+  if (deps.fifo && deps.state && item.envelope.version !== undefined) {
+    try {
+      await deps.queue.requeue(item.record, { attempts: item.receiveCount, notBefore: deps.now() + seconds * 1000 });
+      deps.telemetry.info('retry requeued out of the user\'s line', { source: item.envelope.source, eventId: item.envelope.eventId, attempts: item.receiveCount, retryInSeconds: seconds });
+      return { ok: true, action: 'requeued' };
+    } catch (err) {
+      deps.telemetry.warn('could not requeue the retry; it waits in line', { error: (err as Error).name, eventId: item.envelope.eventId });
+    }
+  }
+  await changeVisibility(item, seconds, deps);
+  return fail(`${why}; retry in ${seconds}s`, seconds);
 }
 
 /**
@@ -509,8 +563,7 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
     case 'park':
       return park(deps, record, envelope, { reason: decision.reason, status: outcome.status, detail: outcome.kind === 'delivered' ? undefined : outcome.detail }, item.receiveCount);
     case 'retry_later':
-      await changeVisibility(item, decision.visibilityTimeoutSeconds, deps);
-      return fail(`MoEngage delivery deferred (${outcome.kind}); retry in ${decision.visibilityTimeoutSeconds}s`, decision.visibilityTimeoutSeconds);
+      return retryLater(item, decision.visibilityTimeoutSeconds, `MoEngage delivery deferred (${outcome.kind})`, deps);
     case 'retry_now':
       // retryWithPolicy only returns once no in-invocation attempt remains; treat as deferred.
       return fail('MoEngage delivery deferred');

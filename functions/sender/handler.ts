@@ -15,7 +15,7 @@ import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
 import { dynamoClientFrom, dynamoStateStore, type StateStore } from '../shared/state-store';
-import { deliverBatch, type SenderDeps, type SenderQueue } from './deliver';
+import { deliverBatch, RETRY_ATTRIBUTES, type SenderDeps, type SenderQueue } from './deliver';
 
 /** MoEngage's documented per-workspace ceilings. */
 export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
@@ -27,6 +27,27 @@ export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: stri
   return {
     async changeVisibility(record, seconds) {
       await client.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: seconds }));
+    },
+    async requeue(record, retry) {
+      const attrs: Record<string, { DataType: string; StringValue: string }> = {};
+      for (const [name, a] of Object.entries(record.messageAttributes ?? {})) {
+        if (a?.stringValue !== undefined && name !== RETRY_ATTRIBUTES.attempts && name !== RETRY_ATTRIBUTES.notBefore) {
+          attrs[name] = { DataType: a.dataType === 'Number' ? 'Number' : 'String', StringValue: a.stringValue };
+        }
+      }
+      attrs[RETRY_ATTRIBUTES.attempts] = { DataType: 'Number', StringValue: String(retry.attempts) };
+      attrs[RETRY_ATTRIBUTES.notBefore] = { DataType: 'Number', StringValue: String(Math.ceil(retry.notBefore)) };
+      const out = await client.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: record.body,
+          MessageAttributes: attrs,
+          // A group of its own: the copy does not hold its user's later messages back.
+          MessageGroupId: `retry-${record.messageId}`,
+          MessageDeduplicationId: `retry:${record.messageId}`,
+        }),
+      );
+      if (!out.MessageId) throw new Error('SQS returned no MessageId');
     },
     async park(record, info, meta) {
       const out = await client.send(

@@ -10,7 +10,7 @@ import { MoEngageClient, type FetchLike } from '../../functions/core/moengage/cl
 import { RateLimiter } from '../../functions/core/moengage/rate-limit';
 import { retryPolicy } from '../../functions/core/retry';
 import type { ParkInfo } from '../../functions/core/dlq';
-import { deliverBatch, type RecordResult, type SenderDeps } from '../../functions/sender/deliver';
+import { deliverBatch, RETRY_ATTRIBUTES, type RecordResult, type SenderDeps } from '../../functions/sender/deliver';
 import { recordingTelemetry } from '../../functions/shared/observability';
 import type { StateStore } from '../../functions/shared/state-store';
 
@@ -65,8 +65,11 @@ export function fakeMoEngage(): FakeMoEngage {
 
 let seq = 0;
 
-/** An SQS record carrying `envelope` (FIFO group = the envelope's userKey). */
-export function recordOf(envelope: Envelope, receiveCount = 1, messageId = `m-${++seq}`): SQSRecord {
+/**
+ * An SQS record carrying `envelope` (FIFO group = the envelope's userKey). `retryAttempts`: a
+ * requeued copy (SenderQueue.requeue) carrying the attempts its original made, due now.
+ */
+export function recordOf(envelope: Envelope, receiveCount = 1, messageId = `m-${++seq}`, retryAttempts?: number): SQSRecord {
   return {
     messageId,
     receiptHandle: `rh-${messageId}`,
@@ -78,7 +81,8 @@ export function recordOf(envelope: Envelope, receiveCount = 1, messageId = `m-${
       ApproximateFirstReceiveTimestamp: '0',
       MessageGroupId: envelope.userKey ?? 'g',
     },
-    messageAttributes: {},
+    messageAttributes:
+      retryAttempts === undefined ? {} : { [RETRY_ATTRIBUTES.attempts]: { stringValue: String(retryAttempts), dataType: 'Number', stringListValues: [], binaryListValues: [] } },
     md5OfBody: '',
     eventSource: 'aws:sqs',
     eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:q.fifo',
@@ -90,6 +94,8 @@ export interface Harness {
   deps: SenderDeps;
   moengage: FakeMoEngage;
   parked: { messageId: string; info: ParkInfo }[];
+  /** Retries taken out of their user's line (FIFO with the state store). */
+  requeued: { record: SQSRecord; attempts: number; notBefore: number }[];
   telemetry: ReturnType<typeof recordingTelemetry>;
   deliver(records: SQSRecord[]): Promise<Map<string, RecordResult>>;
 }
@@ -103,6 +109,7 @@ export function senderHarness(options: { state?: StateStore; mode?: 'customer' |
   const now = () => clock;
   const telemetry = recordingTelemetry();
   const parked: Harness['parked'] = [];
+  const requeued: Harness['requeued'] = [];
   const deps: SenderDeps = {
     mode: options.mode ?? 'customer',
     fifo: options.fifo ?? true,
@@ -110,6 +117,9 @@ export function senderHarness(options: { state?: StateStore; mode?: 'customer' |
     credentials: { get: async () => ({ workspaceId: 'ws1', apiKey: 'k' }), refresh: async () => ({ workspaceId: 'ws1', apiKey: 'k' }) },
     queue: {
       changeVisibility: async () => {},
+      requeue: async (r, retry) => {
+        requeued.push({ record: r, ...retry });
+      },
       park: async (r, info) => {
         parked.push({ messageId: r.messageId, info });
       },
@@ -129,5 +139,5 @@ export function senderHarness(options: { state?: StateStore; mode?: 'customer' |
     telemetry,
     ...(options.state ? { state: options.state } : {}),
   };
-  return { deps, moengage, parked, telemetry, deliver: (records) => deliverBatch(records, deps) };
+  return { deps, moengage, parked, requeued, telemetry, deliver: (records) => deliverBatch(records, deps) };
 }

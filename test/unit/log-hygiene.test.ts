@@ -470,6 +470,9 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
         changeVisibility: async () => {
           throw new Error(`ChangeMessageVisibility failed for ${EMAIL} with key ${API_KEY}`);
         },
+        requeue: async () => {
+          throw new Error(`SendMessage failed for ${EMAIL} with key ${API_KEY}`);
+        },
         park: async (record) => {
           if (record.messageId === 'm-6') throw new Error(`DLQ refused ${EMAIL} (${API_KEY})`);
           parked.push(record.messageId);
@@ -533,7 +536,7 @@ describe('sender core (deliverBatch + Powertools telemetry): nothing secret or p
           throw new Error(API_KEY);
         },
       },
-      queue: { changeVisibility: async () => undefined, park: async () => undefined },
+      queue: { changeVisibility: async () => undefined, requeue: async () => undefined, park: async () => undefined },
       limiters: { customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }), bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }), delete: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }) },
       policy: retryPolicy(),
       maxReceiveCount: 5,

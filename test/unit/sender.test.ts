@@ -91,6 +91,9 @@ function harness(answers: Answer[], over: Partial<SenderDeps> = {}, fallback?: A
       changeVisibility: async (r, seconds) => {
         visibility.push({ messageId: r.messageId, seconds });
       },
+      requeue: async () => {
+        throw new Error('no requeue without the state store');
+      },
       park: async (r, info, meta) => {
         parked.push({ messageId: r.messageId, info, meta });
       },

@@ -152,12 +152,14 @@ describe('sender guarded by the state store', () => {
     h.moengage.failWhen((_p, body) => ((body.attributes as Record<string, unknown>)?.u_em === 'e1@example.com' ? 500 : undefined));
     const e1 = env(1);
     const first = await h.deliver([recordOf(e1, 1, 'e1'), recordOf(env(2), 1, 'e2'), recordOf(env(3), 1, 'e3')]);
-    expect(first.get('e1')?.ok).toBe(false);
+    // e1 leaves its user's line: a copy goes back to the queue in a group of its own.
+    expect(first.get('e1')).toEqual({ ok: true, action: 'requeued' });
+    expect(h.requeued.map((q) => [q.record.messageId, q.attempts])).toEqual([['e1', 1]]);
     expect(first.get('e2')).toEqual({ ok: true, action: 'delivered' });
     expect(first.get('e3')).toEqual({ ok: true, action: 'delivered' });
-    // e1 comes back alone: already superseded, it is dropped rather than sent again.
-    const again = await h.deliver([recordOf(e1, 2, 'e1')]);
-    expect(again.get('e1')).toEqual({ ok: true, action: 'dropped' });
+    // e1's copy comes back: already superseded, it is dropped rather than sent again.
+    const again = await h.deliver([recordOf(e1, 1, 'e1-copy', 1)]);
+    expect(again.get('e1-copy')).toEqual({ ok: true, action: 'dropped' });
     expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e3@example.com', u_fn: 'F3' });
   });
 
@@ -167,17 +169,39 @@ describe('sender guarded by the state store', () => {
     const e3 = env(3);
     // e3 (newest) fails; e1 and e2 behind it in the line are delivered, each with its own attempts.
     const r = await h.deliver([recordOf(e3, 1, 'e3'), recordOf(env(1), 1, 'e1'), recordOf(env(2), 1, 'e2')]);
-    expect(r.get('e3')?.ok).toBe(false);
-    expect(r.get('e1')?.ok && r.get('e2')?.ok).toBe(true);
-    await h.deliver([recordOf(e3, 2, 'e3')]);
-    const last = await h.deliver([recordOf(e3, 3, 'e3')]);
-    expect(last.get('e3')).toEqual({ ok: true, action: 'parked' });
+    expect(r.get('e3')).toEqual({ ok: true, action: 'requeued' });
+    expect(r.get('e1')).toEqual({ ok: true, action: 'delivered' });
+    expect(r.get('e2')).toEqual({ ok: true, action: 'delivered' });
+    expect((await h.deliver([recordOf(e3, 1, 'e3-copy1', 1)])).get('e3-copy1')).toEqual({ ok: true, action: 'requeued' });
+    expect(h.requeued.at(-1)?.attempts).toBe(2);
+    const last = await h.deliver([recordOf(e3, 1, 'e3-copy2', 2)]);
+    expect(last.get('e3-copy2')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]?.info).toMatchObject({ reason: 'retries_exhausted', status: 500, attempts: 3 });
     expect(h.parked.map((p) => p.info.reason)).toEqual(['retries_exhausted']);
     // The redrive, once MoEngage accepts it again, applies e3 (newest) exactly once.
     h.moengage.failWhen(() => undefined);
     const redriven = await h.deliver([recordOf(e3, 1, 'e3-redriven')]);
     expect(redriven.get('e3-redriven')).toEqual({ ok: true, action: 'delivered' });
     expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_em: 'e3@example.com' });
+  });
+
+  it('a requeued copy that is not due yet waits out its backoff, unsent and not counted as an attempt', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    const record = recordOf(env(1), 1, 'early', 1);
+    record.messageAttributes.retry_not_before = { stringValue: String(h.deps.now() + 30_000), dataType: 'Number', stringListValues: [], binaryListValues: [] };
+    const r = await h.deliver([record]);
+    expect(r.get('early')).toMatchObject({ ok: false, visibilityTimeoutSeconds: 30 });
+    expect(h.moengage.calls).toHaveLength(0);
+  });
+
+  it('if SQS refuses the copy, the failing message waits in line as before (nothing lost)', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    h.deps.queue.requeue = async () => {
+      throw new Error('throttled');
+    };
+    h.moengage.failWhen(() => 500);
+    const r = await h.deliver([recordOf(env(1), 1, 'x')]);
+    expect(r.get('x')).toMatchObject({ ok: false });
   });
 
   it('without the state store a failing message still holds its FIFO group back (arrival order)', async () => {
@@ -198,9 +222,9 @@ describe('sender guarded by the state store', () => {
     };
     const h = senderHarness({ state: broken, maxReceiveCount: 3 });
     const r1 = await h.deliver([recordOf(env(1), 1, 'a')]);
-    expect(r1.get('a')?.ok).toBe(false);
-    const r3 = await h.deliver([recordOf(env(1), 3, 'a')]);
-    expect(r3.get('a')).toEqual({ ok: true, action: 'parked' });
+    expect(r1.get('a')).toEqual({ ok: true, action: 'requeued' });
+    const r3 = await h.deliver([recordOf(env(1), 1, 'a-copy2', 2)]);
+    expect(r3.get('a-copy2')).toEqual({ ok: true, action: 'parked' });
     expect(h.parked[0]?.info).toMatchObject({ reason: 'state_unavailable', detail: { type: 'ProvisionedThroughputExceededException' } });
     expect(h.moengage.calls).toHaveLength(0);
     expect(h.telemetry.counts.get(METRIC.stateStoreErrors)).toBe(2);
@@ -218,9 +242,9 @@ describe('sender guarded by the state store', () => {
     };
     const h = senderHarness({ state: flaky });
     const r1 = await h.deliver([recordOf(env(1), 1, 'a')]);
-    expect(r1.get('a')?.ok).toBe(false);
-    const r2 = await h.deliver([recordOf(env(1), 2, 'a')]);
-    expect(r2.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(r1.get('a')).toEqual({ ok: true, action: 'requeued' });
+    const r2 = await h.deliver([recordOf(env(1), 1, 'a-copy', 1)]);
+    expect(r2.get('a-copy')).toEqual({ ok: true, action: 'delivered' });
     expect(h.moengage.calls).toHaveLength(2);
     const r3 = await h.deliver([recordOf(env(1), 1, 'dup')]);
     expect(r3.get('dup')).toEqual({ ok: true, action: 'dropped' });
