@@ -269,10 +269,6 @@ export interface MappingDefaults {
 }
 
 /**
- * Applies the operator's options and identity resolution to a mapper's input, then builds
- * and validates the MoEngage payload. Every source ends its map() here.
- */
-/**
  * The raw customer_id of an event under the operator's `customerIdField` (the mapped `u_em` /
  * `u_mb`, a dot path into the body, else the source's default) and the field name used in
  * messages. Shared by updates and deletions, so that a deletion names the user its updates did.
@@ -328,6 +324,10 @@ export function finishDeletion(ctx: SourceContext, defaults: DeletionDefaults): 
   return { kind: 'delete', customerId: id, customerKey: id };
 }
 
+/**
+ * Applies the operator's options and identity resolution to a mapper's input, then builds
+ * and validates the MoEngage payload. Every source ends its map() here.
+ */
 export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults: MappingDefaults): Mapped {
   const opts = ctx.options;
   const standard = input.standard ?? {};
