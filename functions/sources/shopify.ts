@@ -32,8 +32,9 @@
  * topic is ignored like any other.
  *
  * Version (core/version.ts): the customer's `updated_at` (whole seconds, with the shop's UTC
- * offset); a `customers/delete` payload has none, so its version is `X-Shopify-Triggered-At`
- * (when Shopify fired the deletion). Tie-break: the event id (`X-Shopify-Event-Id`).
+ * offset); a `customers/delete` payload carries no updated_at, so its version is
+ * `X-Shopify-Triggered-At` (when Shopify fired the deletion; the later of the two should a
+ * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
 import { isoString } from '../core/moengage/attributes';
 import { canonicalUtcIso, finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
@@ -142,9 +143,14 @@ function parse(req: WebhookRequest): Parsed {
   const occurredAt = triggeredAt ?? updatedAt;
   if (occurredAt) event.occurredAt = occurredAt;
   // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee
-  // order); a deletion has none, and is versioned by when Shopify fired it.
+  // order). A deletion is versioned by when Shopify fired it (the later of that and an
+  // updated_at, should the payload carry one), so that it sorts after the last update.
   if (topic.startsWith('customers/')) {
-    const version = versionOf(updatedAt ?? (topic === SHOPIFY_DELETE_TOPIC ? triggeredAt : undefined), id);
+    let version = versionOf(updatedAt, id);
+    if (topic === SHOPIFY_DELETE_TOPIC) {
+      const fired = versionOf(triggeredAt, id);
+      if (fired !== undefined && (version === undefined || fired > version)) version = fired;
+    }
     if (version) event.version = version;
   }
   return { ok: true, event };

@@ -554,6 +554,10 @@ describe('shopify versions and deletions', () => {
     const event = parsed(request(DELETE, { topic: 'customers/delete', triggeredAt: '2025-03-14T14:00:01.250Z' }));
     expect(versionTime(event.version!)).toBe('2025-03-14T14:00:01.250Z');
     expect(parsed(request(DELETE, { topic: 'customers/delete', triggeredAt: null })).version).toBeUndefined();
+    // Should a delete payload carry the last updated_at, the deletion still sorts after that update.
+    const withUpdatedAt = Buffer.from(JSON.stringify({ id: 7431698612345, updated_at: '2025-03-14T13:59:59-00:00' }));
+    const deletion = parsed(request(withUpdatedAt, { topic: 'customers/delete', triggeredAt: '2025-03-14T14:00:01.250Z', eventId: 'a' }));
+    expect(versionTime(deletion.version!)).toBe('2025-03-14T14:00:01.250Z');
     // An update is never versioned by the delivery header: a retry would look newer than it is.
     const noUpdatedAt = Buffer.from(JSON.stringify({ id: 7431698612345, email: 'x@example.com' }));
     expect(parsed(request(noUpdatedAt, { topic: 'customers/update' })).version).toBeUndefined();
