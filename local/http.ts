@@ -7,7 +7,9 @@
  * signed reach the handler. The HTTP layer only refuses what it will not buffer (over 1 MB,
  * 413); the receiver enforces the contract's 256 KB itself.
  *
- * Also serves `GET /healthz` and `GET /_dev/status`; every other request goes to the receiver.
+ * Also serves `GET /healthz`, `GET /_dev/status` and, with the MoEngage emulator,
+ * `POST /_dev/moengage/mode` and `GET /_dev/moengage/profiles`; every other request goes to
+ * the receiver.
  */
 import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
