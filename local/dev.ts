@@ -16,7 +16,7 @@ import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
-import { startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
+import { applyMoEngageMode, moengageProfiles, startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
 import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
 import { DEV_SECRETS, effectiveSecret, SAMPLE_STANDARD_MAPPING, SIGNING_SECRET_ENV } from './samples';
 import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType } from './sqs';
@@ -373,11 +373,8 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       status: () => statusFn(),
       ...(emulator
         ? {
-            setMoEngageMode: (mode: string) => {
-              if (mode !== 'accept' && mode !== 'reject' && mode !== 'blocked') return false;
-              emulator.setMode(mode);
-              return true;
-            },
+            setMoEngageMode: (request: { mode?: unknown; userRules?: unknown }) => applyMoEngageMode(emulator, request),
+            moengageProfiles: () => moengageProfiles(emulator),
           }
         : {}),
       log,
@@ -488,7 +485,8 @@ function banner(x: {
   );
   if (emulator) {
     lines.push(
-      `  moengage  emulator ${emulator.url}  workspace ${emulator.workspaceId}${r.apiKey === DEV_API_KEY ? `, api key ${DEV_API_KEY}` : ''}; accepted payloads are printed (PII masked)`,
+      `  moengage  emulator ${emulator.url}  workspace ${emulator.workspaceId}${r.apiKey === DEV_API_KEY ? `, api key ${DEV_API_KEY}` : ''}; accepted payloads and deletions are printed (PII masked)`,
+      `            GET ${http.url}/_dev/moengage/profiles  (profiles and Delete User calls), POST ${http.url}/_dev/moengage/mode`,
     );
   } else {
     lines.push(`  moengage  ${x.moengageBaseUrl}  workspace ${r.external?.workspaceId ?? ''}`);

@@ -7,7 +7,9 @@
  * signed reach the handler. The HTTP layer only refuses what it will not buffer (over 1 MB,
  * 413); the receiver enforces the contract's 256 KB itself.
  *
- * Also serves `GET /healthz` and `GET /_dev/status`; every other request goes to the receiver.
+ * Also serves `GET /healthz`, `GET /_dev/status` and, with the MoEngage emulator,
+ * `POST /_dev/moengage/mode` and `GET /_dev/moengage/profiles`; every other request goes to
+ * the receiver.
  */
 import type { APIGatewayProxyStructuredResultV2, LambdaFunctionURLEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
@@ -30,11 +32,15 @@ export interface HttpServerOptions {
   /** Body of `GET /_dev/status`; without it the route goes to the receiver like any other. */
   status?: () => unknown;
   /**
-   * `POST /_dev/moengage/mode` with `{"mode":"accept"|"reject"|"blocked"}`: switches the
-   * MoEngage emulator (local run only), e.g. to rehearse the DLQ runbook. Returns false for an
-   * unknown mode; absent when no emulator runs.
+   * `POST /_dev/moengage/mode` with `{"mode":"accept"|"reject"|"blocked"}` and/or
+   * `{"userRules":[{"customerId","attribute"?,"equals"?,"status","times"?...}]}` (replaces the
+   * per-user fault rules; `[]` removes them): switches the MoEngage emulator (local run only),
+   * e.g. to rehearse the DLQ runbook or fail one user's update. Answers the state in force, or
+   * a message for a request it cannot apply (400, nothing changed); absent when no emulator runs.
    */
-  setMoEngageMode?: (mode: string) => boolean;
+  setMoEngageMode?: (request: { mode?: unknown; userRules?: unknown }) => { ok: true; state: unknown } | { ok: false; message: string };
+  /** `GET /_dev/moengage/profiles`: the emulator's user profiles and Delete User counts (local run only). */
+  moengageProfiles?: () => unknown;
   /** `GET /healthz` answers 200 only once this says true. Default: always ready. */
   ready?: () => boolean;
   /** Default 1 MB. */
@@ -274,23 +280,40 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
       return;
     }
 
+    if (path === '/_dev/moengage/profiles' && options.moengageProfiles) {
+      req.resume();
+      if (method !== 'GET') {
+        write(res, { statusCode: 405, headers: { 'content-type': 'application/json', allow: 'GET' }, body: errorJson('method_not_allowed', 'use GET') });
+        return;
+      }
+      write(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(options.moengageProfiles()), 'utf8') });
+      return;
+    }
+
     if (path === '/_dev/moengage/mode' && options.setMoEngageMode) {
       const raw = await readBody(req);
       if (method !== 'POST') {
         write(res, { statusCode: 405, headers: { 'content-type': 'application/json', allow: 'POST' }, body: errorJson('method_not_allowed', 'use POST') });
         return;
       }
-      let mode: unknown;
+      const usage = 'send {"mode":"accept"|"reject"|"blocked"} and/or {"userRules":[{"customerId":"...","attribute":"u_em","equals":"...","status":500}]}';
+      let request: unknown;
       try {
-        mode = raw === 'too_large' ? undefined : (JSON.parse(raw.toString('utf8')) as { mode?: unknown }).mode;
+        request = raw === 'too_large' ? undefined : JSON.parse(raw.toString('utf8'));
       } catch {
-        mode = undefined;
+        request = undefined;
       }
-      if (typeof mode !== 'string' || !options.setMoEngageMode(mode)) {
-        write(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: errorJson('bad_request', 'send {"mode":"accept"|"reject"|"blocked"}') });
+      const r = request as { mode?: unknown; userRules?: unknown } | undefined;
+      if (typeof r !== 'object' || r === null || Array.isArray(r) || (r.mode === undefined && r.userRules === undefined)) {
+        write(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: errorJson('bad_request', usage) });
         return;
       }
-      write(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify({ mode }), 'utf8') });
+      const applied = options.setMoEngageMode({ mode: r.mode, userRules: r.userRules });
+      if (!applied.ok) {
+        write(res, { statusCode: 400, headers: { 'content-type': 'application/json' }, body: errorJson('bad_request', `${applied.message}; ${usage}`) });
+        return;
+      }
+      write(res, { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(applied.state), 'utf8') });
       return;
     }
 

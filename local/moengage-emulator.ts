@@ -1,9 +1,18 @@
 /**
  * A local MoEngage Data API emulator (node:http) behaving like the documented User API
- * (../shared/seeds/moengage-user-api.txt): Track User `POST /v1/customer/{workspaceId}` and
- * Bulk Import `POST /v1/transition/{workspaceId}`, Basic auth, 400/401/413/415/429 answers
- * with the documented bodies, a per-window rate limit with rate-limit headers, fault
- * injection (status codes, timeouts, connection resets) and records of what was accepted.
+ * (../shared/seeds/moengage-user-api.txt): Track User `POST /v1/customer/{workspaceId}`,
+ * Bulk Import `POST /v1/transition/{workspaceId}` and Delete User
+ * `POST /v1/customer/delete?app_id={workspaceId}`, Basic auth, 400/401/413/415/429 answers
+ * with the documented bodies, per-window rate limits with rate-limit headers (Delete User has
+ * its own: 5,000 requests a minute), fault injection (status codes, timeouts, connection
+ * resets, and per-user rules: a status for the requests of one customer_id whose attributes
+ * match) and records of what was accepted.
+ *
+ * Profiles: every accepted Track User payload and Bulk Import element is merged into the
+ * profile of its user (attributes overwrite; add/remove-to-array applied), as MoEngage does.
+ * Delete User removes the profile at once (MoEngage keeps it updatable for a 24-hour buffer
+ * before the hard delete; the emulator models the end state) and counts the deletion per
+ * customer_id; any later update re-creates the user, as MoEngage does.
  *
  * Used by `npm run dev` (prints accepted payloads, PII masked), the integration tests and
  * the benchmarks (scaled time through `rateLimit.windowMs`). Listens on 127.0.0.1 only.
@@ -62,7 +71,7 @@ const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 // Types
 // ---------------------------------------------------------------------------------------------
 
-export type ApiKind = 'customer' | 'bulk';
+export type ApiKind = 'customer' | 'bulk' | 'delete';
 
 export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
 /** Same shape as `validateCustomerPayload` of functions/core/moengage/payload.ts. */
@@ -119,6 +128,37 @@ export interface AcceptedRecord {
   headers: Record<string, string>;
 }
 
+/** One accepted Delete User request. */
+export interface DeleteRecord {
+  /** `customer_id` (what the adapter sends) or `moengage_id`. */
+  identityType: string;
+  identityValue: string;
+  /** Epoch ms, from the injected clock. */
+  receivedAt: number;
+  requestId: string;
+  /** Whether a profile existed (and was removed). */
+  existed: boolean;
+}
+
+/**
+ * A per-user fault: requests carrying this customer_id (Track User, or a Bulk Import with such
+ * an element), and, with `attribute`, only those whose `attributes[attribute]` equals `equals`
+ * (deep equality of JSON values), are answered `status` (with the documented body for it,
+ * unless `body`) instead of being accepted. The checks of the request itself (auth, content
+ * type, size, payload rules) come first. `times`: only the first N matching requests (default:
+ * every one). E.g. `{ customerId: 'u1', attribute: 'u_em', equals: 'a@example.com', status: 500 }`
+ * fails every update of u1 that sets that email, and lets u1's other updates through.
+ */
+export interface UserFaultRule {
+  customerId: string;
+  attribute?: string;
+  equals?: unknown;
+  status: number;
+  body?: unknown;
+  retryAfterSeconds?: number;
+  times?: number;
+}
+
 export interface EmulatedUser {
   /** customer_id, or `moe_email:<value>` style when identified by an identity-resolution identifier. */
   key: string;
@@ -137,6 +177,8 @@ export interface RateLimitOptions {
   customerPerWindow?: number;
   /** Bulk Import users (elements) per window. Default 60,000. */
   bulkUsersPerWindow?: number;
+  /** Delete User requests (one user each) per window. Default 5,000 (MoEngage's documented limit per minute). */
+  deletePerWindow?: number;
   /** Window length in ms (fixed windows). Default 60,000; scale it down for tests and benchmarks. */
   windowMs?: number;
 }
@@ -162,6 +204,8 @@ export interface MoEngageEmulatorOptions {
   log?: (line: string) => void;
   logRawPayloads?: boolean;
   onAccepted?: (record: AcceptedRecord) => void;
+  /** Called for every accepted Delete User request. */
+  onDeleted?: (record: DeleteRecord) => void;
   /** Injectable request_id generator (8 letters by default). */
   requestId?: () => string;
   /** Injectable clock (epoch ms). */
@@ -175,6 +219,8 @@ export interface EmulatorStats {
   acceptedRequests: number;
   acceptedUsers: number;
   uniqueUsers: number;
+  /** Accepted Delete User requests. */
+  deletes: number;
   byStatus: Record<string, number>;
   rateLimited: number;
   faultsInjected: number;
@@ -185,6 +231,7 @@ export interface EmulatorStats {
     windowMs: number;
     customer: { limit: number; remaining: number };
     bulk: { limit: number; remaining: number };
+    delete: { limit: number; remaining: number };
   };
 }
 
@@ -195,7 +242,13 @@ export interface FaultQueue {
   readonly length: number;
   /** Sets (or, with undefined, removes) the probabilistic mode, used when the queue is empty. */
   setProbabilistic(config: ProbabilisticFaults | undefined): void;
-  /** Empties the queue and removes the probabilistic mode. */
+  /** Adds a per-user fault rule (validated; throws a RangeError naming the problem). */
+  addUserRule(rule: UserFaultRule): void;
+  /** Replaces every per-user fault rule (an empty list removes them). */
+  setUserRules(rules: readonly UserFaultRule[]): void;
+  /** The per-user fault rules in force (with `times` counting down). */
+  readonly userRules: readonly UserFaultRule[];
+  /** Empties the queue, removes the probabilistic mode and the per-user rules. */
   clear(): void;
 }
 
@@ -213,10 +266,16 @@ export interface MoEngageEmulator {
   readonly mode: EmulatorMode;
   /** `reject`: every well-formed request is refused with 400 (`body` to choose it); `blocked`: 403; `accept`: normal. */
   setMode(mode: EmulatorMode, options?: { body?: unknown }): void;
-  /** Deduplicated users, merged in arrival order. */
+  /** Deduplicated users, merged in arrival order (a deleted user is absent until updated again). */
   users(): ReadonlyMap<string, EmulatedUser>;
+  /** The profile of every user: user key (customer_id) -> a copy of its merged attributes. */
+  profiles(): Map<string, Record<string, unknown>>;
+  /** Accepted Delete User requests per customer_id. */
+  deletes(): ReadonlyMap<string, number>;
+  /** Every accepted Delete User request, in arrival order. */
+  readonly deletions: readonly DeleteRecord[];
   stats(): EmulatorStats;
-  /** Clears records, counters, faults, the rate-limit windows, and sets mode `accept`. */
+  /** Clears records, profiles, deletions, counters, faults and rules, the rate-limit windows, and sets mode `accept`. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -253,6 +312,56 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/** Deep equality of JSON values (for UserFaultRule.equals). */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** Checks a per-user fault rule (e.g. one posted to `/_dev/moengage/mode`); returns it typed, or a message. */
+export function parseUserFaultRule(input: unknown): { ok: true; rule: UserFaultRule } | { ok: false; message: string } {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, message: 'a rule is an object' };
+  const r = input as Record<string, unknown>;
+  const known = new Set(['customerId', 'attribute', 'equals', 'status', 'body', 'retryAfterSeconds', 'times']);
+  const unknown = Object.keys(r).filter((k) => !known.has(k));
+  if (unknown.length > 0) return { ok: false, message: `unknown rule field(s): ${unknown.join(', ')}` };
+  if (typeof r.customerId !== 'string' || r.customerId === '') return { ok: false, message: 'customerId must be a non-empty string' };
+  if (!Number.isInteger(r.status) || (r.status as number) < 100 || (r.status as number) > 599) {
+    return { ok: false, message: 'status must be an HTTP status (100-599)' };
+  }
+  if (r.attribute !== undefined && (typeof r.attribute !== 'string' || r.attribute === '')) return { ok: false, message: 'attribute must be a non-empty string' };
+  if (r.attribute === undefined && r.equals !== undefined) return { ok: false, message: 'equals needs attribute' };
+  if (r.attribute !== undefined && !Object.prototype.hasOwnProperty.call(r, 'equals')) return { ok: false, message: 'attribute needs equals' };
+  for (const key of ['retryAfterSeconds', 'times'] as const) {
+    if (r[key] !== undefined && !(Number.isInteger(r[key]) && (r[key] as number) >= (key === 'times' ? 1 : 0))) {
+      return { ok: false, message: `${key} must be a ${key === 'times' ? 'positive' : 'non-negative'} integer` };
+    }
+  }
+  const rule: UserFaultRule = { customerId: r.customerId, status: r.status as number };
+  if (r.attribute !== undefined) {
+    rule.attribute = r.attribute as string;
+    rule.equals = r.equals;
+  }
+  if (r.body !== undefined) rule.body = r.body;
+  if (r.retryAfterSeconds !== undefined) rule.retryAfterSeconds = r.retryAfterSeconds as number;
+  if (r.times !== undefined) rule.times = r.times as number;
+  return { ok: true, rule };
+}
+
+/** Whether a rule matches one customer payload. */
+function ruleMatches(rule: UserFaultRule, payload: Record<string, unknown>): boolean {
+  if (payload.customer_id !== rule.customerId) return false;
+  if (rule.attribute === undefined) return true;
+  const attrs = payload.attributes;
+  if (!isPlainObject(attrs) || !Object.prototype.hasOwnProperty.call(attrs, rule.attribute)) return false;
+  return jsonEqual(attrs[rule.attribute], rule.equals);
 }
 
 export function randomRequestId(): string {
@@ -481,6 +590,10 @@ function defaultBodyFor(status: number, rid: string): unknown {
 }
 
 const ROUTE = /^\/v1\/(customer|transition)\/([^/?#]+)$/;
+/** Delete User (matched before ROUTE, whose `customer/{workspaceId}` it would otherwise look like). */
+const DELETE_PATH = '/v1/customer/delete';
+/** Delete User's identity types (MoEngage's documented allowed values). */
+const DELETE_IDENTITY_TYPES = ['customer_id', 'moengage_id'];
 
 // ---------------------------------------------------------------------------------------------
 // Server
@@ -500,10 +613,14 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   const limiters: Record<ApiKind, FixedWindowLimiter> = {
     customer: new FixedWindowLimiter(opts.rateLimit?.customerPerWindow ?? 10_000, windowMs, now),
     bulk: new FixedWindowLimiter(opts.rateLimit?.bulkUsersPerWindow ?? 60_000, windowMs, now),
+    delete: new FixedWindowLimiter(opts.rateLimit?.deletePerWindow ?? 5_000, windowMs, now),
   };
 
   const accepted: AcceptedRecord[] = [];
   const users = new Map<string, EmulatedUser>();
+  const deletions: DeleteRecord[] = [];
+  const deleteCounts = new Map<string, number>();
+  const userRules: UserFaultRule[] = [];
   const queue: Fault[] = [];
   let probabilistic: ProbabilisticFaults | undefined;
   let mode: EmulatorMode = 'accept';
@@ -512,6 +629,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     requests: 0,
     acceptedRequests: 0,
     acceptedUsers: 0,
+    deletes: 0,
     rateLimited: 0,
     faultsInjected: 0,
     resets: 0,
@@ -535,11 +653,41 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       if (config && config.kinds.length === 0) throw new Error('list at least one fault kind');
       probabilistic = config;
     },
+    addUserRule(rule) {
+      const checked = parseUserFaultRule(rule);
+      if (!checked.ok) throw new RangeError(`invalid user fault rule: ${checked.message}`);
+      userRules.push(checked.rule);
+    },
+    setUserRules(rules) {
+      const checked = rules.map((r) => parseUserFaultRule(r));
+      const bad = checked.find((c) => !c.ok);
+      if (bad && !bad.ok) throw new RangeError(`invalid user fault rule: ${bad.message}`);
+      userRules.length = 0;
+      for (const c of checked) if (c.ok) userRules.push(c.rule);
+    },
+    get userRules() {
+      return userRules;
+    },
     clear() {
       queue.length = 0;
       probabilistic = undefined;
+      userRules.length = 0;
     },
   };
+
+  /** The first per-user rule matching one of the payloads (its `times` counted down), if any. */
+  function userRuleFor(payloads: readonly Record<string, unknown>[]): UserFaultRule | undefined {
+    for (let i = 0; i < userRules.length; i++) {
+      const rule = userRules[i] as UserFaultRule;
+      if (!payloads.some((p) => ruleMatches(rule, p))) continue;
+      if (rule.times !== undefined) {
+        rule.times--;
+        if (rule.times <= 0) userRules.splice(i, 1);
+      }
+      return rule;
+    }
+    return undefined;
+  }
 
   function nextFault(): Fault | undefined {
     const queued = queue.shift();
@@ -570,11 +718,13 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   function statsNow(): EmulatorStats {
     const c = limiters.customer.peek();
     const b = limiters.bulk.peek();
+    const d = limiters.delete.peek();
     return {
       requests: counters.requests,
       acceptedRequests: counters.acceptedRequests,
       acceptedUsers: counters.acceptedUsers,
       uniqueUsers: users.size,
+      deletes: counters.deletes,
       byStatus: { ...counters.byStatus },
       rateLimited: counters.rateLimited,
       faultsInjected: counters.faultsInjected,
@@ -585,6 +735,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
         windowMs,
         customer: { limit: limiters.customer.limit, remaining: c.remaining },
         bulk: { limit: limiters.bulk.limit, remaining: b.remaining },
+        delete: { limit: limiters.delete.limit, remaining: d.remaining },
       },
     };
   }
@@ -624,6 +775,44 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     opts.onAccepted?.(rec);
   }
 
+  function recordDelete(identityType: string, identityValue: string, requestId: string, at: number): void {
+    let existed = false;
+    if (identityType === 'customer_id') {
+      existed = users.delete(identityValue);
+      deleteCounts.set(identityValue, (deleteCounts.get(identityValue) ?? 0) + 1);
+    }
+    counters.deletes++;
+    const rec: DeleteRecord = { identityType, identityValue, receivedAt: at, requestId, existed };
+    deletions.push(rec);
+    if (deletions.length > maxRecords) deletions.splice(0, deletions.length - maxRecords);
+    const shown = { identity_type: identityType, identity_value: identityValue };
+    log(`[moengage-emulator] accepted delete ${JSON.stringify(opts.logRawPayloads ? shown : maskPii(shown))}${existed ? '' : ' (no such user)'}`);
+    opts.onDeleted?.(rec);
+  }
+
+  /** The checks of a Delete User body; its identity, or the 400 answer. */
+  function checkDelete(json: unknown, requestId: string): { ok: true; type: string; value: string } | { ok: false; body: MoEngageErrorBody } {
+    if (!isPlainObject(json)) return { ok: false, body: failBody('MissingAttributeError', 'identity_type is not found in the payload', requestId, 'identity_type') };
+    const type = json.identity_type;
+    if (type === undefined || type === null) {
+      return { ok: false, body: failBody('MissingAttributeError', 'identity_type is not found in the payload', requestId, 'identity_type') };
+    }
+    if (typeof type !== 'string' || !DELETE_IDENTITY_TYPES.includes(type)) {
+      return {
+        ok: false,
+        body: failBody('InvalidAttributeError', `identity_type must be one of ${DELETE_IDENTITY_TYPES.join(', ')}`, requestId, 'identity_type'),
+      };
+    }
+    const value = json.identity_value;
+    if (value === undefined || value === null) {
+      return { ok: false, body: failBody('MissingAttributeError', 'identity_value is not found in the payload', requestId, 'identity_value') };
+    }
+    if (typeof value !== 'string' || value.trim() === '') {
+      return { ok: false, body: failBody('MissingAttributeError', 'identity_value can not be empty Unicode String', requestId, 'identity_value') };
+    }
+    return { ok: true, type, value };
+  }
+
   /** Runs the documented checks; returns the answer, or accepts (records) and returns 200. */
   function evaluate(
     req: IncomingMessage,
@@ -639,14 +828,15 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     // Every comparison runs, so the timing says nothing about which part was wrong.
     const userOk = auth.kind === 'basic' && constantTimeEqual(auth.user, workspaceId);
     const passOk = auth.kind === 'basic' && constantTimeEqual(auth.password, apiKey);
-    const pathOk = constantTimeEqual(pathWorkspace, workspaceId);
+    // Delete User names the workspace in app_id only (checked below).
+    const pathOk = api === 'delete' || constantTimeEqual(pathWorkspace, workspaceId);
     if (!(userOk && passOk && pathOk)) return { status: 401, body: ERROR_BODIES.authMismatch(requestId), headers: rate };
 
     const appId = query.get('app_id');
     if (appId === null || appId === '') {
       return { status: 400, body: failBody('MissingAttributeError', 'app_id is not found in the request', requestId, 'app_id'), headers: rate };
     }
-    if (appId !== pathWorkspace) {
+    if (api === 'delete' ? !constantTimeEqual(appId, workspaceId) : appId !== pathWorkspace) {
       return {
         status: 400,
         body: failBody('InvalidAttributeError', 'app_id does not match the workspace in the URL', requestId, 'app_id'),
@@ -657,16 +847,43 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (contentType !== 'application/json') return { status: 415, body: ERROR_BODIES.unsupportedMedia(requestId), headers: rate };
 
-    const limit = api === 'customer' ? CUSTOMER_MAX_BODY_BYTES : BULK_MAX_BODY_BYTES;
+    const limit = api === 'bulk' ? BULK_MAX_BODY_BYTES : CUSTOMER_MAX_BODY_BYTES;
     if (raw.tooLarge || raw.body.length > limit) {
-      return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'customer' ? '128KB' : '100000 bytes'), headers: rate };
+      return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'bulk' ? '100000 bytes' : '128KB'), headers: rate };
     }
 
     let json: unknown;
     try {
       json = JSON.parse(raw.body.toString('utf8'));
     } catch {
-      return { status: 400, body: ERROR_BODIES.customerIdMissing(requestId), headers: rate };
+      const body =
+        api === 'delete'
+          ? failBody('MissingAttributeError', 'identity_type is not found in the payload', requestId, 'identity_type')
+          : ERROR_BODIES.customerIdMissing(requestId);
+      return { status: 400, body, headers: rate };
+    }
+
+    if (api === 'delete') {
+      const identity = checkDelete(json, requestId);
+      if (!identity.ok) return { status: 400, body: identity.body, headers: rate };
+      const taken = limiters.delete.take(1);
+      const headers = rateHeaders('delete', taken.remaining, taken.resetMs);
+      if (!taken.allowed) {
+        counters.rateLimited++;
+        return {
+          status: 429,
+          body: ERROR_BODIES.rateLimited(requestId),
+          headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(taken.resetMs / 1000))) },
+        };
+      }
+      if (mode === 'reject') {
+        const body = rejectBody ?? failBody('InvalidAttributeError', 'The request was refused (emulator reject mode)', requestId, 'identity_value');
+        return { status: 400, body, headers };
+      }
+      if (mode === 'blocked') return { status: 403, body: ERROR_BODIES.blocked(requestId), headers };
+      counters.acceptedRequests++;
+      recordDelete(identity.type, identity.value, requestId, now());
+      return { status: 200, body: SUCCESS_BODY, headers };
     }
 
     let payloads: Record<string, unknown>[];
@@ -687,6 +904,15 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
         if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
       }
       payloads = elements as Record<string, unknown>[];
+    }
+
+    const rule = userRuleFor(payloads);
+    if (rule) {
+      counters.faultsInjected++;
+      if (rule.status === 429) counters.rateLimited++;
+      const headers: Record<string, string> = { ...rate };
+      if (rule.retryAfterSeconds !== undefined) headers['retry-after'] = String(rule.retryAfterSeconds);
+      return { status: rule.status, body: rule.body ?? defaultBodyFor(rule.status, requestId), headers };
     }
 
     const taken = limiters[api].take(payloads.length);
@@ -723,7 +949,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(statsNow()));
       return;
     }
-    const route = ROUTE.exec(url.pathname);
+    const route = url.pathname === DELETE_PATH ? ([DELETE_PATH, 'delete', ''] as const) : ROUTE.exec(url.pathname);
     if (!route) {
       req.resume();
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'fail', error: { message: 'Not Found', type: 'Not Found' } }));
@@ -736,7 +962,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       );
       return;
     }
-    const api: ApiKind = route[1] === 'customer' ? 'customer' : 'bulk';
+    const api: ApiKind = route[1] === 'delete' ? 'delete' : route[1] === 'customer' ? 'customer' : 'bulk';
     const pathWorkspace = decodeURIComponent(route[2] ?? '');
     counters.requests++;
     const requestId = newRequestId();
@@ -821,18 +1047,29 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       rejectBody = options?.body;
     },
     users: () => users,
+    profiles() {
+      const out = new Map<string, Record<string, unknown>>();
+      for (const [key, user] of users) out.set(key, structuredClone(user.attributes));
+      return out;
+    },
+    deletes: () => deleteCounts,
+    deletions,
     stats: statsNow,
     reset() {
       accepted.length = 0;
       users.clear();
+      deletions.length = 0;
+      deleteCounts.clear();
       faults.clear();
       mode = 'accept';
       rejectBody = undefined;
       limiters.customer.reset();
       limiters.bulk.reset();
+      limiters.delete.reset();
       counters.requests = 0;
       counters.acceptedRequests = 0;
       counters.acceptedUsers = 0;
+      counters.deletes = 0;
       counters.rateLimited = 0;
       counters.faultsInjected = 0;
       counters.resets = 0;
@@ -853,4 +1090,47 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       });
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local run's control routes (local/http.ts serves them, local/dev.ts wires them)
+// ---------------------------------------------------------------------------------------------
+
+const MODES: readonly EmulatorMode[] = ['accept', 'reject', 'blocked'];
+
+/**
+ * `POST /_dev/moengage/mode`: `mode` switches the emulator's mode, `userRules` replaces its
+ * per-user fault rules (`[]` removes them). Validated as a whole first: a request with one bad
+ * part changes nothing. Answers the state in force (`mode`, `userRules`).
+ */
+export function applyMoEngageMode(
+  emulator: MoEngageEmulator,
+  request: { mode?: unknown; userRules?: unknown },
+): { ok: true; state: { mode: EmulatorMode; userRules: UserFaultRule[] } } | { ok: false; message: string } {
+  const { mode, userRules } = request;
+  if (mode !== undefined && !MODES.includes(mode as EmulatorMode)) return { ok: false, message: `unknown mode ${JSON.stringify(mode)?.slice(0, 40)}` };
+  let rules: UserFaultRule[] | undefined;
+  if (userRules !== undefined) {
+    if (!Array.isArray(userRules)) return { ok: false, message: 'userRules must be a list of rules' };
+    rules = [];
+    for (const [i, input] of userRules.entries()) {
+      const checked = parseUserFaultRule(input);
+      if (!checked.ok) return { ok: false, message: `userRules.${i}: ${checked.message}` };
+      rules.push(checked.rule);
+    }
+  }
+  if (mode !== undefined) emulator.setMode(mode as EmulatorMode);
+  if (rules) emulator.faults.setUserRules(rules);
+  return { ok: true, state: { mode: emulator.mode, userRules: emulator.faults.userRules.map((r) => ({ ...r })) } };
+}
+
+/**
+ * `GET /_dev/moengage/profiles`: every profile the emulated MoEngage holds (user key ->
+ * attributes, raw: this is the local run's own MoEngage) and the Delete User calls per customer_id.
+ */
+export function moengageProfiles(emulator: MoEngageEmulator): {
+  profiles: Record<string, Record<string, unknown>>;
+  deletes: Record<string, number>;
+} {
+  return { profiles: Object.fromEntries(emulator.profiles()), deletes: Object.fromEntries(emulator.deletes()) };
 }

@@ -38,6 +38,7 @@ export const SAMPLE_STANDARD_MAPPING: StandardMapping = {
   events: ['user.created', 'user.updated'],
   eventTypePath: 'type',
   occurredAtPath: 'timestamp',
+  // The sample's own write time: a sender's retry keeps it (the webhook-timestamp header does not).
   version: 'timestamp',
   customerId: 'data.id',
   attributes: { u_em: 'data.email', u_mb: 'data.phone', u_fn: 'data.first_name', u_ln: 'data.last_name' },
@@ -57,6 +58,17 @@ export const DEFAULT_SAMPLE_TYPES: Readonly<Record<SourceName, string>> = Object
   auth0: 'user.created',
   segment: 'identify',
   standard: 'user.created',
+});
+
+/** Each source's deletion event (a MoEngage Delete User call when the source has `deleteUsers`). */
+export const DELETE_SAMPLE_TYPES: Readonly<Record<SourceName, string | undefined>> = Object.freeze({
+  clerk: 'user.deleted',
+  stripe: 'customer.deleted',
+  shopify: 'customers/delete',
+  workos: 'user.deleted',
+  auth0: 'user.deleted',
+  segment: undefined,
+  standard: 'user.deleted',
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -129,6 +141,12 @@ export interface SampleOptions {
   type?: string;
   /** Default: the current time. */
   now?: Date;
+  /**
+   * When the provider wrote this state of the user (the event's version: Clerk `updated_at`,
+   * Stripe `created`, ...). Default: `now`. An earlier time with a current `now` makes a late
+   * delivery of an older event, as a provider's retry is.
+   */
+  updatedAt?: Date;
   /** The provider's event id (svix-id, evt_..., X-Shopify-Event-Id, messageId, ...); default random. */
   eventId?: string;
   user?: Partial<SampleUser>;
@@ -213,15 +231,29 @@ export function buildSampleEvent(source: SourceName, options: SampleOptions = {}
     ...options.user,
   };
   const isUpdate = /update/.test(type);
-  const createdAt = new Date(now.getTime() - (isUpdate ? 86_400_000 : 0));
-  const iso = now.toISOString();
-  const seconds = Math.floor(now.getTime() / 1000);
+  const isDelete = type === DELETE_SAMPLE_TYPES[source];
+  const at = options.updatedAt ?? now;
+  const createdAt = new Date(at.getTime() - (isUpdate || isDelete ? 86_400_000 : 0));
+  const iso = at.toISOString();
+  const seconds = Math.floor(at.getTime() / 1000);
   const sub = randomHex().slice(0, 24);
   let body: unknown;
   const headers: Record<string, string> = {};
 
   switch (source) {
     case 'clerk': {
+      if (isDelete) {
+        // What Clerk sends: the deleted user's id only.
+        body = {
+          data: { deleted: true, id: user.id, object: 'user' },
+          event_attributes: { http_request: { client_ip: '', user_agent: '' } },
+          instance_id: 'ins_2devMoEngageAdapterInstance',
+          object: 'event',
+          timestamp: at.getTime(),
+          type,
+        };
+        break;
+      }
       const emailId = `idn_e${sub}`;
       const phoneId = `idn_p${sub}`;
       body = {
@@ -261,11 +293,11 @@ export function buildSampleEvent(source: SourceName, options: SampleOptions = {}
           last_sign_in_at: null,
           two_factor_enabled: false,
           created_at: createdAt.getTime(),
-          updated_at: now.getTime(),
+          updated_at: at.getTime(),
         },
         instance_id: 'ins_2devMoEngageAdapterInstance',
         object: 'event',
-        timestamp: now.getTime(),
+        timestamp: at.getTime(),
         type,
       };
       break;
@@ -306,11 +338,22 @@ export function buildSampleEvent(source: SourceName, options: SampleOptions = {}
     }
     case 'shopify': {
       const local = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, '-00:00');
-      body = {
+      // A customers/delete payload: the id, no updated_at (X-Shopify-Triggered-At versions it).
+      body = isDelete
+        ? {
+            id: Number(user.id),
+            phone: null,
+            addresses: [],
+            tax_exemptions: [],
+            email_marketing_consent: null,
+            sms_marketing_consent: null,
+            admin_graphql_api_id: `gid://shopify/Customer/${user.id}`,
+          }
+        : {
         id: Number(user.id),
         email: user.email,
         created_at: local(createdAt),
-        updated_at: local(now),
+        updated_at: local(at),
         first_name: user.firstName,
         last_name: user.lastName,
         orders_count: 0,
@@ -369,7 +412,7 @@ export function buildSampleEvent(source: SourceName, options: SampleOptions = {}
         id: eventId,
         time: iso,
         data: {
-          object: {
+          object: isDelete ? { user_id: user.id, deleted_at: iso } : {
             user_id: user.id,
             email: user.email,
             email_verified: true,
@@ -414,7 +457,9 @@ export function buildSampleEvent(source: SourceName, options: SampleOptions = {}
       body = {
         type,
         timestamp: iso,
-        data: { id: user.id, email: user.email, phone: user.phone, first_name: user.firstName, last_name: user.lastName, plan: 'pro' },
+        data: isDelete
+          ? { id: user.id }
+          : { id: user.id, email: user.email, phone: user.phone, first_name: user.firstName, last_name: user.lastName, plan: 'pro' },
       };
       break;
   }

@@ -1,5 +1,5 @@
 /**
- * `npm run send -- <source> [--type TYPE] [--port N]`: builds a realistic sample webhook of
+ * `npm run send -- <source> [--type TYPE] [--email ADDR] [--updated-at TIME] [--port N]`: builds a realistic sample webhook of
  * that source, signs it the way the provider does with the secret `npm run dev` uses for it
  * (the configured *_WEBHOOK_SECRET / AUTH0_WEBHOOK_TOKEN, else the fixed development secret),
  * posts it to http://127.0.0.1:PORT/webhooks/<source> and prints the answer.
@@ -7,20 +7,26 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isSourceName, SOURCE_NAMES, type SourceName } from '../functions/core/config';
-import { buildSignedSample, DEFAULT_SAMPLE_TYPES, effectiveSecret, postSignedRequest, type PostResult } from './samples';
+import { buildSignedSample, DEFAULT_SAMPLE_TYPES, DELETE_SAMPLE_TYPES, effectiveSecret, postSignedRequest, type PostResult } from './samples';
 
-export const SEND_USAGE = `usage: npm run send -- <source> [--type TYPE] [--port N] [--host H]
+export const SEND_USAGE = `usage: npm run send -- <source> [--type TYPE] [--email ADDR] [--updated-at TIME] [--port N] [--host H]
 
-  source   one of: ${SOURCE_NAMES.join(', ')}
-  --type   the provider's event type (default: ${SOURCE_NAMES.map((s) => `${s} ${DEFAULT_SAMPLE_TYPES[s]}`).join(', ')})
-  --port   the port of \`npm run dev\` (default: PORT, else 3000)
-  --host   default 127.0.0.1
+  source        one of: ${SOURCE_NAMES.join(', ')}
+  --type        the provider's event type (default: ${SOURCE_NAMES.map((s) => `${s} ${DEFAULT_SAMPLE_TYPES[s]}`).join(', ')});
+                deletions (with deleteUsers): ${SOURCE_NAMES.filter((s) => DELETE_SAMPLE_TYPES[s]).map((s) => `${s} ${DELETE_SAMPLE_TYPES[s]}`).join(', ')}
+  --email       the sample user's email address (default jane.doe@example.com)
+  --updated-at  when the provider wrote this state of the user (ISO 8601; default now): an
+                earlier time sends a late, older event, as a provider's retry does
+  --port        the port of \`npm run dev\` (default: PORT, else 3000)
+  --host        default 127.0.0.1
 
 The event is signed with the source's secret from the environment, else its development secret.`;
 
 export interface SendArgs {
   source: SourceName;
   type?: string;
+  email?: string;
+  updatedAt?: Date;
   port: number;
   host: string;
 }
@@ -33,6 +39,8 @@ export function parseSendArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
       allowPositionals: true,
       options: {
         type: { type: 'string' },
+        email: { type: 'string' },
+        'updated-at': { type: 'string' },
         port: { type: 'string' },
         host: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -51,12 +59,34 @@ export function parseSendArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
   if (!Number.isInteger(port) || port < 1 || port > 65_535) return { error: `invalid port "${portText}"` };
   const type = parsed.values.type;
   if (type !== undefined && type.trim() === '') return { error: '--type needs a value' };
-  return { source, port, host: parsed.values.host ?? '127.0.0.1', ...(type !== undefined ? { type } : {}) };
+  const email = parsed.values.email;
+  if (email !== undefined && email.trim() === '') return { error: '--email needs a value' };
+  const updatedAtText = parsed.values['updated-at'];
+  let updatedAt: Date | undefined;
+  if (updatedAtText !== undefined) {
+    updatedAt = new Date(updatedAtText);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(updatedAtText) || Number.isNaN(updatedAt.getTime())) {
+      return { error: `--updated-at must be an ISO 8601 date-time such as 2026-01-01T10:00:00Z (got "${updatedAtText}")` };
+    }
+  }
+  return {
+    source,
+    port,
+    host: parsed.values.host ?? '127.0.0.1',
+    ...(type !== undefined ? { type } : {}),
+    ...(email !== undefined ? { email } : {}),
+    ...(updatedAt !== undefined ? { updatedAt } : {}),
+  };
 }
 
 export async function send(args: SendArgs, env: NodeJS.ProcessEnv = process.env, fetchImpl: typeof fetch = fetch): Promise<PostResult & { url: string; eventId: string; type: string; secretFromEnv: boolean }> {
   const { secret, fromEnv } = effectiveSecret(args.source, env);
-  const request = buildSignedSample(args.source, { secret, ...(args.type !== undefined ? { type: args.type } : {}) });
+  const request = buildSignedSample(args.source, {
+    secret,
+    ...(args.type !== undefined ? { type: args.type } : {}),
+    ...(args.email !== undefined ? { user: { email: args.email } } : {}),
+    ...(args.updatedAt !== undefined ? { updatedAt: args.updatedAt } : {}),
+  });
   const base = `http://${args.host}:${args.port}`;
   const result = await postSignedRequest(base, request, fetchImpl);
   return { ...result, url: `${base}${request.path}`, eventId: request.eventId, type: request.type, secretFromEnv: fromEnv };

@@ -11,9 +11,13 @@
  *
  * Events are CloudEvents: `id` (dedup key), `type`, `time` (occurredAt), `data.object` (the
  * user). The type is `user.created`; the older documented form `com.auth0.user.created` is
- * accepted too. Auth0 documents duplicate and out-of-order deliveries: `data.object.updated_at`
- * becomes the envelope's orderingKey so that a stale update can be recognised.
- * `user.deleted` is ignored (deleting a MoEngage user is a different API).
+ * accepted too. Auth0 documents duplicate and out-of-order deliveries: the event's version
+ * (core/version.ts) is `data.object.updated_at`, for `user.deleted` (whose object carries no
+ * updated_at) the event's `time`; tie-break: the event id. The sender drops an older one.
+ * `user.deleted` becomes, with `deleteUsers`, one MoEngage Delete User call for the
+ * customer_id an update would carry (`data.object.user_id`, or `customerIdField`; the deleted
+ * object carries no email or phone, so `customerIdField: email | phone` cannot name the user
+ * and the deletion is ignored with that reason); without `deleteUsers` it is ignored.
  *
  * Mapping: customer_id `data.object.user_id`; u_em email, u_mb phone_number, u_fn given_name,
  * u_ln family_name, u_n name (skipped when Auth0 filled `name` with the email address, as it
@@ -22,11 +26,14 @@
  * commonly holds roles, permissions, plan flags and other authorization data that must not
  * leave the identity provider. `identities` (provider user ids) are not forwarded either.
  */
-import { finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { safeEqualAny } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const AUTH0_ACTED_ON_EVENTS: readonly string[] = ['user.created', 'user.updated'];
+
+/** The Auth0 deletion event (a MoEngage Delete User call with `deleteUsers`). */
+export const AUTH0_DELETE_EVENT = 'user.deleted';
 
 /** `Bearer <token>`: case-insensitive scheme, 1+ spaces, a token without whitespace. */
 const BEARER = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S+)$/;
@@ -60,19 +67,31 @@ function parse(req: WebhookRequest): Parsed {
   const event: ParsedEvent = { id: body.id, type: body.type, body };
   const occurredAt = toIso(body.time);
   if (occurredAt) event.occurredAt = occurredAt;
-  const updatedAt = toIso(getPath(body, 'data.object.updated_at'));
-  if (updatedAt) event.orderingKey = updatedAt;
+  const version = versionOf(
+    auth0EventType(body.type) === AUTH0_DELETE_EVENT ? body.time : getPath(body, 'data.object.updated_at'),
+    body.id,
+  );
+  if (version) event.version = version;
   return { ok: true, event };
 }
 
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   const type = auth0EventType(event.type);
-  if (!AUTH0_ACTED_ON_EVENTS.includes(type)) {
-    return { kind: 'ignored', reason: `event ${event.type} is not acted on` };
-  }
   const body = isRecord(event.body) ? event.body : {};
   const user = getPath(body, 'data.object');
   const u = isRecord(user) ? user : {};
+  if (type === AUTH0_DELETE_EVENT && ctx.options.deleteUsers) {
+    return finishDeletion(ctx, {
+      customerId: typeof u.user_id === 'string' ? u.user_id : undefined,
+      body,
+      eventType: event.type,
+      standard: { u_em: str(u.email), u_mb: str(u.phone_number) },
+    });
+  }
+  if (!AUTH0_ACTED_ON_EVENTS.includes(type)) {
+    const hint = type === AUTH0_DELETE_EVENT ? ' (set deleteUsers to delete the user in MoEngage)' : '';
+    return { kind: 'ignored', reason: `event ${event.type} is not acted on${hint}` };
+  }
 
   const email = str(u.email);
   const name = str(u.name);

@@ -9,8 +9,14 @@
  * secrets are accepted, so that secret rotation never drops an event.
  *
  * Event id: the `svix-id` header, Svix's message id, which stays the same on retries (the
- * FIFO deduplication key). Acted on: `user.created`, `user.updated`; everything else
- * (`user.deleted`, `session.*`, `email.created`, organisation events...) is ignored.
+ * FIFO deduplication key). Acted on: `user.created`, `user.updated`, and with `deleteUsers`
+ * `user.deleted` (one MoEngage Delete User call for `data.id`, or for the body path named by
+ * `customerIdField`; a deletion carries only the id, so `customerIdField: email | phone` cannot
+ * name the user and the deletion is ignored with that reason). Everything else (`user.deleted`
+ * without `deleteUsers`, `session.*`, `email.created`, organisation events...) is ignored.
+ *
+ * Version (core/version.ts): `data.updated_at` (epoch ms, Clerk's write time of the user), for
+ * `user.deleted` (whose data has no updated_at) the event's `timestamp`; tie-break: the svix-id.
  *
  * Default mapping (documented in the README):
  * - customer_id: `data.id`
@@ -27,7 +33,7 @@
  *   over a `public_metadata` key of the same name, and metadata never sets a standard `u_*` key.
  * - `private_metadata` is never read: it is private to the application's backend.
  */
-import { finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -35,6 +41,9 @@ export const CLERK_DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The Clerk event types that become MoEngage user updates. */
 export const CLERK_EVENTS: readonly string[] = ['user.created', 'user.updated'];
+
+/** The Clerk deletion event (a MoEngage Delete User call with `deleteUsers`). */
+export const CLERK_DELETE_EVENT = 'user.deleted';
 
 /** The Svix headers, branded (`svix-*`, what Clerk sends) first, unbranded (`webhook-*`) second. */
 function svixHeaders(req: WebhookRequest): { id?: string; timestamp?: string; signature?: string } {
@@ -88,17 +97,23 @@ function parse(req: WebhookRequest): Parsed {
   const event: ParsedEvent = { id, type: body.type, body };
   const occurredAt = toIso(body.timestamp);
   if (occurredAt) event.occurredAt = occurredAt;
-  // A user's updated_at (ms) only grows: it orders that user's events.
+  // A user's updated_at (ms) only grows: it orders that user's events. A deletion has none:
+  // the event's timestamp (ms) is when Clerk deleted the user.
   if (body.type.startsWith('user.')) {
-    const version = toIso(body.data.updated_at);
-    if (version) event.orderingKey = version;
+    const version = versionOf(body.type === CLERK_DELETE_EVENT ? body.timestamp : body.data.updated_at, id);
+    if (version) event.version = version;
   }
   return { ok: true, event };
 }
 
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
+  if (event.type === CLERK_DELETE_EVENT && ctx.options.deleteUsers) {
+    const data = getPath(event.body, 'data');
+    return finishDeletion(ctx, { customerId: isRecord(data) ? data.id : undefined, body: event.body, eventType: event.type });
+  }
   if (!CLERK_EVENTS.includes(event.type)) {
-    return { kind: 'ignored', reason: `Clerk event type ${event.type} is not acted on (only ${CLERK_EVENTS.join(', ')})` };
+    const hint = event.type === CLERK_DELETE_EVENT ? ` (set deleteUsers to delete the user in MoEngage)` : '';
+    return { kind: 'ignored', reason: `Clerk event type ${event.type} is not acted on (only ${CLERK_EVENTS.join(', ')})${hint}` };
   }
   const user = getPath(event.body, 'data');
   if (!isRecord(user)) return { kind: 'rejected', field: 'data', message: 'the Clerk event has no user object in "data"' };

@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
 import { isoString } from '../core/moengage/attributes';
+import { versionKey } from '../core/version';
 import { buildCustomerPayload } from '../core/moengage/payload';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput, type PayloadRules } from '../core/moengage/types';
 import type { Mapped, SourceContext, WebhookRequest } from './types';
@@ -156,6 +157,26 @@ export function toIso(value: unknown): string | undefined {
   return Math.abs(ms) <= 8.64e15 ? isoString(ms) : undefined;
 }
 
+/** A decimal number of seconds or milliseconds, as a header or a JSON string may carry it. */
+const DECIMAL = /^\d{1,16}(\.\d{1,9})?$/;
+
+/**
+ * An event version (core/version.ts) from a provider time: an ISO 8601 date-time, or epoch
+ * seconds / milliseconds as a number or a decimal string (below 1e12 read as seconds, the
+ * rule of toIso). Undefined when the value is not a usable time.
+ */
+export function versionOf(value: unknown, tie: string): string | undefined {
+  let ms: number;
+  if (typeof value === 'number' || (typeof value === 'string' && DECIMAL.test(value.trim()))) {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < 0) return undefined;
+    ms = n < 1e12 ? Math.round(n * 1000) : Math.trunc(n);
+  } else if (typeof value === 'string' && value.length <= 64) {
+    ms = Date.parse(value);
+  } else return undefined;
+  return versionKey(ms, tie);
+}
+
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31] as const;
 
 /** The value of the `count` ASCII digits of `s` from `at`; NaN when one is not a digit. */
@@ -248,24 +269,69 @@ export interface MappingDefaults {
 }
 
 /**
+ * The raw customer_id of an event under the operator's `customerIdField` (the mapped `u_em` /
+ * `u_mb`, a dot path into the body, else the source's default) and the field name used in
+ * messages. Shared by updates and deletions, so that a deletion names the user its updates did.
+ */
+function chooseCustomerId(
+  opts: SourceContext['options'],
+  standard: NonNullable<CustomerInput['standard']>,
+  defaults: Pick<MappingDefaults, 'customerId' | 'body'>,
+): { customerId: unknown; customerIdField: string } {
+  if (opts.customerIdField === 'email') return { customerId: standard.u_em, customerIdField: 'customer_id (email)' };
+  if (opts.customerIdField === 'phone') return { customerId: standard.u_mb, customerIdField: 'customer_id (phone)' };
+  if (opts.customerIdField) return { customerId: getPath(defaults.body, opts.customerIdField), customerIdField: `customer_id (${opts.customerIdField})` };
+  return { customerId: defaults.customerId, customerIdField: 'customer_id' };
+}
+
+export interface DeletionDefaults {
+  /** The source's default customer_id of the deleted user (as its updates would use it). */
+  customerId: unknown;
+  /** The parsed body, for an operator-chosen `customerIdField` dot path. */
+  body: unknown;
+  /**
+   * What the deletion body says of the user's email / phone (the values an update would map to
+   * `u_em` / `u_mb`), for `customerIdField: email | phone`. Absent: the body does not carry them.
+   */
+  standard?: { u_em?: string | undefined; u_mb?: string | undefined };
+  /** The event type, for the `ignored` reason. */
+  eventType: string;
+}
+
+/**
+ * A provider's deletion event with `deleteUsers` on: one MoEngage Delete User call for the
+ * customer_id an update of the same user would carry (same `customerIdField`, same
+ * normalisation), with the same FIFO / state key. When the deletion body does not carry what
+ * the customer_id comes from (a Clerk deletion has no email, for instance), the event is
+ * ignored with a reason rather than refused: a provider retries a 4xx, and no retry would
+ * ever carry the missing field.
+ */
+export function finishDeletion(ctx: SourceContext, defaults: DeletionDefaults): Mapped {
+  const { customerId: raw, customerIdField } = chooseCustomerId(ctx.options, defaults.standard ?? {}, defaults);
+  const unresolved = (why: string): Mapped => ({
+    kind: 'ignored',
+    reason: `${defaults.eventType} not propagated: ${why}; MoEngage's Delete User API needs the user's customer_id (delete the user in MoEngage by hand)`,
+  });
+  if (typeof raw === 'number' && !Number.isSafeInteger(raw)) return unresolved(`${customerIdField} is a number too large to be exact`);
+  const customerId = typeof raw === 'string' || (typeof raw === 'number' && Number.isFinite(raw)) ? str(raw) : undefined;
+  if (customerId === undefined) return unresolved(`the deletion carries no ${customerIdField}`);
+  // The same normalisation as an update's customer_id (trimmed; placeholders and oversized ids refused).
+  const built = buildCustomerPayload({ customerId }, NO_RULES);
+  if (!built.ok || built.payload.customer_id === undefined) {
+    return unresolved(`${customerIdField} is not usable (${built.ok ? 'missing' : built.message})`);
+  }
+  const id = built.payload.customer_id;
+  return { kind: 'delete', customerId: id, customerKey: id };
+}
+
+/**
  * Applies the operator's options and identity resolution to a mapper's input, then builds
  * and validates the MoEngage payload. Every source ends its map() here.
  */
 export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults: MappingDefaults): Mapped {
   const opts = ctx.options;
   const standard = input.standard ?? {};
-  let customerId: unknown = defaults.customerId;
-  let customerIdField = 'customer_id';
-  if (opts.customerIdField === 'email') {
-    customerId = standard.u_em;
-    customerIdField = 'customer_id (email)';
-  } else if (opts.customerIdField === 'phone') {
-    customerId = standard.u_mb;
-    customerIdField = 'customer_id (phone)';
-  } else if (opts.customerIdField) {
-    customerId = getPath(defaults.body, opts.customerIdField);
-    customerIdField = `customer_id (${opts.customerIdField})`;
-  }
+  const { customerId, customerIdField } = chooseCustomerId(opts, standard, defaults);
   if (typeof customerId === 'number' && !Number.isSafeInteger(customerId)) {
     // 9007199254740993 arrives as ...992: another user's id. Refuse rather than merge users.
     return { kind: 'rejected', field: customerIdField, message: 'customer_id is a number too large to be exact; send it as a string' };

@@ -9,6 +9,11 @@
  * Only `identify` is acted on; track, page, screen, group and alias are ignored.
  * Event id = messageId; occurredAt = timestamp, else sentAt.
  *
+ * Version (core/version.ts): `timestamp` (when the call happened, corrected by Segment for the
+ * device's clock), else `originalTimestamp`; tie-break: the messageId. An identify carries only
+ * the traits the caller passed, not the whole user: its mapping is `partial`, so the sender
+ * judges it attribute by attribute (an older identify still sets the traits no newer one set).
+ *
  * Mapping: customer_id `userId`. An identify that carries only an anonymousId has no
  * customer_id and is rejected (422, customer_id) unless identity resolution supplies an
  * identifier from the mapped attributes. Traits: email -> u_em, phone -> u_mb,
@@ -19,7 +24,7 @@
  * Null and empty-string traits are left out.
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
-import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -63,6 +68,8 @@ function parse(req: WebhookRequest): Parsed {
   const event: ParsedEvent = { id: body.messageId, type: body.type, body };
   const occurredAt = toIso(body.timestamp) ?? toIso(body.sentAt);
   if (occurredAt) event.occurredAt = occurredAt;
+  const version = versionOf(body.timestamp, body.messageId) ?? versionOf(body.originalTimestamp, body.messageId);
+  if (version) event.version = version;
   return { ok: true, event };
 }
 
@@ -90,7 +97,10 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
     setOwn(custom, name, value);
   }
 
-  return finishMapping({ standard, custom }, ctx, { customerId: body.userId, body });
+  const mapped = finishMapping({ standard, custom }, ctx, { customerId: body.userId, body });
+  // An identify carries the traits it names, not the user's whole state.
+  if (mapped.kind === 'payload') mapped.partial = true;
+  return mapped;
 }
 
 export const segmentSource: WebhookSource = {

@@ -1,5 +1,5 @@
 /**
- * Shopify webhooks (customers/create, customers/update).
+ * Shopify webhooks (customers/create, customers/update; customers/delete with `deleteUsers`).
  *
  * Signature: `X-Shopify-Hmac-Sha256` is the base64 HMAC-SHA256 of the raw body keyed with the
  * app's client secret (its UTF-8 bytes). After a secret rotation Shopify may keep signing with
@@ -24,14 +24,28 @@
  *   Since 2025-01 Shopify no longer includes tags, marketing consent, orders_count or
  *   total_spent in customer payloads; they are mapped when an older API version sends them.
  *   An empty tag list is not sent (MoEngage would not clear the attribute from an empty array).
+ *
+ * Deletions: with `deleteUsers`, `customers/delete` becomes one MoEngage Delete User call for
+ * the customer_id an update would carry (`String(id)`, or `customerIdField`). Shopify's delete
+ * payload carries the id (and `admin_graphql_api_id`) but no email, so `customerIdField: email`
+ * cannot name the user: such a deletion is ignored with that reason. Without `deleteUsers` the
+ * topic is ignored like any other.
+ *
+ * Version (core/version.ts): the customer's `updated_at` (whole seconds, with the shop's UTC
+ * offset); a `customers/delete` payload carries no updated_at, so its version is
+ * `X-Shopify-Triggered-At` (when Shopify fired the deletion; the later of the two should a
+ * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
 import { isoString } from '../core/moengage/attributes';
-import { canonicalUtcIso, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { canonicalUtcIso, finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 /** Topics acted on; every other topic is answered 200 "ignored". */
 export const SHOPIFY_ACTED_ON_TOPICS: readonly string[] = ['customers/create', 'customers/update'];
+
+/** The deletion topic (a MoEngage Delete User call with `deleteUsers`). */
+export const SHOPIFY_DELETE_TOPIC = 'customers/delete';
 
 /** Largest number of tags forwarded (MoEngage array attributes stay small). */
 export const SHOPIFY_MAX_TAGS = 50;
@@ -128,8 +142,17 @@ function parse(req: WebhookRequest): Parsed {
   const event: ParsedEvent = { id, type: topic, body: json.value };
   const occurredAt = triggeredAt ?? updatedAt;
   if (occurredAt) event.occurredAt = occurredAt;
-  // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee order).
-  if (topic.startsWith('customers/') && updatedAt) event.orderingKey = updatedAt;
+  // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee
+  // order). A deletion is versioned by when Shopify fired it (the later of that and an
+  // updated_at, should the payload carry one), so that it sorts after the last update.
+  if (topic.startsWith('customers/')) {
+    let version = versionOf(updatedAt, id);
+    if (topic === SHOPIFY_DELETE_TOPIC) {
+      const fired = versionOf(triggeredAt, id);
+      if (fired !== undefined && (version === undefined || fired > version)) version = fired;
+    }
+    if (version) event.version = version;
+  }
   return { ok: true, event };
 }
 
@@ -175,10 +198,19 @@ function setDefined(record: Record<string, unknown>, key: string, value: unknown
 }
 
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
-  if (!SHOPIFY_ACTED_ON_TOPICS.includes(event.type)) {
-    return { kind: 'ignored', reason: `topic ${event.type} is not acted on` };
-  }
   const body = isRecord(event.body) ? event.body : {};
+  if (event.type === SHOPIFY_DELETE_TOPIC && ctx.options.deleteUsers) {
+    return finishDeletion(ctx, {
+      customerId: customerIdOf(body),
+      body,
+      eventType: event.type,
+      standard: { u_em: present(body.email), u_mb: present(body.phone) },
+    });
+  }
+  if (!SHOPIFY_ACTED_ON_TOPICS.includes(event.type)) {
+    const hint = event.type === SHOPIFY_DELETE_TOPIC ? ' (set deleteUsers to delete the customer in MoEngage)' : '';
+    return { kind: 'ignored', reason: `topic ${event.type} is not acted on${hint}` };
+  }
   const custom: Record<string, unknown> = {};
   setDefined(custom, 'tags', shopifyTags(body.tags));
   setDefined(custom, 'state', present(body.state));

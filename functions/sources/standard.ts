@@ -22,7 +22,18 @@
  * - `passThrough` names an object whose fields all become custom attributes (applied first, so
  *   explicit `attributes` and `constants` win; never a standard key);
  * - `addToArray` / `removeFromArray` map an array attribute to a path holding a value or a list;
- * - `updateExistingOnly` sends `update_existing_only` (the source option overrides it).
+ * - `updateExistingOnly` sends `update_existing_only` (the source option overrides it);
+ * - `version` names the body path of the event's version (ISO 8601, epoch seconds or epoch
+ *   milliseconds: when the sender wrote this state of the user); without it the version is the
+ *   `webhook-timestamp` header, which is the time of the delivery ATTEMPT: a sender's retry of an
+ *   older event is signed anew and then looks newer than it is, so map `version` whenever the
+ *   payload has an update time. Tie-break: the webhook-id. A configured path that is missing or
+ *   unreadable in a body leaves the event without a version (applied unguarded, counted);
+ * - `partial: true` says the events carry only changed attributes (judged one by one);
+ * - `deleteEvents` lists the types that mean "this user was deleted": with the source option
+ *   `deleteUsers`, one MoEngage Delete User call for the customer_id an update would carry
+ *   (`customerId`, or `customerIdField` with the `u_em` / `u_mb` attribute paths); ignored
+ *   without it, and ignored with a reason when the deletion does not carry the customer_id.
  *
  * With no mapping configured every event is rejected (422, field `mapping`) with a message that
  * tells the operator to configure `sources.standard.mapping`: silently ignoring a sender's
@@ -30,7 +41,7 @@
  */
 import { configSchema, formatIssues, type StandardMapping } from '../core/config';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
-import { finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishDeletion, finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -97,6 +108,8 @@ export function parseStandardEvent(req: WebhookRequest, ctx?: SourceContext): Pa
   const event: ParsedEvent = { id, type: type ?? UNKNOWN_EVENT_TYPE, body };
   const occurredAt = toIso(getPath(body, mapping?.occurredAtPath ?? DEFAULT_OCCURRED_AT_PATH));
   if (occurredAt) event.occurredAt = occurredAt;
+  const version = versionOf(mapping?.version ? getPath(body, mapping.version) : header(req, 'webhook-timestamp'), id);
+  if (version) event.version = version;
   return { ok: true, event };
 }
 
@@ -164,6 +177,19 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
   if (type === undefined) {
     return { kind: 'rejected', field: typePath, message: `the event has no type at "${typePath}" (${MAPPING_CONFIG_PATH}.eventTypePath)` };
   }
+  if (mapping.deleteEvents.includes(type)) {
+    if (!ctx.options.deleteUsers) {
+      return { kind: 'ignored', reason: `event type ${type} is a deletion (${MAPPING_CONFIG_PATH}.deleteEvents) and deleteUsers is off` };
+    }
+    const attributes = mapping.attributes;
+    const at = (key: string) => (Object.prototype.hasOwnProperty.call(attributes, key) ? str(getPath(body, attributes[key] as string)) : undefined);
+    return finishDeletion(ctx, {
+      customerId: mapping.customerId ? getPath(body, mapping.customerId) : undefined,
+      body,
+      eventType: type,
+      standard: { u_em: at('u_em'), u_mb: at('u_mb') },
+    });
+  }
   if (!mapping.events.includes(type)) {
     return { kind: 'ignored', reason: `event type ${type} is not listed in ${MAPPING_CONFIG_PATH}.events` };
   }
@@ -189,11 +215,13 @@ function map(event: ParsedEvent, ctx: SourceContext): Mapped {
     removeFromArray: arrayValues(body, plan.removeFromArray),
     updateExistingOnly: mapping.updateExistingOnly,
   };
-  return finishMapping(input, ctx, {
+  const mapped = finishMapping(input, ctx, {
     customerId: mapping.customerId ? getPath(body, mapping.customerId) : undefined,
     body,
     explicitCustom: true,
   });
+  if (mapped.kind === 'payload' && mapping.partial) mapped.partial = true;
+  return mapped;
 }
 
 export const standardSource: WebhookSource = {

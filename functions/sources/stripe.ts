@@ -12,8 +12,19 @@
  * key cannot act as a signing key.
  *
  * Event id: `id` (`evt_…`); occurredAt: `created` (epoch seconds). Acted on:
- * `customer.created`, `customer.updated`; everything else (including `customer.deleted`) is
- * ignored.
+ * `customer.created`, `customer.updated`, and with `deleteUsers` `customer.deleted` (one
+ * MoEngage Delete User call for the customer_id an update would carry: the deleted customer
+ * object is complete, so `customerIdField` applies as to an update); everything else (and
+ * `customer.deleted` without `deleteUsers`) is ignored.
+ *
+ * Version (core/version.ts): the event's `created`, which has a resolution of one second, so
+ * equal seconds are common (a create and its first update, two quick edits). The tie-break is
+ * `${rank}:${eventId}` with rank 0 for customer.created, 1 for customer.updated and 2 for
+ * customer.deleted: within one second a creation sorts before an update, and an update before a
+ * deletion; two updates of the same second are ordered by their event ids. That order is
+ * deterministic (every delivery and retry of both events compares the same way) but arbitrary
+ * between those two updates: Stripe's event ids are not sequential. Other event types are not
+ * acted on and get no version.
  *
  * Default mapping (documented in the README), from the customer in `data.object`:
  * - customer_id: `data.object.id` (`cus_…`)
@@ -26,7 +37,7 @@
  *   merchant's staff), `shipping` (a recipient, who may be someone else), balances,
  *   payment and tax settings, `livemode`.
  */
-import { finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -34,6 +45,16 @@ export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The Stripe event types that become MoEngage user updates. */
 export const STRIPE_EVENTS: readonly string[] = ['customer.created', 'customer.updated'];
+
+/** The Stripe deletion event (a MoEngage Delete User call with `deleteUsers`). */
+export const STRIPE_DELETE_EVENT = 'customer.deleted';
+
+/** The tie-break rank of the customer events within one second of `created` (see the header). */
+export const STRIPE_VERSION_RANK: Readonly<Record<string, number>> = Object.freeze({
+  'customer.created': 0,
+  'customer.updated': 1,
+  'customer.deleted': 2,
+});
 
 /** Longest Stripe-Signature header considered (a handful of signatures is a few hundred bytes). */
 const MAX_SIGNATURE_HEADER_LENGTH = 4096;
@@ -77,15 +98,34 @@ function parse(req: WebhookRequest): Parsed {
   const event: ParsedEvent = { id: body.id, type: body.type, body };
   const occurredAt = typeof body.created === 'number' ? toIso(body.created) : undefined;
   if (occurredAt) event.occurredAt = occurredAt;
+  const rank = Object.prototype.hasOwnProperty.call(STRIPE_VERSION_RANK, body.type) ? STRIPE_VERSION_RANK[body.type] : undefined;
+  // `created` is epoch seconds: an integer, never milliseconds.
+  if (rank !== undefined && typeof body.created === 'number' && Number.isSafeInteger(body.created) && body.created > 0) {
+    const version = versionOf(body.created, `${rank}:${body.id}`);
+    if (version) event.version = version;
+  }
   return { ok: true, event };
 }
 
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
-  if (!STRIPE_EVENTS.includes(event.type)) {
-    return { kind: 'ignored', reason: `Stripe event type ${event.type} is not acted on (only ${STRIPE_EVENTS.join(', ')})` };
+  const deletion = event.type === STRIPE_DELETE_EVENT && ctx.options.deleteUsers;
+  if (!STRIPE_EVENTS.includes(event.type) && !deletion) {
+    const hint = event.type === STRIPE_DELETE_EVENT ? ' (set deleteUsers to delete the customer in MoEngage)' : '';
+    return { kind: 'ignored', reason: `Stripe event type ${event.type} is not acted on (only ${STRIPE_EVENTS.join(', ')})${hint}` };
   }
   const customer = getPath(event.body, 'data.object');
-  if (!isRecord(customer)) return { kind: 'rejected', field: 'data.object', message: 'the Stripe event has no customer object in "data.object"' };
+  if (!isRecord(customer)) {
+    if (deletion) return { kind: 'ignored', reason: `${event.type} not propagated: the event has no customer object in "data.object"` };
+    return { kind: 'rejected', field: 'data.object', message: 'the Stripe event has no customer object in "data.object"' };
+  }
+  if (deletion) {
+    return finishDeletion(ctx, {
+      customerId: customer.id,
+      body: event.body,
+      eventType: event.type,
+      standard: { u_em: str(customer.email), u_mb: str(customer.phone) },
+    });
+  }
 
   // The customer's own fields first: on a name clash (also after flattening) the first one wins.
   const custom: Record<string, unknown> = {};

@@ -38,8 +38,6 @@ export interface ParsedEvent {
    * the user, tie-broken by the event id. Undefined when the event carries no usable version.
    */
   version?: string;
-  /** @deprecated replaced by `version`; removed once every source sets `version`. */
-  orderingKey?: string;
   /** The parsed JSON body. */
   body: unknown;
 }

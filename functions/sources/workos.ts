@@ -1,5 +1,6 @@
 /**
- * WorkOS webhooks (user.created, user.updated: AuthKit / User Management users).
+ * WorkOS webhooks (user.created, user.updated: AuthKit / User Management users; user.deleted
+ * with `deleteUsers`).
  *
  * Signature: `WorkOS-Signature: t=<unix ms>, v1=<hex>` where v1 is the hex HMAC-SHA256 of
  * `${t}.${rawBody}` keyed with the webhook secret (its UTF-8 bytes, as given). `t` is in
@@ -14,15 +15,27 @@
  * every key of `metadata` as its own attribute (WorkOS user metadata is string key/value pairs
  * that only the application's backend can write, like Clerk's public_metadata). WorkOS's own
  * fields win over a metadata key of the same name, and metadata never sets a standard `u_*` key.
+ *
+ * Deletions: with `deleteUsers`, `user.deleted` (whose `data` is the deleted user, email
+ * included) becomes one MoEngage Delete User call for the customer_id an update would carry
+ * (`data.id`, or `customerIdField`). Without it the event is ignored.
+ *
+ * Version (core/version.ts): the user's `data.updated_at`; an event without one (a deletion may
+ * leave it at the last update) falls back to the event's `created_at`. For a deletion the later
+ * of the two is taken, so that the deletion sorts after the user's last update. Tie-break: the
+ * event id.
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
-import { finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso } from './common';
+import { finishDeletion, finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
 export const WORKOS_DEFAULT_TOLERANCE_SECONDS = 180;
 
 export const WORKOS_ACTED_ON_EVENTS: readonly string[] = ['user.created', 'user.updated'];
+
+/** The WorkOS deletion event (a MoEngage Delete User call with `deleteUsers`). */
+export const WORKOS_DELETE_EVENT = 'user.deleted';
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
@@ -65,18 +78,25 @@ function parse(req: WebhookRequest): Parsed {
   const occurredAt = toIso(body.created_at);
   if (occurredAt) event.occurredAt = occurredAt;
   if (body.event.startsWith('user.') && isRecord(body.data)) {
-    const updatedAt = toIso(body.data.updated_at);
-    if (updatedAt) event.orderingKey = updatedAt;
+    const updated = versionOf(body.data.updated_at, id);
+    const created = versionOf(body.created_at, id);
+    // A deletion is at least as new as the event that reports it.
+    const version = body.event === WORKOS_DELETE_EVENT && created !== undefined && (updated === undefined || created > updated) ? created : (updated ?? created);
+    if (version) event.version = version;
   }
   return { ok: true, event };
 }
 
 function map(event: ParsedEvent, ctx: SourceContext): Mapped {
-  if (!WORKOS_ACTED_ON_EVENTS.includes(event.type)) {
-    return { kind: 'ignored', reason: `event ${event.type} is not acted on` };
-  }
   const body = isRecord(event.body) ? event.body : {};
   const data = isRecord(body.data) ? body.data : {};
+  if (event.type === WORKOS_DELETE_EVENT && ctx.options.deleteUsers) {
+    return finishDeletion(ctx, { customerId: typeof data.id === 'string' ? data.id : undefined, body, eventType: event.type, standard: { u_em: str(data.email) } });
+  }
+  if (!WORKOS_ACTED_ON_EVENTS.includes(event.type)) {
+    const hint = event.type === WORKOS_DELETE_EVENT ? ' (set deleteUsers to delete the user in MoEngage)' : '';
+    return { kind: 'ignored', reason: `event ${event.type} is not acted on${hint}` };
+  }
   const custom: Record<string, unknown> = metadataAttributes(data.metadata, OWN_KEYS);
   if (typeof data.email_verified === 'boolean') custom.email_verified = data.email_verified;
   const externalId = str(data.external_id);

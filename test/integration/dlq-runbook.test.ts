@@ -74,4 +74,13 @@ describe('DLQ runbook in the local run', () => {
     const res = await fetch(`${dev.url}/_dev/moengage/mode`, { method: 'POST', body: '{"mode":"chaos"}' });
     expect(res.status).toBe(400);
   });
+
+  it('GET /_dev/moengage/profiles shows what the emulated MoEngage holds', async () => {
+    const res = await fetch(`${dev.url}/_dev/moengage/profiles`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { profiles: Record<string, unknown>; deletes: Record<string, number> };
+    expect(Object.fromEntries(dev.emulator!.profiles())).toEqual(body.profiles);
+    expect(Object.keys(body.profiles).length).toBeGreaterThan(0);
+    expect(body.deletes).toEqual({});
+  });
 });

@@ -445,3 +445,216 @@ describe('MoEngage emulator: fault injection', () => {
     expect(() => em.faults.setProbabilistic({ rate: 2, kinds: [{ status: 500 }] })).toThrow();
   });
 });
+
+const DELETE_PATH = `/v1/customer/delete?app_id=${WS}`;
+const deletion = (id: string) => ({ identity_type: 'customer_id', identity_value: id });
+
+describe('MoEngage emulator: Delete User and profiles', () => {
+  let em: MoEngageEmulator;
+  const logLines: string[] = [];
+  let clock = 2_000_000;
+
+  beforeAll(async () => {
+    em = await startMoEngageEmulator({
+      workspaceId: WS,
+      apiKey: KEY,
+      requestId: () => RID,
+      now: () => clock,
+      log: (line) => logLines.push(line),
+      rateLimit: { customerPerWindow: 100, deletePerWindow: 2, windowMs: 10_000 },
+    });
+  });
+  afterAll(async () => {
+    await em.close();
+  });
+  afterEach(() => {
+    em.reset();
+    logLines.length = 0;
+    clock = 2_000_000;
+  });
+
+  it('accepts a deletion with the documented success body, removes the profile and counts it per customer_id', async () => {
+    await post(em, CUSTOMER_PATH, customer('d1'));
+    await post(em, CUSTOMER_PATH, customer('d2'));
+    expect([...em.profiles().keys()].sort()).toEqual(['d1', 'd2']);
+    const r = await post(em, DELETE_PATH, deletion('d1'));
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual(SUCCESS_BODY);
+    expect(r.headers.get('x-ratelimit-limit')).toBe('2');
+    expect([...em.profiles().keys()]).toEqual(['d2']);
+    expect(em.deletes().get('d1')).toBe(1);
+    expect(em.deletions).toEqual([{ identityType: 'customer_id', identityValue: 'd1', receivedAt: 2_000_000, requestId: RID, existed: true }]);
+    expect(em.stats()).toMatchObject({ deletes: 1, acceptedRequests: 3, uniqueUsers: 1 });
+    // The deletion is not an accepted user payload.
+    expect(em.accepted.map((a) => a.payload.customer_id)).toEqual(['d1', 'd2']);
+    expect(logLines.at(-1)).toBe('[moengage-emulator] accepted delete {"identity_type":"customer_id","identity_value":"d1"}');
+  });
+
+  it('a deletion of an unknown user is accepted too (MoEngage processes deletions later) and counted', async () => {
+    expect((await post(em, DELETE_PATH, deletion('nobody'))).status).toBe(200);
+    expect(em.deletes().get('nobody')).toBe(1);
+    expect(em.deletions[0]?.existed).toBe(false);
+  });
+
+  it('a later update re-creates a deleted user, with only the attributes sent since', async () => {
+    await post(em, CUSTOMER_PATH, customer('d3', { u_em: 'a@example.com', plan: 'pro' }));
+    await post(em, DELETE_PATH, deletion('d3'));
+    expect(em.profiles().has('d3')).toBe(false);
+    await post(em, CUSTOMER_PATH, customer('d3', { u_fn: 'Late' }));
+    expect(em.profiles().get('d3')).toEqual({ u_fn: 'Late' });
+    // update_existing_only does not re-create it.
+    await post(em, DELETE_PATH, deletion('d3'));
+    await post(em, CUSTOMER_PATH, { ...customer('d3', { u_fn: 'Later' }), update_existing_only: true });
+    expect(em.profiles().has('d3')).toBe(false);
+    expect(em.deletes().get('d3')).toBe(2);
+  });
+
+  it('profiles merge Track User and Bulk Import elements, attributes overwriting, arrays added and removed; copies are returned', async () => {
+    await post(em, CUSTOMER_PATH, customer('p1', { u_em: 'a@example.com', tags: ['x'] }));
+    await post(em, BULK_PATH, {
+      type: 'transition',
+      elements: [customer('p1', { u_em: 'b@example.com', addValueToArrayField: { tags: ['y'] } }), customer('p2', { u_fn: 'Two' })],
+    });
+    await post(em, CUSTOMER_PATH, customer('p1', { removeValueFromArrayField: { tags: ['x'] } }));
+    const profiles = em.profiles();
+    expect(profiles.get('p1')).toEqual({ u_em: 'b@example.com', tags: ['y'] });
+    expect(profiles.get('p2')).toEqual({ u_fn: 'Two' });
+    (profiles.get('p1') as { tags: string[] }).tags.push('mutated');
+    expect(em.profiles().get('p1')).toEqual({ u_em: 'b@example.com', tags: ['y'] });
+  });
+
+  it('answers 401, 400 (app_id, identity), 415 and 413 like Track User, before deleting anything', async () => {
+    await post(em, CUSTOMER_PATH, customer('keep'));
+    expect((await post(em, DELETE_PATH, deletion('keep'), { auth: null })).json).toEqual(ERROR_BODIES.authMissing(RID));
+    const wrongKey = `Basic ${Buffer.from(`${WS}:nope`).toString('base64')}`;
+    expect((await post(em, DELETE_PATH, deletion('keep'), { auth: wrongKey })).status).toBe(401);
+    expect((await post(em, '/v1/customer/delete', deletion('keep'))).status).toBe(400);
+    expect((await post(em, '/v1/customer/delete?app_id=other', deletion('keep'))).status).toBe(400);
+    expect((await post(em, DELETE_PATH, deletion('keep'), { contentType: 'text/plain' })).status).toBe(415);
+    expect((await post(em, DELETE_PATH, null, { raw: `{"identity_type":"customer_id","identity_value":"${'x'.repeat(130 * 1024)}"}` })).status).toBe(413);
+    const cases: [unknown, string, string][] = [
+      [{ identity_value: 'keep' }, 'identity_type', 'MissingAttributeError'],
+      [{ identity_type: 'email', identity_value: 'keep' }, 'identity_type', 'InvalidAttributeError'],
+      [{ identity_type: 'customer_id' }, 'identity_value', 'MissingAttributeError'],
+      [{ identity_type: 'customer_id', identity_value: '  ' }, 'identity_value', 'MissingAttributeError'],
+      [{ identity_type: 'customer_id', identity_value: 42 }, 'identity_value', 'MissingAttributeError'],
+      ['not an object', 'identity_type', 'MissingAttributeError'],
+    ];
+    for (const [body, attribute, type] of cases) {
+      const r = await post(em, DELETE_PATH, body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.json).toMatchObject({ status: 'fail', error: { attribute, type, request_id: RID } });
+    }
+    expect((await post(em, DELETE_PATH, null, { raw: '{nope' })).status).toBe(400);
+    expect(em.profiles().has('keep')).toBe(true);
+    expect(em.stats().deletes).toBe(0);
+  });
+
+  it('has its own rate limit (5,000 a minute by default): 429 with Retry-After, Track User unaffected', async () => {
+    expect((await post(em, DELETE_PATH, deletion('r1'))).status).toBe(200);
+    expect((await post(em, DELETE_PATH, deletion('r2'))).status).toBe(200);
+    const limited = await post(em, DELETE_PATH, deletion('r3'));
+    expect(limited.status).toBe(429);
+    expect(limited.json).toEqual(ERROR_BODIES.rateLimited(RID));
+    expect(limited.headers.get('retry-after')).toBe('10');
+    expect(limited.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect((await post(em, CUSTOMER_PATH, customer('r3'))).status).toBe(200);
+    clock += 10_000;
+    expect((await post(em, DELETE_PATH, deletion('r3'))).status).toBe(200);
+    expect(em.stats().rateLimit.delete).toEqual({ limit: 2, remaining: 1 });
+    const defaults = await startMoEngageEmulator({});
+    try {
+      expect(defaults.stats().rateLimit.delete.limit).toBe(5_000);
+    } finally {
+      await defaults.close();
+    }
+  });
+
+  it('reject and blocked modes and queued faults apply to deletions too', async () => {
+    await post(em, CUSTOMER_PATH, customer('m1'));
+    em.setMode('reject');
+    expect((await post(em, DELETE_PATH, deletion('m1'))).status).toBe(400);
+    em.setMode('blocked');
+    expect((await post(em, DELETE_PATH, deletion('m1'))).status).toBe(403);
+    em.setMode('accept');
+    clock += 10_000; // a new window: the limit is 2 deletions per window here
+    em.faults.push({ status: 500 });
+    expect((await post(em, DELETE_PATH, deletion('m1'))).status).toBe(500);
+    expect(em.profiles().has('m1')).toBe(true);
+    expect((await post(em, DELETE_PATH, deletion('m1'))).status).toBe(200);
+    expect(em.profiles().has('m1')).toBe(false);
+  });
+
+  it('masks an email-like customer_id in the printed line', async () => {
+    await post(em, DELETE_PATH, deletion('jane@example.com'));
+    expect(logLines.at(-1)).toBe('[moengage-emulator] accepted delete {"identity_type":"customer_id","identity_value":"j***@example.com"} (no such user)');
+  });
+});
+
+describe('MoEngage emulator: per-user fault rules', () => {
+  let em: MoEngageEmulator;
+
+  beforeAll(async () => {
+    em = await startMoEngageEmulator({ workspaceId: WS, apiKey: KEY, requestId: () => RID });
+  });
+  afterAll(async () => {
+    await em.close();
+  });
+  afterEach(() => em.reset());
+
+  it('fails every Track User request of one user whose attribute matches; the user’s other updates pass', async () => {
+    em.faults.addUserRule({ customerId: 'u1', attribute: 'u_em', equals: 'a@example.com', status: 500 });
+    for (let i = 0; i < 3; i++) {
+      const e1 = await post(em, CUSTOMER_PATH, customer('u1', { u_em: 'a@example.com' }));
+      expect(e1.status).toBe(500);
+      expect(e1.json).toEqual(ERROR_BODIES.serverError(RID));
+    }
+    expect((await post(em, CUSTOMER_PATH, customer('u1', { u_em: 'b@example.com' }))).status).toBe(200);
+    expect((await post(em, CUSTOMER_PATH, customer('u1', { u_fn: 'No email' }))).status).toBe(200);
+    expect((await post(em, CUSTOMER_PATH, customer('u2', { u_em: 'a@example.com' }))).status).toBe(200);
+    expect(em.profiles().get('u1')).toEqual({ u_em: 'b@example.com', u_fn: 'No email' });
+    expect(em.stats().faultsInjected).toBe(3);
+    expect(em.faults.userRules).toHaveLength(1);
+  });
+
+  it('without attribute: every request of the user; times: only the first N; deep equality; a bulk with a matching element fails whole', async () => {
+    em.faults.setUserRules([
+      { customerId: 'u1', status: 429, retryAfterSeconds: 3, times: 2 },
+      { customerId: 'u2', attribute: 'tags', equals: ['a', 'b'], status: 400 },
+    ]);
+    const first = await post(em, CUSTOMER_PATH, customer('u1'));
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('3');
+    expect((await post(em, CUSTOMER_PATH, customer('u1'))).status).toBe(429);
+    expect((await post(em, CUSTOMER_PATH, customer('u1'))).status).toBe(200);
+    expect(em.faults.userRules.map((r) => r.customerId)).toEqual(['u2']);
+
+    expect((await post(em, CUSTOMER_PATH, customer('u2', { tags: ['a'] }))).status).toBe(200);
+    const bulk = await post(em, BULK_PATH, { type: 'transition', elements: [customer('u3'), customer('u2', { tags: ['a', 'b'] })] });
+    expect(bulk.status).toBe(400);
+    expect(em.profiles().has('u3')).toBe(false);
+  });
+
+  it('the request checks come first; invalid rules are refused with a message; reset and clear remove the rules', async () => {
+    em.faults.addUserRule({ customerId: 'u1', status: 503 });
+    expect((await post(em, CUSTOMER_PATH, customer('u1'), { auth: null })).status).toBe(401);
+    expect((await post(em, CUSTOMER_PATH, customer('u1'))).status).toBe(503);
+    for (const bad of [
+      { customerId: '', status: 500 },
+      { customerId: 'u', status: 99 },
+      { customerId: 'u', status: 500, attribute: 'u_em' },
+      { customerId: 'u', status: 500, equals: 'x' },
+      { customerId: 'u', status: 500, times: 0 },
+      { customerId: 'u', status: 500, colour: 'red' },
+    ]) {
+      expect(() => em.faults.addUserRule(bad as never), JSON.stringify(bad)).toThrow(RangeError);
+    }
+    expect(() => em.faults.setUserRules([{ customerId: 'ok', status: 500 }, { customerId: '', status: 500 }])).toThrow(RangeError);
+    expect(em.faults.userRules).toHaveLength(1);
+    em.faults.clear();
+    expect(em.faults.userRules).toHaveLength(0);
+    em.faults.addUserRule({ customerId: 'u1', status: 503 });
+    em.reset();
+    expect((await post(em, CUSTOMER_PATH, customer('u1'))).status).toBe(200);
+  });
+});

@@ -582,6 +582,8 @@ function configsFor(source: SourceName): AdapterConfig[] {
     parseAdapterConfig({ sources: own({ customerIdField: 'phone', updateExistingOnly: true }) }),
     parseAdapterConfig({ sources: own({ customAttributes: false }) }),
     parseAdapterConfig({ sources: own({}), identityResolution: IDENTITY_RESOLUTION }),
+    parseAdapterConfig({ sources: own({ deleteUsers: true }) }),
+    parseAdapterConfig({ sources: own({ deleteUsers: true, customerIdField: 'email' }) }),
   ];
 }
 
@@ -638,9 +640,9 @@ describe('source.parse + source.map on arbitrary provider-shaped bodies', () => 
         expect(parsed.event.id.length).toBeGreaterThan(0);
         expect(typeof parsed.event.type).toBe('string');
         expect(parsed.event.type.length).toBeGreaterThan(0);
-        for (const iso of [parsed.event.occurredAt, parsed.event.orderingKey]) {
-          if (iso !== undefined) expect(Number.isNaN(Date.parse(iso))).toBe(false);
-        }
+        if (parsed.event.occurredAt !== undefined) expect(Number.isNaN(Date.parse(parsed.event.occurredAt))).toBe(false);
+        // A version is versionKey's form: 15 digits of epoch ms, `~`, a printable-ASCII tie-break.
+        if (parsed.event.version !== undefined) expect(parsed.event.version).toMatch(/^\d{15}~[\x21-\x7d]{1,200}$/);
 
         const mapped = src.map(parsed.event, ctx);
         switch (mapped.kind) {
@@ -658,6 +660,13 @@ describe('source.parse + source.map on arbitrary provider-shaped bodies', () => 
             }
             break;
           }
+          case 'delete':
+            // Only with deleteUsers, for a deletion event: a usable customer_id, also the user's key.
+            expect(ctx.options.deleteUsers).toBe(true);
+            expect(mapped.customerId.trim()).toBe(mapped.customerId);
+            expect(mapped.customerId.length).toBeGreaterThan(0);
+            expect(mapped.customerKey).toBe(mapped.customerId);
+            break;
           case 'ignored':
             outcomes.ignored++;
             expect(mapped.reason.length).toBeGreaterThan(0);

@@ -547,6 +547,76 @@ describe('MoEngageClient requests', () => {
   });
 });
 
+describe('MoEngageClient.deleteUser (Delete User)', () => {
+  it('exact URL, headers and body', async () => {
+    const { fetch, calls } = fakeFetch(() => reply(200, SAMPLES.success));
+    const client = new MoEngageClient({ baseUrl: 'https://api-02.moengage.com', fetch });
+    const o = await client.deleteUser(CREDS, 'user_1');
+    expect(o).toMatchObject({ kind: 'delivered', status: 200, confirmed: true });
+    expect(calls).toHaveLength(1);
+    const call = calls[0]!;
+    expect(call.url).toBe('https://api-02.moengage.com/v1/customer/delete?app_id=ws_ABC123');
+    expect(call.init.method).toBe('POST');
+    expect(call.init.headers).toEqual({ Authorization: BASIC, 'Content-Type': 'application/json' });
+    expect(call.init.body).toBe('{"identity_type":"customer_id","identity_value":"user_1"}');
+    expect(call.init.signal).toBeInstanceOf(AbortSignal);
+  });
+
+  it('URL-encodes the workspace ID in app_id and JSON-escapes the customer_id', async () => {
+    const { fetch, calls } = fakeFetch(() => reply(200, SAMPLES.success));
+    const client = new MoEngageClient({ baseUrl: 'http://127.0.0.1:4010/', fetch });
+    await client.deleteUser({ workspaceId: 'a b/ü?', apiKey: 'k' }, 'ada"lovelace\\1');
+    expect(calls[0]!.url).toBe('http://127.0.0.1:4010/v1/customer/delete?app_id=a%20b%2F%C3%BC%3F');
+    expect(JSON.parse(calls[0]!.init.body)).toEqual({ identity_type: 'customer_id', identity_value: 'ada"lovelace\\1' });
+  });
+
+  it('classifies the answers exactly like Track User', async () => {
+    const answers: [number, string, Record<string, string>][] = [
+      [200, SAMPLES.success, {}],
+      [200, '', {}],
+      [400, SAMPLES.customerIdMissing, {}],
+      [401, SAMPLES.authorization, {}],
+      [403, SAMPLES.blocked, {}],
+      [413, SAMPLES.tooLarge, {}],
+      [415, SAMPLES.mediaType, {}],
+      [429, SAMPLES.rateLimit, { 'Retry-After': '7', 'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0' }],
+      [500, SAMPLES.serverError, {}],
+      [200, SAMPLES.rateLimit, {}],
+    ];
+    for (const [status, body, headers] of answers) {
+      const { fetch } = fakeFetch(() => reply(status, body, headers));
+      const client = new MoEngageClient({ baseUrl: 'https://api-01.moengage.com', fetch, now: () => NOW });
+      const deleted = await client.deleteUser(CREDS, 'user_1');
+      const tracked = await client.trackUser(CREDS, PAYLOAD);
+      expect(deleted, `${status} ${body.slice(0, 40)}`).toEqual(tracked);
+    }
+    const { fetch } = fakeFetch(() => reply(429, SAMPLES.rateLimit, { 'Retry-After': '7' }));
+    const client = new MoEngageClient({ baseUrl: 'https://api-01.moengage.com', fetch });
+    expect(await client.deleteUser(CREDS, 'user_1')).toMatchObject({ kind: 'rate_limited', status: 429, retryAfterMs: 7000 });
+  });
+
+  it('honours the per-call timeout, without throwing', async () => {
+    const { fetch } = fakeFetch(() => new Promise(() => undefined));
+    const client = new MoEngageClient({ baseUrl: 'https://api-01.moengage.com', fetch, timeoutMs: 5_000 });
+    const o = await client.deleteUser(CREDS, 'user_1', { timeoutMs: 20 });
+    expect(o).toMatchObject({ kind: 'transient', reason: 'timeout', detail: { message: 'no answer from MoEngage within 20 ms' } });
+  });
+
+  it('does not call MoEngage with empty credentials; sends an empty customer_id as it is; never leaks the key', async () => {
+    const { fetch, calls } = fakeFetch(() => reply(401, `{"status":"fail","error":{"type":"Authentication required","message":"bad key s3cr3t-K3y"}}`));
+    const client = new MoEngageClient({ baseUrl: 'https://api-01.moengage.com', fetch });
+    expect(await client.deleteUser({ workspaceId: 'ws', apiKey: '' }, 'user_1')).toMatchObject({ kind: 'auth', reason: 'auth_failed' });
+    expect(calls).toHaveLength(0);
+    // An empty customer_id is MoEngage's to refuse (classified like Track User's 400), never a throw.
+    const empty = await client.deleteUser(CREDS, '');
+    expect(calls).toHaveLength(1);
+    expect(JSON.parse(calls[0]!.init.body)).toEqual({ identity_type: 'customer_id', identity_value: '' });
+    expect(empty.kind).toBe('auth');
+    const o = await client.deleteUser(CREDS, 'user_1');
+    expect(JSON.stringify(o)).not.toContain('s3cr3t-K3y');
+  });
+});
+
 describe('MoEngageClient transport failures', () => {
   it('times out through the AbortSignal: transient timeout, no throw', async () => {
     let seen: AbortSignal | undefined;

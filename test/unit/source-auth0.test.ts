@@ -1,12 +1,13 @@
 /**
  * Auth0 Event Streams source: bearer-token authentication (constant time, rotation, RFC 7235 /
- * RFC 6750 header syntax), CloudEvents parsing with orderingKey, and the exact payloads
+ * RFC 6750 header syntax), CloudEvents parsing with versions, deletions, and the exact payloads
  * (app_metadata never forwarded).
  */
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type StandardSourceOptions, standardSourceOptionsSchema } from '../../functions/core/config';
+import { versionTime } from '../../functions/core/version';
 import { auth0EventType, auth0Source } from '../../functions/sources/auth0';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
 
@@ -153,28 +154,38 @@ describe('auth0 verify: Authorization: Bearer <token>', () => {
 });
 
 describe('auth0 parse', () => {
-  it('CloudEvent id, type, time, and data.object.updated_at as orderingKey', () => {
+  it('CloudEvent id, type, time, and data.object.updated_at as the version (tie-break: the event id)', () => {
     const event = parsed(fixture('user.updated.json'));
     expect({ ...event, body: undefined }).toEqual({
       id: 'evt_Q4wE6rT8yU0iO2pA',
       type: 'user.updated',
       occurredAt: '2025-03-14T14:40:55.021Z',
-      orderingKey: '2025-03-14T14:40:54.702Z',
+      version: `${String(Date.parse('2025-03-14T14:40:54.702Z')).padStart(15, '0')}~evt_Q4wE6rT8yU0iO2pA`,
       body: undefined,
     });
   });
 
-  it('orderingKey orders out-of-order deliveries of one user', () => {
+  it('the version orders out-of-order deliveries of one user', () => {
     const older = fixtureJson('user.updated.json');
     const newer = structuredClone(older);
     (newer.data as { object: { updated_at: string } }).object.updated_at = '2025-03-14T14:41:03.118Z';
-    const a = parsed(Buffer.from(JSON.stringify(older))).orderingKey!;
-    const b = parsed(Buffer.from(JSON.stringify(newer))).orderingKey!;
+    const a = parsed(Buffer.from(JSON.stringify(older))).version!;
+    const b = parsed(Buffer.from(JSON.stringify({ ...newer, id: 'evt_A' }))).version!;
     expect(a < b).toBe(true);
   });
 
-  it('an event without updated_at has no orderingKey', () => {
-    expect(parsed(fixture('user.deleted.json')).orderingKey).toBeUndefined();
+  it('an update without a usable updated_at has no version', () => {
+    for (const updatedAt of [undefined, null, 'soon', {}]) {
+      const body = fixtureJson('user.updated.json');
+      (body.data as { object: Record<string, unknown> }).object.updated_at = updatedAt;
+      expect(parsed(Buffer.from(JSON.stringify(body))).version, String(updatedAt)).toBeUndefined();
+    }
+  });
+
+  it('a deletion is versioned by the event time (the deleted object has no updated_at)', () => {
+    expect(versionTime(parsed(fixture('user.deleted.json')).version!)).toBe('2025-03-14T15:00:00.450Z');
+    const older = { ...fixtureJson('user.deleted.json'), type: 'com.auth0.user.deleted' };
+    expect(parsed(Buffer.from(JSON.stringify(older))).version).toBe(parsed(fixture('user.deleted.json')).version);
   });
 
   it('refuses bodies without id or type', () => {
@@ -220,8 +231,11 @@ describe('auth0 map', () => {
     expect(attributes).not.toMatch(/identities|108234567890123456789|logins|last_login|picture|googleusercontent|nickname|sam\.rivera"/);
   });
 
-  it('user.deleted and other events are ignored', () => {
-    expect(mapFixture('user.deleted.json')).toEqual({ kind: 'ignored', reason: 'event user.deleted is not acted on' });
+  it('user.deleted (without deleteUsers) and other events are ignored', () => {
+    expect(mapFixture('user.deleted.json')).toEqual({
+      kind: 'ignored',
+      reason: 'event user.deleted is not acted on (set deleteUsers to delete the user in MoEngage)',
+    });
     for (const type of ['organization.created', 'com.auth0.user.deleted', 'user.login']) {
       expect(mapBody({ ...fixtureJson('user.created.json'), type }).kind, type).toBe('ignored');
     }
@@ -307,5 +321,45 @@ describe('auth0 never throws', () => {
       }),
       { seed: 8, numRuns: 300 },
     );
+  });
+});
+
+describe('auth0 deletions (deleteUsers)', () => {
+  it('user.deleted is one Delete User of data.object.user_id, the key an update of that user uses', () => {
+    expect(mapFixture('user.deleted.json', ctx({ deleteUsers: true }))).toEqual({
+      kind: 'delete',
+      customerId: 'auth0|67d4371f2b9a3c1e5d8f0a24',
+      customerKey: 'auth0|67d4371f2b9a3c1e5d8f0a24',
+    });
+    const update = { ...fixtureJson('user.updated.json') };
+    (update.data as { object: Record<string, unknown> }).object.user_id = 'auth0|67d4371f2b9a3c1e5d8f0a24';
+    expect(mapBody(update, ctx({ deleteUsers: true }))).toMatchObject({ kind: 'payload', customerKey: 'auth0|67d4371f2b9a3c1e5d8f0a24' });
+  });
+
+  it('the older type form com.auth0.user.deleted is a deletion too', () => {
+    expect(mapBody({ ...fixtureJson('user.deleted.json'), type: 'com.auth0.user.deleted' }, ctx({ deleteUsers: true }))).toMatchObject({ kind: 'delete' });
+  });
+
+  it('customerIdField: email or phone cannot be resolved from a deletion (ignored with a reason); a carried path is used', () => {
+    for (const customerIdField of ['email', 'phone'] as const) {
+      const m = mapFixture('user.deleted.json', ctx({ deleteUsers: true, customerIdField }));
+      expect(m.kind, customerIdField).toBe('ignored');
+      if (m.kind === 'ignored') expect(m.reason).toContain(`customer_id (${customerIdField})`);
+    }
+    expect(mapFixture('user.deleted.json', ctx({ deleteUsers: true, customerIdField: 'data.object.user_id' }))).toMatchObject({ kind: 'delete' });
+    // An Action that adds the email to the deletion makes it resolvable.
+    const withEmail = fixtureJson('user.deleted.json');
+    (withEmail.data as { object: Record<string, unknown> }).object.email = 'sam.rivera@example.com';
+    expect(mapBody(withEmail, ctx({ deleteUsers: true, customerIdField: 'email' }))).toEqual({
+      kind: 'delete',
+      customerId: 'sam.rivera@example.com',
+      customerKey: 'sam.rivera@example.com',
+    });
+  });
+
+  it('a deletion without a user id is ignored, not refused', () => {
+    const body = fixtureJson('user.deleted.json');
+    (body.data as { object: Record<string, unknown> }).object.user_id = 7;
+    expect(mapBody(body, ctx({ deleteUsers: true })).kind).toBe('ignored');
   });
 });

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Webhook as SvixWebhook } from 'svix';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { standardSourceOptionsSchema, type IdentityResolutionConfig } from '../../functions/core/config';
+import { versionMs } from '../../functions/core/version';
 import { clerkSource } from '../../functions/sources/clerk';
 import { decodeWhsecSecret, hmac } from '../../functions/sources/crypto';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
@@ -251,7 +252,8 @@ describe('clerk source: parse', () => {
     expect(r.event.id).toBe(MSG_ID);
     expect(r.event.type).toBe('user.created');
     expect(r.event.occurredAt).toBe('2024-05-28T08:00:00.789Z');
-    expect(r.event.orderingKey).toBe('2024-05-28T08:00:00.456Z');
+    // data.updated_at 1716883200456 (2024-05-28T08:00:00.456Z), tie-broken by the svix-id.
+    expect(r.event.version).toBe(`001716883200456~${MSG_ID}`);
     expect(r.event.body).toEqual(JSON.parse(USER_CREATED));
   });
 
@@ -261,11 +263,11 @@ describe('clerk source: parse', () => {
     expect(first.ok && retry.ok && first.event.id === retry.event.id).toBe(true);
   });
 
-  it('falls back to webhook-id, and sets no ordering key on non-user events', () => {
+  it('falls back to webhook-id, and sets no version on non-user events', () => {
     const req = request(SESSION_CREATED, { 'webhook-id': 'msg_unbranded' });
     const r = clerkSource.parse(req);
     expect(r).toMatchObject({ ok: true, event: { id: 'msg_unbranded', type: 'session.created', occurredAt: '2024-06-28T08:01:00.700Z' } });
-    if (r.ok) expect(r.event.orderingKey).toBeUndefined();
+    if (r.ok) expect(r.event.version).toBeUndefined();
   });
 
   it('leaves occurredAt out when the body has no timestamp', () => {
@@ -527,6 +529,72 @@ describe('clerk source: end to end', () => {
       const r = clerkSource.parse(req);
       if (!r.ok) throw new Error(r.message);
       expect(payloadOf(clerkSource.map(r.event, ctx())).payload.attributes?.u_em).toBe('countess@example.org');
+    }
+  });
+});
+
+describe('clerk source: versions', () => {
+  it('a later update of the user has a greater version than an earlier one, whatever the delivery order', () => {
+    const earlier = parsed(withBody(USER_UPDATED, (b) => (b.data.updated_at = 1719561650000)), 'msg_b');
+    const later = parsed(withBody(USER_UPDATED, (b) => (b.data.updated_at = 1719561660000)), 'msg_a');
+    expect(later.version! > earlier.version!).toBe(true);
+    expect(versionMs(later.version!)).toBe(1719561660000);
+  });
+
+  it('two events of the same millisecond are ordered by svix-id, and a retry keeps its version', () => {
+    const a = parsed(USER_UPDATED, 'msg_a');
+    const b = parsed(USER_UPDATED, 'msg_b');
+    expect(a.version! < b.version!).toBe(true);
+    expect(parsed(USER_UPDATED, 'msg_a').version).toBe(a.version);
+  });
+
+  it('a deletion is versioned by the event timestamp (its data has no updated_at)', () => {
+    expect(parsed(USER_DELETED).version).toBe(`001722240000000~${MSG_ID}`);
+  });
+
+  it('no usable time: no version (the sender applies the event unguarded)', () => {
+    for (const bad of [undefined, null, 'yesterday', -5, Number.NaN]) {
+      const body = withBody(USER_UPDATED, (b) => (b.data.updated_at = bad));
+      expect(parsed(body).version, String(bad)).toBeUndefined();
+    }
+    expect(parsed(withBody(USER_DELETED, (b) => delete b.timestamp)).version).toBeUndefined();
+  });
+});
+
+describe('clerk source: deletions', () => {
+  it('without deleteUsers, user.deleted stays ignored (200) and says how to propagate it', () => {
+    const m = clerkSource.map(parsed(USER_DELETED), ctx());
+    expect(m).toMatchObject({ kind: 'ignored' });
+    if (m.kind === 'ignored') expect(m.reason).toContain('deleteUsers');
+  });
+
+  it('with deleteUsers, user.deleted is one Delete User of the customer_id an update would carry', () => {
+    const deletion = clerkSource.map(parsed(USER_DELETED), ctx({ deleteUsers: true }));
+    expect(deletion).toEqual({ kind: 'delete', customerId: 'user_2hE8kAdaLovelace000000001', customerKey: 'user_2hE8kAdaLovelace000000001' });
+    const update = payloadOf(clerkSource.map(parsed(USER_UPDATED), ctx({ deleteUsers: true })));
+    expect(update.customerKey).toBe('user_2hE8kAdaLovelace000000001');
+  });
+
+  it('deleteUsers changes nothing for updates', () => {
+    expect(clerkSource.map(parsed(USER_UPDATED), ctx({ deleteUsers: true }))).toEqual(clerkSource.map(parsed(USER_UPDATED), ctx()));
+  });
+
+  it('customerIdField: a dot path the deletion carries is used; email (absent from a deletion) is ignored with a reason, not refused', () => {
+    expect(clerkSource.map(parsed(USER_DELETED), ctx({ deleteUsers: true, customerIdField: 'data.id' }))).toMatchObject({
+      kind: 'delete',
+      customerId: 'user_2hE8kAdaLovelace000000001',
+    });
+    for (const customerIdField of ['email', 'phone', 'data.external_id']) {
+      const m = clerkSource.map(parsed(USER_DELETED), ctx({ deleteUsers: true, customerIdField }));
+      expect(m.kind, customerIdField).toBe('ignored');
+      if (m.kind === 'ignored') expect(m.reason).toMatch(/user\.deleted not propagated: the deletion carries no customer_id \(.+\)/);
+    }
+  });
+
+  it('a deletion without a usable id is ignored (a provider retries a 4xx forever)', () => {
+    for (const id of [undefined, '', '   ', 'null', 42.5e300]) {
+      const m = clerkSource.map(parsed(withBody(USER_DELETED, (b) => (b.data.id = id))), ctx({ deleteUsers: true }));
+      expect(m.kind, String(id)).toBe('ignored');
     }
   });
 });

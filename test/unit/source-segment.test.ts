@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type IdentityResolutionConfig, type StandardSourceOptions, standardSourceOptionsSchema } from '../../functions/core/config';
+import { versionTime } from '../../functions/core/version';
 import { segmentSource } from '../../functions/sources/segment';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
 
@@ -156,8 +157,19 @@ describe('segment parse', () => {
       id: 'ajs-next-1710425000000-8c1f2a7d-4b3e-4f6a-9d2c-0e5b7a1c3d9f',
       type: 'identify',
       occurredAt: '2025-03-14T14:03:20.610Z',
+      version: `${String(Date.parse('2025-03-14T14:03:20.610Z')).padStart(15, '0')}~ajs-next-1710425000000-8c1f2a7d-4b3e-4f6a-9d2c-0e5b7a1c3d9f`,
       body: undefined,
     });
+  });
+
+  it('the version is timestamp, else originalTimestamp; none without either', () => {
+    const base = fixtureJson('identify.json');
+    const versionOf = (body: Record<string, unknown>) => parsed(Buffer.from(JSON.stringify(body))).version;
+    expect(versionTime(versionOf({ ...base, timestamp: undefined })!)).toBe('2025-03-14T14:03:20.118Z');
+    expect(versionTime(versionOf({ ...base, timestamp: 'not a time' })!)).toBe('2025-03-14T14:03:20.118Z');
+    expect(versionOf({ ...base, timestamp: undefined, originalTimestamp: undefined })).toBeUndefined();
+    // sentAt is the batch's send time, not the call's: never a version.
+    expect(versionOf({ ...base, timestamp: undefined, originalTimestamp: undefined, sentAt: '2025-03-14T14:03:20.512Z' })).toBeUndefined();
   });
 
   it('occurredAt falls back to sentAt', () => {
@@ -178,6 +190,7 @@ describe('segment map', () => {
   it('identify: the exact payload (nested address flattened)', () => {
     expect(mapFixture('identify.json')).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: '97980cfea0067', attributes: PETER_ATTRIBUTES },
       customerKey: '97980cfea0067',
       dropped: [],
@@ -200,6 +213,7 @@ describe('segment map', () => {
     const c = ctx({}, { identifiers: { moe_email: 'u_em', moe_mobile: 'u_mb' } });
     expect(mapFixture('identify.anonymous.json', c)).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', attributes: { u_em: 'visitor@example.com', moe_email: 'visitor@example.com', utm_source: 'newsletter' } },
       customerKey: 'moe_email:visitor@example.com',
       dropped: [],
@@ -219,6 +233,7 @@ describe('segment map', () => {
     const traits = { first_name: 'Joanna', last_name: 'Smith', email: 'joanna@example.com' };
     expect(mapBody({ type: 'identify', messageId: 'm1', userId: 'u-42', traits })).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: 'u-42', attributes: { u_em: 'joanna@example.com', u_fn: 'Joanna', u_ln: 'Smith' } },
       customerKey: 'u-42',
       dropped: [],
@@ -226,6 +241,7 @@ describe('segment map', () => {
     const both = { firstName: 'Jo', first_name: 'Joanna', lastName: 'S', last_name: 'Smith' };
     expect(mapBody({ type: 'identify', messageId: 'm2', userId: 'u-42', traits: both })).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: 'u-42', attributes: { u_fn: 'Jo', u_ln: 'S' } },
       customerKey: 'u-42',
       dropped: [],
@@ -237,6 +253,7 @@ describe('segment map', () => {
     const mapped = mapBody({ type: 'identify', messageId: 'm3', userId: 'u-7', traits });
     expect(mapped).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: 'u-7', attributes: { u_em: 'real@example.com' } },
       customerKey: 'u-7',
       dropped: [],
@@ -246,6 +263,7 @@ describe('segment map', () => {
   it('a numeric userId becomes a string; no traits is fine', () => {
     expect(mapBody({ type: 'identify', messageId: 'm4', userId: 90210 })).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: '90210' },
       customerKey: '90210',
       dropped: [],
@@ -255,12 +273,14 @@ describe('segment map', () => {
   it('customerIdField: email, or a dot path (e.g. anonymousId)', () => {
     expect(mapFixture('identify.json', ctx({ customerIdField: 'email' }))).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: 'peter@example.com', attributes: PETER_ATTRIBUTES },
       customerKey: 'peter@example.com',
       dropped: [],
     });
     expect(mapFixture('identify.anonymous.json', ctx({ customerIdField: 'anonymousId' }))).toMatchObject({
       kind: 'payload',
+      partial: true,
       payload: { customer_id: '9c4e1a2b-7d3f-4e5a-8b6c-0d1e2f3a4b5c' },
     });
     expect(mapFixture('identify.json', ctx({ customerIdField: 'traits.company.name' }))).toMatchObject({ kind: 'payload', payload: { customer_id: 'Initech' } });
@@ -270,12 +290,14 @@ describe('segment map', () => {
   it('updateExistingOnly and customAttributes: false', () => {
     expect(mapFixture('identify.json', ctx({ updateExistingOnly: true }))).toEqual({
       kind: 'payload',
+      partial: true,
       payload: { type: 'customer', customer_id: '97980cfea0067', update_existing_only: true, attributes: PETER_ATTRIBUTES },
       customerKey: '97980cfea0067',
       dropped: [],
     });
     expect(mapFixture('identify.json', ctx({ customAttributes: false }))).toEqual({
       kind: 'payload',
+      partial: true,
       payload: {
         type: 'customer',
         customer_id: '97980cfea0067',

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type IdentityResolutionConfig, type StandardSourceOptions, standardSourceOptionsSchema } from '../../functions/core/config';
+import { versionTime } from '../../functions/core/version';
 import { SHOPIFY_MAX_TAGS, parseShopifyTimestamp, shopifySource, shopifyTags } from '../../functions/sources/shopify';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
 
@@ -283,7 +284,8 @@ describe('shopify parse', () => {
       id: '98880550-7158-44d4-b7cd-2c97c8a091b5',
       type: 'customers/update',
       occurredAt: '2025-03-14T13:12:45.877Z',
-      orderingKey: '2025-03-14T13:12:45.000Z',
+      // The customer's updated_at (2025-03-14T09:12:45-04:00), tie-broken by the event id.
+      version: `${String(Date.parse('2025-03-14T13:12:45.000Z')).padStart(15, '0')}~98880550-7158-44d4-b7cd-2c97c8a091b5`,
       body: undefined,
     });
     expect(event.body).toEqual(JSON.parse(fixture('customers.update.json').toString('utf8')));
@@ -299,10 +301,10 @@ describe('shopify parse', () => {
     });
   });
 
-  it('occurredAt falls back to the body updated_at; orders carry no per-customer orderingKey', () => {
+  it('occurredAt falls back to the body updated_at; orders carry no per-customer version', () => {
     const event = parsed(request(fixture('orders.create.json'), { topic: 'orders/create', triggeredAt: null }));
     expect(event.occurredAt).toBe('2025-03-14T13:30:13.000Z');
-    expect(event.orderingKey).toBeUndefined();
+    expect(event.version).toBeUndefined();
   });
 
   it('refuses a missing topic and bodies that are not a JSON object', () => {
@@ -533,5 +535,61 @@ describe('shopify never throws', () => {
       }),
       { seed: 8, numRuns: 300 },
     );
+  });
+});
+
+describe('shopify versions and deletions', () => {
+  const DELETE = fixture('customers.delete.json');
+
+  it('a later updated_at of the customer has a greater version, whatever the shop time zone', () => {
+    const at = (updatedAt: string, eventId: string) => {
+      const body = Buffer.from(JSON.stringify({ ...JSON.parse(fixture('customers.update.json').toString('utf8')), updated_at: updatedAt }));
+      return parsed(request(body, { topic: 'customers/update', eventId })).version!;
+    };
+    expect(at('2025-03-14T09:12:46-04:00', 'a') > at('2025-03-14T13:12:45Z', 'z')).toBe(true);
+    expect(at('2025-03-14T09:12:45-04:00', 'a') < at('2025-03-14T13:12:45Z', 'z')).toBe(true); // same second: event id
+  });
+
+  it('customers/delete (no updated_at) is versioned by X-Shopify-Triggered-At; without it, no version', () => {
+    const event = parsed(request(DELETE, { topic: 'customers/delete', triggeredAt: '2025-03-14T14:00:01.250Z' }));
+    expect(versionTime(event.version!)).toBe('2025-03-14T14:00:01.250Z');
+    expect(parsed(request(DELETE, { topic: 'customers/delete', triggeredAt: null })).version).toBeUndefined();
+    // Should a delete payload carry the last updated_at, the deletion still sorts after that update.
+    const withUpdatedAt = Buffer.from(JSON.stringify({ id: 7431698612345, updated_at: '2025-03-14T13:59:59-00:00' }));
+    const deletion = parsed(request(withUpdatedAt, { topic: 'customers/delete', triggeredAt: '2025-03-14T14:00:01.250Z', eventId: 'a' }));
+    expect(versionTime(deletion.version!)).toBe('2025-03-14T14:00:01.250Z');
+    // An update is never versioned by the delivery header: a retry would look newer than it is.
+    const noUpdatedAt = Buffer.from(JSON.stringify({ id: 7431698612345, email: 'x@example.com' }));
+    expect(parsed(request(noUpdatedAt, { topic: 'customers/update' })).version).toBeUndefined();
+  });
+
+  it('without deleteUsers, customers/delete stays ignored and says how to propagate it', () => {
+    const m = mapFixture('customers.delete.json', 'customers/delete');
+    expect(m).toEqual({ kind: 'ignored', reason: 'topic customers/delete is not acted on (set deleteUsers to delete the customer in MoEngage)' });
+  });
+
+  it('with deleteUsers: one Delete User of String(id), the key an update of that customer uses', () => {
+    expect(mapFixture('customers.delete.json', 'customers/delete', ctx({ deleteUsers: true }))).toEqual({
+      kind: 'delete',
+      customerId: '7431698612345',
+      customerKey: '7431698612345',
+    });
+    expect(mapFixture('customers.update.json', 'customers/update', ctx({ deleteUsers: true }))).toMatchObject({ customerKey: '7431698612345' });
+    // Only the GraphQL id: its numeric tail, as for an update.
+    const gidOnly = { admin_graphql_api_id: 'gid://shopify/Customer/7431698612345' };
+    expect(withBody(gidOnly, 'customers/delete', ctx({ deleteUsers: true }))).toMatchObject({ kind: 'delete', customerId: '7431698612345' });
+  });
+
+  it('customerIdField email: the delete payload has no email, so the deletion is ignored with a reason (never a 4xx)', () => {
+    const m = mapFixture('customers.delete.json', 'customers/delete', ctx({ deleteUsers: true, customerIdField: 'email' }));
+    expect(m.kind).toBe('ignored');
+    if (m.kind === 'ignored') expect(m.reason).toBe(
+      "customers/delete not propagated: the deletion carries no customer_id (email); MoEngage's Delete User API needs the user's customer_id (delete the user in MoEngage by hand)",
+    );
+    expect(withBody({ id: 1, email: 'bob@example.com' }, 'customers/delete', ctx({ deleteUsers: true, customerIdField: 'email' }))).toMatchObject({
+      kind: 'delete',
+      customerId: 'bob@example.com',
+    });
+    expect(withBody({}, 'customers/delete', ctx({ deleteUsers: true })).kind).toBe('ignored');
   });
 });

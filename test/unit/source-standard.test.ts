@@ -19,6 +19,7 @@ const fixture = (name: string): string => readFileSync(fileURLToPath(new URL(`..
 const USER_CREATED = fixture('user.created');
 const USER_UPDATED = fixture('user.updated');
 const WORKSPACE_CREATED = fixture('workspace.created');
+const USER_DELETED = fixture('user.deleted');
 
 const SECRET = `whsec_${Buffer.alloc(32, 0x5a).toString('base64')}`;
 const NEW_SECRET = `whsec_${Buffer.alloc(32, 0x6b).toString('base64')}`;
@@ -195,7 +196,14 @@ describe('standard source: parse', () => {
     const r = standardSource.parse(signed(USER_CREATED));
     expect(r).toEqual({
       ok: true,
-      event: { id: MSG_ID, type: 'user.created', occurredAt: '2024-05-28T08:00:00.512Z', body: JSON.parse(USER_CREATED) },
+      event: {
+        id: MSG_ID,
+        type: 'user.created',
+        occurredAt: '2024-05-28T08:00:00.512Z',
+        // No version path in the mapping: the webhook-timestamp header (seconds), tie-broken by the webhook-id.
+        version: `${String(NOW_S * 1000).padStart(15, '0')}~${MSG_ID}`,
+        body: JSON.parse(USER_CREATED),
+      },
     });
   });
 
@@ -402,6 +410,8 @@ describe('validateStandardMapping', () => {
         constants: {},
         addToArray: {},
         removeFromArray: {},
+        partial: false,
+        deleteEvents: [],
       },
     });
     expect(validateStandardMapping(MAPPING).ok).toBe(true);
@@ -464,5 +474,85 @@ describe('validateStandardMapping', () => {
     for (const input of [undefined, 0, [], { events: 'user.created' }, { events: [1] }, Object.create(null)]) {
       expect(validateStandardMapping(input).ok).toBe(false);
     }
+  });
+});
+
+describe('standard source: versions', () => {
+  const withVersion = (version: string) => ctx({ mapping: { ...MAPPING, version } });
+
+  it('the mapping version path: ISO 8601, epoch seconds or epoch milliseconds, tie-broken by the webhook-id', () => {
+    const at = (value: unknown) => parsed(withBody(USER_UPDATED, (b) => (b.data.user.updated_at = value)), withVersion('data.user.updated_at')).version;
+    const expected = `001719561660250~${MSG_ID}`;
+    expect(at('2024-06-28T08:01:00.250Z')).toBe(expected);
+    expect(at('2024-06-28T10:01:00.250+02:00')).toBe(expected);
+    expect(at(1719561660250)).toBe(expected);
+    expect(at(1719561660.25)).toBe(expected);
+    expect(at('1719561660250')).toBe(expected);
+    expect(at(1719561660)).toBe(`001719561660000~${MSG_ID}`);
+  });
+
+  it('a configured path missing or unreadable leaves the event without a version (no fallback to another clock)', () => {
+    for (const value of [undefined, null, 'yesterday', -1, true, { at: 1 }]) {
+      const body = withBody(USER_UPDATED, (b) => (b.data.user.updated_at = value));
+      expect(parsed(body, withVersion('data.user.updated_at')).version, JSON.stringify(value)).toBeUndefined();
+    }
+  });
+
+  it('default: the webhook-timestamp header; a later delivery attempt has a later version', () => {
+    const first = parseStandardEvent(signed(USER_UPDATED, { timestamp: NOW_S }), ctx());
+    const retry = parseStandardEvent(signed(USER_UPDATED, { timestamp: NOW_S + 60 }), ctx());
+    expect(first.ok && retry.ok && first.event.version! < retry.event.version!).toBe(true);
+    // Without the mapping (no context) too.
+    expect(parsed(USER_UPDATED).version).toBe(`${String(NOW_S * 1000).padStart(15, '0')}~${MSG_ID}`);
+  });
+});
+
+describe('standard source: partial mappings and deleteEvents', () => {
+  const DELETING = { ...MAPPING, deleteEvents: ['user.deleted'] };
+
+  it('partial: true marks the payload as carrying changed attributes only; the default is a snapshot', () => {
+    expect(payloadOf(standardSource.map(parsed(USER_UPDATED), ctx({ mapping: { ...MAPPING, partial: true } }))).partial).toBe(true);
+    expect(payloadOf(standardSource.map(parsed(USER_UPDATED), ctx())).partial).toBeUndefined();
+  });
+
+  it('a deleteEvents type without deleteUsers is ignored (200) and says so', () => {
+    const m = standardSource.map(parsed(USER_DELETED), ctx({ mapping: DELETING }));
+    expect(m).toEqual({ kind: 'ignored', reason: 'event type user.deleted is a deletion (sources.standard.mapping.deleteEvents) and deleteUsers is off' });
+  });
+
+  it('with deleteUsers: one Delete User of the mapping customerId, the key an update of that user uses', () => {
+    const c = ctx({ mapping: DELETING, deleteUsers: true });
+    expect(standardSource.map(parsed(USER_DELETED), c)).toEqual({
+      kind: 'delete',
+      customerId: 'usr_01HYX3QK8ZP4N5R6S7T8V9W0XA',
+      customerKey: 'usr_01HYX3QK8ZP4N5R6S7T8V9W0XA',
+    });
+    expect(payloadOf(standardSource.map(parsed(USER_UPDATED), c)).customerKey).toBe('usr_01HYX3QK8ZP4N5R6S7T8V9W0XA');
+  });
+
+  it('a type that is not in deleteEvents is not a deletion, even with deleteUsers', () => {
+    expect(standardSource.map(parsed(USER_DELETED), ctx({ mapping: MAPPING, deleteUsers: true }))).toMatchObject({ kind: 'ignored' });
+  });
+
+  it('customerIdField email reads the mapped u_em path of the deletion; phone (no value) is ignored with a reason', () => {
+    expect(standardSource.map(parsed(USER_DELETED), ctx({ mapping: DELETING, deleteUsers: true, customerIdField: 'email' }))).toEqual({
+      kind: 'delete',
+      customerId: 'countess@example.org',
+      customerKey: 'countess@example.org',
+    });
+    const m = standardSource.map(parsed(USER_DELETED), ctx({ mapping: DELETING, deleteUsers: true, customerIdField: 'phone' }));
+    expect(m.kind).toBe('ignored');
+    if (m.kind === 'ignored') expect(m.reason).toContain('customer_id (phone)');
+    expect(standardSource.map(parsed(USER_DELETED), ctx({ mapping: DELETING, deleteUsers: true, customerIdField: 'data.user.id' }))).toMatchObject({
+      kind: 'delete',
+      customerId: 'usr_01HYX3QK8ZP4N5R6S7T8V9W0XA',
+    });
+  });
+
+  it('a deletion without a customer id (or a mapping without customerId) is ignored, not refused', () => {
+    const noId = withBody(USER_DELETED, (b) => delete b.data.user.id);
+    expect(standardSource.map(parsed(noId), ctx({ mapping: DELETING, deleteUsers: true })).kind).toBe('ignored');
+    const { customerId: _omit, ...withoutCustomerId } = DELETING;
+    expect(standardSource.map(parsed(USER_DELETED), ctx({ mapping: withoutCustomerId, deleteUsers: true })).kind).toBe('ignored');
   });
 });

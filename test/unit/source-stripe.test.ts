@@ -4,7 +4,7 @@ import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { standardSourceOptionsSchema, type IdentityResolutionConfig } from '../../functions/core/config';
 import { hmac } from '../../functions/sources/crypto';
-import { stripeSignature, stripeSource } from '../../functions/sources/stripe';
+import { STRIPE_VERSION_RANK, stripeSignature, stripeSource } from '../../functions/sources/stripe';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
 import { payloadOf, withBody } from '../helpers/source-test';
 
@@ -234,7 +234,14 @@ describe('stripe source: parse', () => {
     const r = stripeSource.parse(signed(CUSTOMER_CREATED));
     expect(r).toEqual({
       ok: true,
-      event: { id: 'evt_1PLxQ2ExampleCustCreated01', type: 'customer.created', occurredAt: '2024-05-28T08:01:00.000Z', body: JSON.parse(CUSTOMER_CREATED) },
+      event: {
+        id: 'evt_1PLxQ2ExampleCustCreated01',
+        type: 'customer.created',
+        occurredAt: '2024-05-28T08:01:00.000Z',
+        // created (seconds) as ms; tie-break rank 0 (a creation) and the event id.
+        version: '001716883260000~0:evt_1PLxQ2ExampleCustCreated01',
+        body: JSON.parse(CUSTOMER_CREATED),
+      },
     });
   });
 
@@ -413,5 +420,89 @@ describe('stripe source: map', () => {
     const r = stripeSource.parse(req);
     if (!r.ok) throw new Error(r.message);
     expect(payloadOf(stripeSource.map(r.event, ctx())).payload.attributes?.u_em).toBe('countess@example.org');
+  });
+});
+
+describe('stripe source: versions (created in seconds; rank created < updated < deleted, then event id)', () => {
+  const event = (type: string, id: string, created: number) =>
+    parsed(
+      withBody(type === 'customer.deleted' ? CUSTOMER_DELETED : CUSTOMER_UPDATED, (b) => {
+        b.type = type;
+        b.id = id;
+        b.created = created;
+      }),
+    );
+
+  it('a later second wins whatever the types and ids', () => {
+    const later = event('customer.created', 'evt_A', 1722240001);
+    const earlier = event('customer.deleted', 'evt_Z', 1722240000);
+    expect(later.version! > earlier.version!).toBe(true);
+    expect(later.version).toBe('001722240001000~0:evt_A');
+  });
+
+  it('within one second: created before updated before deleted, whatever the event ids', () => {
+    const created = event('customer.created', 'evt_zzz', 1722240000);
+    const updated = event('customer.updated', 'evt_mmm', 1722240000);
+    const deleted = event('customer.deleted', 'evt_aaa', 1722240000);
+    expect(created.version! < updated.version!).toBe(true);
+    expect(updated.version! < deleted.version!).toBe(true);
+    expect(STRIPE_VERSION_RANK).toEqual({ 'customer.created': 0, 'customer.updated': 1, 'customer.deleted': 2 });
+  });
+
+  it('two updates of the same second are ordered by event id, the same way on every delivery', () => {
+    const a = event('customer.updated', 'evt_1PaaaExample', 1722240000);
+    const b = event('customer.updated', 'evt_1PbbbExample', 1722240000);
+    expect(a.version! < b.version!).toBe(true);
+    expect(event('customer.updated', 'evt_1PbbbExample', 1722240000).version).toBe(b.version);
+    expect(a.version).not.toBe(b.version);
+  });
+
+  it('no version for events it does not act on, or without a usable created', () => {
+    expect(parsed(INVOICE_PAID).version).toBeUndefined();
+    for (const created of ['2024-09-17T06:20:52.246Z', -1, 1.5, null]) {
+      expect(parsed(withBody(CUSTOMER_UPDATED, (b) => (b.created = created))).version, String(created)).toBeUndefined();
+    }
+  });
+});
+
+describe('stripe source: deletions', () => {
+  it('without deleteUsers, customer.deleted stays ignored and says how to propagate it', () => {
+    const m = stripeSource.map(parsed(CUSTOMER_DELETED), ctx());
+    expect(m.kind).toBe('ignored');
+    if (m.kind === 'ignored') expect(m.reason).toContain('deleteUsers');
+  });
+
+  it('with deleteUsers: one Delete User of data.object.id, the key an update of that customer uses', () => {
+    expect(stripeSource.map(parsed(CUSTOMER_DELETED), ctx({ deleteUsers: true }))).toEqual({
+      kind: 'delete',
+      customerId: 'cus_Q8xExampleAda001',
+      customerKey: 'cus_Q8xExampleAda001',
+    });
+    const update = withBody(CUSTOMER_UPDATED, (b) => (b.data.object.id = 'cus_Q8xExampleAda001'));
+    expect(payloadOf(stripeSource.map(parsed(update), ctx({ deleteUsers: true }))).customerKey).toBe('cus_Q8xExampleAda001');
+  });
+
+  it('customerIdField applies as for an update: the deleted customer object is complete', () => {
+    expect(stripeSource.map(parsed(CUSTOMER_DELETED), ctx({ deleteUsers: true, customerIdField: 'email' }))).toEqual({
+      kind: 'delete',
+      customerId: 'countess@example.org',
+      customerKey: 'countess@example.org',
+    });
+    const update = payloadOf(
+      stripeSource.map(parsed(withBody(CUSTOMER_UPDATED, (b) => (b.data.object.email = 'countess@example.org'))), ctx({ customerIdField: 'email' })),
+    );
+    expect(update.customerKey).toBe('countess@example.org');
+    expect(stripeSource.map(parsed(CUSTOMER_DELETED), ctx({ deleteUsers: true, customerIdField: 'data.object.metadata.app_user_id' }))).toMatchObject({
+      kind: 'ignored',
+    });
+    // phone is null in the deletion: nothing to name the user with, ignored rather than refused.
+    const m = stripeSource.map(parsed(CUSTOMER_DELETED), ctx({ deleteUsers: true, customerIdField: 'phone' }));
+    expect(m.kind).toBe('ignored');
+    if (m.kind === 'ignored') expect(m.reason).toContain('customer_id (phone)');
+  });
+
+  it('a deletion without a customer object is ignored, not refused', () => {
+    const m = stripeSource.map(parsed(withBody(CUSTOMER_DELETED, (b) => delete b.data.object)), ctx({ deleteUsers: true }));
+    expect(m.kind).toBe('ignored');
   });
 });

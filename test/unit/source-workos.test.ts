@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type StandardSourceOptions, standardSourceOptionsSchema } from '../../functions/core/config';
 import type { Mapped, ParsedEvent, SourceContext, WebhookRequest } from '../../functions/sources/types';
+import { versionTime } from '../../functions/core/version';
 import { WORKOS_DEFAULT_TOLERANCE_SECONDS, workosSource } from '../../functions/sources/workos';
 
 const NOW = new Date('2025-03-14T13:06:00.000Z');
@@ -246,13 +247,30 @@ describe('workos parse', () => {
       id: 'event_01JPA7C4D5E6F7G8H9J0K1M2NP',
       type: 'user.updated',
       occurredAt: '2025-03-14T13:21:17.260Z',
-      orderingKey: '2025-03-14T13:21:17.004Z',
+      version: `${String(Date.parse('2025-03-14T13:21:17.004Z')).padStart(15, '0')}~event_01JPA7C4D5E6F7G8H9J0K1M2NP`,
       body: undefined,
     });
   });
 
-  it('no orderingKey for non-user events', () => {
-    expect(parsed(rawOf(fixtureJson('dsync.user.created.json'))).orderingKey).toBeUndefined();
+  it('no version for non-user events', () => {
+    expect(parsed(rawOf(fixtureJson('dsync.user.created.json'))).version).toBeUndefined();
+  });
+
+  it('an update without updated_at falls back to the event created_at; without either, no version', () => {
+    const body = fixtureJson('user.updated.json');
+    delete (body.data as Record<string, unknown>).updated_at;
+    expect(versionTime(parsed(rawOf(body)).version!)).toBe('2025-03-14T13:21:17.260Z');
+    delete body.created_at;
+    expect(parsed(rawOf(body)).version).toBeUndefined();
+  });
+
+  it('a deletion sorts after the last update it reports: the later of data.updated_at and the event created_at', () => {
+    const deletion = parsed(rawOf(fixtureJson('user.deleted.json')));
+    expect(versionTime(deletion.version!)).toBe('2025-03-14T14:02:30.871Z');
+    expect(deletion.version! > parsed(rawOf(fixtureJson('user.updated.json'))).version!).toBe(true);
+    const noCreatedAt = fixtureJson('user.deleted.json');
+    delete noCreatedAt.created_at;
+    expect(versionTime(parsed(rawOf(noCreatedAt)).version!)).toBe('2025-03-14T13:21:17.004Z');
   });
 
   it('refuses bodies without an event id or type', () => {
@@ -366,5 +384,34 @@ describe('workos never throws', () => {
       }),
       { seed: 8, numRuns: 300 },
     );
+  });
+});
+
+describe('workos deletions (deleteUsers)', () => {
+  it('without deleteUsers, user.deleted is ignored and says how to propagate it', () => {
+    const m = mapFixture('user.deleted.json');
+    expect(m).toEqual({ kind: 'ignored', reason: 'event user.deleted is not acted on (set deleteUsers to delete the user in MoEngage)' });
+  });
+
+  it('with deleteUsers: one Delete User of data.id, the key an update of that user uses', () => {
+    expect(mapFixture('user.deleted.json', ctx({ deleteUsers: true }))).toEqual({
+      kind: 'delete',
+      customerId: 'user_01JPA6TZQ8M4N2B7C5V3X1K9HD',
+      customerKey: 'user_01JPA6TZQ8M4N2B7C5V3X1K9HD',
+    });
+    expect(mapFixture('user.updated.json', ctx({ deleteUsers: true }))).toMatchObject({ kind: 'payload', customerKey: 'user_01JPA6TZQ8M4N2B7C5V3X1K9HD' });
+  });
+
+  it('customerIdField email: the deleted user carries its email, so the deletion names the same user as its updates', () => {
+    const options = { deleteUsers: true, customerIdField: 'email' as const };
+    expect(mapFixture('user.deleted.json', ctx(options))).toEqual({
+      kind: 'delete',
+      customerId: 'marcelina@davis.example.org',
+      customerKey: 'marcelina@davis.example.org',
+    });
+    expect(mapFixture('user.updated.json', ctx(options))).toMatchObject({ customerKey: 'marcelina@davis.example.org' });
+    // phone: WorkOS users have none, ignored rather than refused.
+    expect(mapFixture('user.deleted.json', ctx({ deleteUsers: true, customerIdField: 'phone' })).kind).toBe('ignored');
+    expect(mapFixture('user.deleted.json', ctx({ deleteUsers: true, customerIdField: 'data.external_id' })).kind).toBe('ignored');
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The MoEngage HTTP client (Track User and Bulk Import) and the classifier that turns every
+ * The MoEngage HTTP client (Track User, Bulk Import and Delete User) and the classifier that turns every
  * answer of the MoEngage User API (../shared/seeds/moengage-user-api.txt) into a
  * `DeliveryOutcome`. Pure: fetch and the clock are injected; nothing here logs.
  *
@@ -496,6 +496,9 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** The MoEngage endpoints the client calls: Track User, Bulk Import, Delete User. */
+export type MoEngageEndpoint = 'customer' | 'transition' | 'delete';
+
 /** Only IP-address lists are forwarded; anything else (CR/LF, names, junk) is dropped. */
 const FORWARDED_FOR = /^[0-9A-Fa-f.:]+(\s*,\s*[0-9A-Fa-f.:]+)*$/;
 
@@ -541,14 +544,19 @@ export class MoEngageClient {
 
   /**
    * Delete User: `POST {base}/v1/customer/delete?app_id={workspaceId}` with
-   * `{"identity_type":"customer_id","identity_value":"<id>"}`; answers classified as Track User's.
+   * `{"identity_type":"customer_id","identity_value":<customerId>}`, one user per request
+   * (MoEngage's limit: 5,000 requests a minute). MoEngage answers `"status":"success"` when it
+   * accepted the deletion, which it carries out after a 24-hour buffer during which the user can
+   * still be updated (and any later update re-creates a deleted user). The answer is classified
+   * exactly like Track User's (classifyResponse): an empty customer_id is sent as it is, and
+   * MoEngage's refusal (400) is the outcome; nothing here throws.
    */
   deleteUser(creds: MoEngageCredentials, customerId: string, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
     return this.post(creds, 'delete', JSON.stringify({ identity_type: 'customer_id', identity_value: customerId }), {}, opts.timeoutMs);
   }
 
-  /** The URL of an endpoint (`customer`, `transition` or `delete`) for a workspace. */
-  urlFor(endpoint: 'customer' | 'transition' | 'delete', workspaceId: string): string {
+  /** The URL of an endpoint (Track User `customer`, Bulk Import `transition`, Delete User `delete`) for a workspace. */
+  urlFor(endpoint: MoEngageEndpoint, workspaceId: string): string {
     const ws = encodeURIComponent(workspaceId);
     if (endpoint === 'delete') return `${this.baseUrl}/v1/customer/delete?app_id=${ws}`;
     return `${this.baseUrl}/v1/${endpoint}/${ws}?app_id=${ws}`;
@@ -556,7 +564,7 @@ export class MoEngageClient {
 
   private async post(
     creds: MoEngageCredentials,
-    endpoint: 'customer' | 'transition' | 'delete',
+    endpoint: MoEngageEndpoint,
     body: string,
     extraHeaders: Record<string, string>,
     timeoutOverride: number | undefined,
