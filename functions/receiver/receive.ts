@@ -113,6 +113,10 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     return errorResponse(503, 'secrets_unavailable', 'the signing secret could not be read; retry later');
   }
   if (secrets.length === 0) {
+    // The operator may have just added this source's key: re-read (throttled like below).
+    secrets = (await refreshedSecrets(deps, name, secrets)) ?? secrets;
+  }
+  if (secrets.length === 0) {
     t.count(METRIC.serverErrors);
     t.error('no signing secret configured', { source: name });
     return errorResponse(503, 'source_not_configured', `no signing secret is configured for ${name}; retry later`);

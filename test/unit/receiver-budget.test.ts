@@ -247,6 +247,27 @@ describe('signing secrets re-read after a signature failure', () => {
     expect(telemetry.lines.filter((e) => e.message === 'signing secrets re-read failed')).toHaveLength(1);
   });
 
+  it('a source whose key was just added is accepted at once, not after the 5-minute cache', async () => {
+    let doc: Record<string, string> = {};
+    const sm = fakeSecretsManager(() => JSON.stringify(doc));
+    let now = 0;
+    const secrets = signingSecretsFromSecretsManager('arn:signing-added', sm.client, { now: () => now });
+    const { deps: d, sent } = deps({ secrets });
+    const req: WebhookRequest = { method: 'POST', path: '/webhooks/clerk', headers: { 'x-sig': 'k' }, rawBody: Buffer.from('{}') };
+    const first = await receiveWebhook(req, d);
+    expect(first.statusCode).toBe(503);
+    expect(bodyOf(first).error?.type).toBe('source_not_configured');
+    expect(sm.calls()).toBe(2); // the cached read and one re-read
+    doc = { clerk: 'k' };
+    now += 30_000;
+    expect((await receiveWebhook(req, d)).statusCode).toBe(503); // re-read throttled: still 503
+    expect(sm.calls()).toBe(2);
+    now += 30_000;
+    expect((await receiveWebhook(req, d)).statusCode).toBe(202);
+    expect(sent).toHaveLength(1);
+    expect(sm.calls()).toBe(3);
+  });
+
   it('the local run\'s environment secrets have nothing to re-read', async () => {
     const envSecrets: SigningSecrets = async () => ['good'];
     const { deps: d } = deps({ secrets: envSecrets });
