@@ -89,7 +89,7 @@ export const ALARMS = [
     condition:
       'state table ThrottledRequests + SystemErrors (GetItem, PutItem, UpdateItem) + custom metric StateStoreErrors >= 1 (sum, 5 minutes)',
     meaning:
-      'The per-user state table throttled or failed requests, or the sender could not read or write it (access, KMS, network). Affected messages are not sent unguarded: they are retried through SQS, and park as retries_exhausted if it lasts.',
+      'The per-user state table throttled or failed requests, or the sender could not read or write it (access denied, missing table, network). Affected messages are never sent unguarded: they are retried through SQS, and park as state_unavailable if it lasts.',
   },
 ] as const satisfies readonly { id: string; condition: string; meaning: string; when?: 'httpApi' | 'stateStore' }[];
 
@@ -431,7 +431,7 @@ export class AdapterObservability extends Construct {
             searchSum(METRIC.staleDropped, SENDER_SERVICE, 'source', 'Stale, dropped'),
             searchSum(METRIC.duplicatesDropped, SENDER_SERVICE, 'source', 'Duplicates, dropped'),
             searchSum(METRIC.unversioned, SENDER_SERVICE, 'source', 'Unversioned, applied'),
-            customMetric(METRIC.usersDeleted, SENDER_SERVICE, 'Sum', 'Users deleted'),
+            searchSum(METRIC.usersDeleted, SENDER_SERVICE, 'source', 'Users deleted'),
           ],
         }),
       );
