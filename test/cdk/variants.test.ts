@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/names';
 import { AppConfigError } from '../../lib/app-config';
-import { MoEngageAdapter } from '../../lib/moengage-adapter';
+import { alarmTopicDisplayName, MoEngageAdapter } from '../../lib/moengage-adapter';
 import { actionsOf, CDK_JSON_CONTEXT, policyStatements, resource, resourcesOf, resourcesOfType, SKIP_BUNDLING, synthAdapter, type Synthesized } from './synth';
 
 const env = (s: Synthesized, prefix: string) => resource(s, 'AWS::Lambda::Function', prefix).props.Environment.Variables as Record<string, unknown>;
@@ -244,11 +244,18 @@ describe('stateless sender (stateStore false), receiver reserved concurrency, de
     expectNagClean(s, [/^deleteUsers is on for clerk but stateStore is false: without tombstones a late or retried older event re-creates a deleted user/]));
 });
 
-describe('state retention and a 100-character stack name', () => {
+describe('state retention and a 100-character stack name (HTTP API ingress)', () => {
   let s: Synthesized;
   const stackName = `A${'b'.repeat(98)}9`;
   beforeAll(() => {
-    s = synthAdapter({ stackName, stateRetentionDays: '30' });
+    s = synthAdapter({ stackName, stateRetentionDays: '30', ingress: 'httpApi' });
+  });
+
+  it('the display name is `<prefix> alarms` up to 93 characters of prefix, clipped from 94 on', () => {
+    expect(alarmTopicDisplayName('x'.repeat(93))).toBe(`${'x'.repeat(93)} alarms`);
+    expect(alarmTopicDisplayName('x'.repeat(94))).toBe(`${'x'.repeat(93)} alarms`);
+    expect(alarmTopicDisplayName('x'.repeat(100))).toHaveLength(100);
+    expect(alarmTopicDisplayName('MoEngageAdapter')).toBe('MoEngageAdapter alarms');
   });
 
   it('synthesizes; the alarm topic display name is clipped to SNS\'s 100 characters', () => {
@@ -258,6 +265,8 @@ describe('state retention and a 100-character stack name', () => {
     expect(displayName.endsWith(' alarms')).toBe(true);
     expect(displayName.startsWith(stackName.slice(0, 93))).toBe(true);
     expect(alarmNamed(s, `${stackName}-DlqNotEmpty`)).toBeDefined();
+    expect(alarmNamed(s, `${stackName}-ApiServerErrors`)).toBeDefined();
+    expect(resource(s, 'AWS::ApiGatewayV2::Api', 'AdapterHttpApi').props.Name).toBe(`${stackName}-webhooks`);
   });
 
   it('the retention reaches the sender', () => {
