@@ -34,6 +34,21 @@ export interface SecretsProviderOptions {
   minRefreshIntervalMs?: number;
 }
 
+/** Concurrent callers share one pending call of `fn` (Powertools' cache does not join in-flight reads). */
+function shared<T>(fn: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () => {
+    if (inFlight) return inFlight;
+    const p = fn();
+    inFlight = p;
+    const clear = () => {
+      if (inFlight === p) inFlight = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+}
+
 /**
  * At most one forced re-read per interval, shared by concurrent callers. `run()` returns the
  * re-read's result, or undefined when a re-read happened (started) less than the interval ago.
@@ -131,7 +146,8 @@ export function signingSecretsFromSecretsManager(secretId: string, client?: Secr
     return list.filter((s) => s.trim().length > 0);
   };
   const reread = throttledRefresh(() => read(true), options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
-  const get: SigningSecrets = async (source) => listOf(await read(false), source);
+  const cached = shared(() => read(false));
+  const get: SigningSecrets = async (source) => listOf(await cached(), source);
   get.refresh = async (source) => {
     const doc = await reread();
     return doc === undefined ? undefined : listOf(doc, source);
@@ -184,8 +200,10 @@ export function credentialsFromSecretsManager(secretId: string, client?: Secrets
     return parsed.data;
   };
   const reread = throttledRefresh(() => read(true), options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
+  // Concurrent calls (senderParallelism) share one read: a cold cache is filled by one call.
+  const cached = shared(() => read(false));
   return {
-    get: () => read(false),
+    get: cached,
     // Within the interval: the cached value, which is what the last re-read got (or older, if
     // that re-read failed: then the caller's retry goes through SQS as before).
     refresh: async () => (await reread()) ?? read(false),

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { detailJson, parkAttributes } from '../../functions/core/dlq';
+import { recordOf, senderHarness } from '../helpers/sender-harness';
 import {
   CREDENTIALS_REFRESH_INTERVAL_MS,
   credentialsFromEnv,
@@ -116,5 +117,29 @@ describe('failure_detail', () => {
     expect(json).not.toMatch(/[\uD800-\uDFFF\uFFFE\uFFFF]/);
     const attrs = parkAttributes({ reason: 'moengage_rejected', status: 400, attempts: 1, failedAt: '2026-01-01T00:00:00.000Z', detail: { message: long } });
     expect(JSON.parse(attrs.failure_detail!.StringValue)).toEqual({ message: 'x'.repeat(400) });
+  });
+});
+
+describe('the sender with Secrets Manager credentials (deliverBatch)', () => {
+  it('a batch of ten messages all answered 401: two GetSecretValue calls (the read and one re-read), not one or two per message', async () => {
+    const sm = fakeSecretsManager(() => JSON.stringify({ workspaceId: 'ws1', apiKey: 'revoked' }));
+    const h = senderHarness();
+    h.deps.credentials = credentialsFromSecretsManager('arn:moengage-batch', sm.client, { now: h.deps.now });
+    h.moengage.failWhen(() => 401);
+    const records = Array.from({ length: 10 }, (_, i) =>
+      recordOf({
+        v: 1,
+        source: 'clerk',
+        eventId: `evt_b${i}`,
+        eventType: 'user.updated',
+        receivedAt: '2026-12-01T10:00:00.000Z',
+        userKey: `u-batch-${i}`,
+        payload: { type: 'customer', customer_id: `user_b${i}`, attributes: { u_fn: 'A' } },
+      }),
+    );
+    const results = await h.deliver(records);
+    expect([...results.values()].every((r) => !r.ok)).toBe(true);
+    expect(h.moengage.calls.filter((c) => c.status === 401).length).toBeGreaterThanOrEqual(10);
+    expect(sm.calls()).toBe(2);
   });
 });
