@@ -22,6 +22,7 @@ export const OUTPUT_KEYS = {
   dlqCommand: 'DlqCommand',
   senderMaxConcurrency: 'SenderMaxConcurrency',
   customDomainTarget: 'CustomDomainTarget',
+  stateTableName: 'StateTableName',
 } as const;
 
 /** The output key of a source's webhook URL, e.g. `WebhookUrlClerk`. */
@@ -68,6 +69,10 @@ export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
     ...(c.moengageTimeoutMs !== undefined ? { moengageTimeout: Duration.millis(c.moengageTimeoutMs) } : {}),
     ...(c.existingMoEngageSecret ? { moengageSecret: c.existingMoEngageSecret } : {}),
     ...(c.existingSigningSecret ? { signingSecret: c.existingSigningSecret } : {}),
+    ...(c.existingSecretsKmsKeyArn ? { secretsKmsKey: c.existingSecretsKmsKeyArn } : {}),
+    ...(c.receiverReservedConcurrency !== undefined ? { receiverReservedConcurrency: c.receiverReservedConcurrency } : {}),
+    stateStore: c.stateStore,
+    ...(c.stateRetentionDays !== undefined ? { stateRetention: Duration.days(c.stateRetentionDays) } : {}),
     adapter: c.adapter,
     ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     queueAgeAlarmThreshold: Duration.minutes(c.queueAgeAlarmMinutes),
@@ -102,6 +107,9 @@ export class MoEngageAdapterStack extends Stack {
     output(OUTPUT_KEYS.alarmTopicArn, adapter.alarmTopic.topicArn, 'SNS topic of the alarms: subscribe on-call here');
     output(OUTPUT_KEYS.dlqCommand, dlqCommand(this.stackName), 'Inspect the dead-letter queue');
     output(OUTPUT_KEYS.senderMaxConcurrency, String(adapter.senderMaxConcurrency), 'Sender event source maxConcurrency');
+    if (adapter.stateTable) {
+      output(OUTPUT_KEYS.stateTableName, adapter.stateTable.tableName, 'Per-user state table of the sender (versions, tombstones, applied event ids)');
+    }
     if (adapter.customDomain) {
       output(OUTPUT_KEYS.customDomainTarget, adapter.customDomain.regionalDomainName, 'Point a CNAME (or alias) record of the custom domain here');
     }

@@ -109,6 +109,14 @@ export type IngressConfig = z.output<typeof ingressSchema>;
 /** `"httpApi"` is shorthand for `{ "type": "httpApi" }`. */
 const ingress = z.preprocess((v) => (typeof v === 'string' && !v.trim().startsWith('{') ? { type: v.trim() } : v), ingressSchema);
 
+const kmsKeyArn = z
+  .string()
+  .trim()
+  .regex(
+    /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/,
+    'must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID; aws kms describe-key --key-id alias/NAME prints it), not an alias or key id',
+  );
+
 const secretRef = z
   .string()
   .trim()
@@ -170,6 +178,14 @@ export const appConfigSchema = z
     existingMoEngageSecret: secretRef.optional(),
     /** Use this existing signing-secrets secret (name or full ARN) instead of creating one. */
     existingSigningSecret: secretRef.optional(),
+    /** The customer-managed KMS key of the existing secrets: both function roles get kms:Decrypt through Secrets Manager. */
+    existingSecretsKmsKeyArn: kmsKeyArn.optional(),
+    /** Reserved concurrency of the receiver (a ceiling against request floods); none by default. */
+    receiverReservedConcurrency: int(1, 100_000).optional(),
+    /** The sender's per-user state table (DynamoDB): versions, tombstones, applied event ids. */
+    stateStore: bool().default(true),
+    /** Days a user's state, tombstone and applied event ids are kept (the replay window); 7 when absent. */
+    stateRetentionDays: int(1, 365).optional(),
     /** The adapter configuration (functions/core/config.ts): sources, mapping, identity resolution. */
     adapter: adapterConfigSchema.default({ sources: {} }),
   })
@@ -192,6 +208,16 @@ export const appConfigSchema = z
     }
     if (c.ingress.type === 'httpApi' && c.receiverTimeoutSeconds > 29) {
       ctx.addIssue({ code: 'custom', path: ['receiverTimeoutSeconds'], message: 'API Gateway waits at most 29 seconds for the receiver: use at most 29 with the httpApi ingress' });
+    }
+    if (c.existingSecretsKmsKeyArn !== undefined && c.existingMoEngageSecret === undefined && c.existingSigningSecret === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['existingSecretsKmsKeyArn'],
+        message: 'the secrets this stack creates use the AWS managed key aws/secretsmanager: pass it only with existingMoEngageSecret or existingSigningSecret',
+      });
+    }
+    if (!c.stateStore && c.stateRetentionDays !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['stateRetentionDays'], message: 'there is no state to keep with stateStore false: drop stateRetentionDays or set stateStore true' });
     }
     if (c.existingMoEngageSecret !== undefined && c.existingMoEngageSecret === c.existingSigningSecret) {
       ctx.addIssue({ code: 'custom', path: ['existingSigningSecret'], message: 'must be a different secret than existingMoEngageSecret' });

@@ -8,6 +8,11 @@
  */
 export {
   MoEngageAdapter,
+  alarmTopicDisplayName,
+  QUEUE_RETENTION,
+  RECOMMENDED_MIN_RECEIVE_COUNT,
+  STATE_TABLE_KEY,
+  STATE_TABLE_TTL_ATTRIBUTE,
   BUNDLING,
   RECEIVER_ENTRY,
   SENDER_ENTRY,
@@ -54,11 +59,16 @@ export {
 export {
   ALARMS,
   ALARM_IDS,
+  alarmIdsFor,
   alarmName,
+  STATE_TABLE_OPERATIONS,
   AdapterObservability,
   RECEIVER_SERVICE,
   SENDER_SERVICE,
   type AlarmId,
+  type CoreAlarmId,
+  type OptionalAlarmId,
+  type AdapterAlarms,
   type AdapterObservabilityProps,
 } from './observability';
 export { acknowledge, applyNagChecks, NAG_REASONS } from './nag';

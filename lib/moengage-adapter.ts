@@ -15,13 +15,15 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -51,13 +53,25 @@ import {
   TRACK_USER_LIMIT_PER_MINUTE,
 } from './concurrency';
 import { acknowledge, NAG_REASONS } from './nag';
-import { AdapterObservability, RECEIVER_SERVICE, SENDER_SERVICE, type AlarmId } from './observability';
+import { AdapterObservability, RECEIVER_SERVICE, SENDER_SERVICE, STATE_TABLE_OPERATIONS, type AdapterAlarms } from './observability';
 
 /** The handler entry files (bundled by the local esbuild at synth time). */
 export const RECEIVER_ENTRY = fileURLToPath(new URL('../functions/receiver/handler.ts', import.meta.url));
 export const SENDER_ENTRY = fileURLToPath(new URL('../functions/sender/handler.ts', import.meta.url));
 const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+
+/** SQS's longest retention: the main queue and the DLQ both keep messages this long. */
+export const QUEUE_RETENTION = Duration.days(14);
+/** AWS recommends at least 5 receives before a Lambda SQS source's message goes to the DLQ. */
+export const RECOMMENDED_MIN_RECEIVE_COUNT = 5;
+/** The state table's partition key and TTL attribute (epoch seconds); the sender's code uses the same names. */
+export const STATE_TABLE_KEY = 'pk';
+export const STATE_TABLE_TTL_ATTRIBUTE = 'ttl';
+/** SNS limits a topic's display name to 100 characters. */
+const SNS_DISPLAY_NAME_MAX = 100;
+/** A KMS key ARN (multi-Region keys included); aliases are not accepted in a key policy's Resource. */
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /** Lambda's limit on the total size of a function's environment variables. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
@@ -152,15 +166,46 @@ export interface MoEngageAdapterProps {
   /** Subscribe this address to the alarm topic. */
   readonly alarmEmail?: string;
   /**
-   * What happens to the main queue and the DLQ when they leave the stack (a `cdk destroy`, or
-   * a change that replaces them, such as switching `queueType`). RETAIN keeps them, with the
-   * events they hold, until an operator has drained them (`npx moengage-adapter dlq purge --yes`
-   * exports before it deletes) and deletes them by hand.
+   * What happens to the main queue, the DLQ and the state table when they leave the stack (a
+   * `cdk destroy`, or a change that replaces them, such as switching `queueType`). RETAIN keeps
+   * them, with the events and state they hold, until an operator has drained them
+   * (`npx moengage-adapter dlq purge --yes` exports before it deletes) and deletes them by hand.
    * @default RemovalPolicy.RETAIN
    */
   readonly queueRemovalPolicy?: RemovalPolicy;
   /** QueueBacklogOld threshold. @default 15 minutes */
   readonly queueAgeAlarmThreshold?: Duration;
+  /**
+   * The customer-managed KMS key that encrypts the existing secrets (`moengageSecret` /
+   * `signingSecret` given as a name or ARN): a key or its key ARN. Each function role gets
+   * `kms:Decrypt` on it, only through Secrets Manager and only for its own secret. A secret
+   * passed as an `ISecret` with an `encryptionKey` needs nothing here.
+   * @default none: the secrets use the AWS managed key aws/secretsmanager
+   */
+  readonly secretsKmsKey?: kms.IKey | string;
+  /**
+   * Reserved concurrency of the receiver: at most this many requests run at once, so that a
+   * flood of (forged) requests cannot use up the account's concurrency and starve the sender
+   * and the account's other functions; requests above it are answered 429 and retried by the
+   * providers. Off by default: new accounts may have a concurrency quota as low as 10, and
+   * Lambda keeps 100 unreserved, so a reservation can make the deployment fail there.
+   * @default none (the receiver uses the account's unreserved concurrency)
+   */
+  readonly receiverReservedConcurrency?: number;
+  /**
+   * A per-user state table (DynamoDB) for the sender: event versions, tombstones of deleted
+   * users, applied event ids. `false`: no table; the sender delivers statelessly (late or
+   * replayed events can overwrite newer data, deletions leave no tombstone, deduplication only
+   * within SQS FIFO's 5 minutes).
+   * @default true
+   */
+  readonly stateStore?: boolean;
+  /**
+   * How long a user's state (and a deleted user's tombstone, and an applied event id) is kept
+   * after its last change: the replay and deduplication window. Whole days, 1 to 365.
+   * @default Duration.days(7)
+   */
+  readonly stateRetention?: Duration;
   /** Prefix of the alarm and dashboard names. @default the stack name */
   readonly namePrefix?: string;
   /** Handler entry files (forks). @default this package's functions/receiver|sender/handler.ts */
@@ -198,7 +243,9 @@ export class MoEngageAdapter extends Construct {
   readonly moengageSecret: secretsmanager.ISecret;
   readonly signingSecret: secretsmanager.ISecret;
   readonly alarmTopic: sns.Topic;
-  readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
+  readonly alarms: AdapterAlarms;
+  /** The per-user state table (absent with `stateStore: false`). */
+  readonly stateTable?: dynamodb.Table;
   readonly dashboard: cloudwatch.Dashboard;
   readonly functionUrl?: lambda.FunctionUrl;
   readonly httpApi?: HttpApi;
@@ -273,6 +320,38 @@ export class MoEngageAdapter extends Construct {
     if (ingress.type === 'httpApi' && receiverTimeout.toSeconds() > 29) {
       fail('Invalid configuration receiverTimeoutSeconds: API Gateway waits at most 29 seconds for the receiver: use at most 29 with the httpApi ingress');
     }
+    if (maxReceiveCount < RECOMMENDED_MIN_RECEIVE_COUNT) {
+      Annotations.of(this).addWarningV2(
+        'moengage-adapter:maxReceiveCount',
+        `maxReceiveCount ${maxReceiveCount} is below ${RECOMMENDED_MIN_RECEIVE_COUNT}, the minimum AWS recommends for a Lambda SQS source: a throttled or briefly failing sender can move messages to the DLQ before they had a fair chance`,
+      );
+    }
+    const reservedConcurrency =
+      props.receiverReservedConcurrency !== undefined ? checkInt('receiverReservedConcurrency', props.receiverReservedConcurrency, 1, 100_000) : undefined;
+    const stateStore = props.stateStore ?? true;
+    if (!stateStore && props.stateRetention !== undefined) {
+      fail('Invalid configuration stateRetentionDays: there is no state to keep with stateStore false: drop stateRetentionDays or set stateStore true');
+    }
+    const stateRetentionDays = checkInt('stateRetentionDays', (props.stateRetention ?? Duration.days(7)).toHours() / 24, 1, 365);
+    if (!stateStore) {
+      const deleting = SOURCE_NAMES.filter((s) => sourceOptions(this.adapterConfig, s).enabled && sourceOptions(this.adapterConfig, s).deleteUsers);
+      if (deleting.length > 0) {
+        Annotations.of(this).addWarningV2(
+          'moengage-adapter:deleteUsersWithoutState',
+          `deleteUsers is on for ${deleting.join(', ')} but stateStore is false: without tombstones a late or retried older event re-creates a deleted user in MoEngage`,
+        );
+      }
+    }
+    if (typeof props.secretsKmsKey === 'string' && !KMS_KEY_ARN.test(props.secretsKmsKey)) {
+      fail(
+        `Invalid configuration existingSecretsKmsKeyArn: pass the key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID, from aws kms describe-key --key-id alias/NAME), not "${props.secretsKmsKey.slice(0, 80)}"`,
+      );
+    }
+    if (props.secretsKmsKey !== undefined && props.moengageSecret === undefined && props.signingSecret === undefined) {
+      fail(
+        'Invalid configuration existingSecretsKmsKeyArn: the secrets this stack creates use the AWS managed key aws/secretsmanager: pass it only with existingMoEngageSecret or existingSigningSecret',
+      );
+    }
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const logLevel = props.logLevel ?? 'INFO';
 
@@ -311,7 +390,9 @@ export class MoEngageAdapter extends Construct {
       ...(fifo ? { fifo: true, contentBasedDeduplication: true } : {}),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      // At least as long as the main queue's: with a standard queue a message keeps its
+      // original enqueue time when the redrive policy moves it here.
+      retentionPeriod: QUEUE_RETENTION,
       removalPolicy: props.queueRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     // AWS: visibility timeout ≥ 6 × the function timeout (+ the batching window), so that a
@@ -329,7 +410,9 @@ export class MoEngageAdapter extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout: Duration.seconds(visibilitySeconds),
-      retentionPeriod: Duration.days(4),
+      // The longest SQS allows: messages outlive an event source that is disabled or throttled
+      // for days, instead of expiring without ever reaching the DLQ.
+      retentionPeriod: QUEUE_RETENTION,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
       removalPolicy: props.queueRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
@@ -361,6 +444,7 @@ export class MoEngageAdapter extends Construct {
     receiverRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadSigningSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [signing.policyArn] }),
     );
+    this.grantSecretKey(receiverRole, 'DecryptSigningSecrets', signing, props.secretsKmsKey);
 
     // The public URL is known before the function only for a configured URL, a custom domain or
     // an HTTP API; a Function URL's own address would be a circular reference, and the receiver
@@ -395,6 +479,7 @@ export class MoEngageAdapter extends Construct {
       description: 'MoEngage adapter: verifies provider webhooks and enqueues MoEngage user updates',
       memorySize: checkInt('receiverMemoryMb', props.receiverMemorySize ?? 256, 128, 10_240),
       timeout: receiverTimeout,
+      ...(reservedConcurrency !== undefined ? { reservedConcurrentExecutions: reservedConcurrency } : {}),
       role: receiverRole,
       logGroup: receiverLogs,
       environment: receiverEnv,
@@ -408,6 +493,26 @@ export class MoEngageAdapter extends Construct {
     senderRole.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ReadMoEngageCredentials', actions: ['secretsmanager:GetSecretValue'], resources: [moengage.policyArn] }),
     );
+    this.grantSecretKey(senderRole, 'DecryptMoEngageCredentials', moengage, props.secretsKmsKey);
+    if (stateStore) {
+      // On-demand, AWS owned key (like the queues' SQS-managed SSE: no key to grant, no KMS
+      // request charges or quota), point-in-time recovery, items expire through TTL.
+      this.stateTable = new dynamodb.Table(this, 'StateTable', {
+        partitionKey: { name: STATE_TABLE_KEY, type: dynamodb.AttributeType.STRING },
+        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption: dynamodb.TableEncryption.DEFAULT,
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        timeToLiveAttribute: STATE_TABLE_TTL_ATTRIBUTE,
+        removalPolicy: props.queueRemovalPolicy ?? RemovalPolicy.RETAIN,
+      });
+      senderRole.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadWriteUserState',
+          actions: STATE_TABLE_OPERATIONS.map((op) => `dynamodb:${op}`),
+          resources: [this.stateTable.tableArn],
+        }),
+      );
+    }
     const senderEnv: Record<string, string> = {
       [ENV.queueUrl]: this.queue.queueUrl,
       [ENV.dlqUrl]: this.deadLetterQueue.queueUrl,
@@ -422,6 +527,7 @@ export class MoEngageAdapter extends Construct {
       [ENV.bulkRateLimitPerMinute]: String(bulkRateLimit),
       [ENV.senderMaxConcurrency]: String(this.senderMaxConcurrency),
       ...(props.moengageTimeout ? { [ENV.moengageTimeoutMs]: String(props.moengageTimeout.toMilliseconds()) } : {}),
+      ...(this.stateTable ? { [ENV.stateTable]: this.stateTable.tableName, [ENV.stateRetentionDays]: String(stateRetentionDays) } : {}),
       ...powertools(SENDER_SERVICE),
     };
     checkEnvironmentSize('sender', senderEnv);
@@ -510,7 +616,7 @@ export class MoEngageAdapter extends Construct {
 
     // ----- alarms and dashboard -------------------------------------------------------------
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
-      displayName: `${namePrefix} alarms`,
+      displayName: alarmTopicDisplayName(namePrefix),
       enforceSSL: true,
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
@@ -524,6 +630,7 @@ export class MoEngageAdapter extends Construct {
       topic: this.alarmTopic,
       queueAgeThreshold: props.queueAgeAlarmThreshold ?? Duration.minutes(15),
       ...(apiMetrics ? { apiMetrics } : {}),
+      ...(this.stateTable ? { stateTable: this.stateTable } : {}),
     });
     this.alarms = observability.alarms;
     this.dashboard = observability.dashboard;
@@ -533,6 +640,29 @@ export class MoEngageAdapter extends Construct {
   get dashboardUrl(): string {
     const region = Stack.of(this).region;
     return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+
+  /**
+   * kms:Decrypt for an existing secret encrypted with a customer-managed key: the secret's own
+   * key (an ISecret with encryptionKey) or `secretsKmsKey`; only through Secrets Manager and
+   * only for that secret (Secrets Manager passes the secret's ARN as encryption context).
+   */
+  private grantSecretKey(role: iam.Role, sid: string, ref: SecretRef, secretsKmsKey: kms.IKey | string | undefined): void {
+    if (ref.created) return;
+    const key = ref.secret.encryptionKey ?? secretsKmsKey;
+    if (key === undefined) return;
+    const keyArn = typeof key === 'string' ? key : key.keyArn;
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: ['kms:Decrypt'],
+        resources: [keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` },
+          StringLike: { 'kms:EncryptionContext:SecretARN': ref.policyArn },
+        },
+      }),
+    );
   }
 
   /** A role with nothing but writing to its own log group; the rest is added statement by statement. */
@@ -563,6 +693,12 @@ export class MoEngageAdapter extends Construct {
     } else secret = secretsmanager.Secret.fromSecretNameV2(this, id, given);
     return { secret, policyArn: secretPolicyArn(secret), created: false };
   }
+}
+
+/** The alarm topic's display name, `<prefix> alarms`, within SNS's 100 characters (stack names may have 100). */
+export function alarmTopicDisplayName(namePrefix: string): string {
+  const suffix = ' alarms';
+  return namePrefix.length + suffix.length <= SNS_DISPLAY_NAME_MAX ? `${namePrefix}${suffix}` : `${namePrefix.slice(0, SNS_DISPLAY_NAME_MAX - suffix.length)}${suffix}`;
 }
 
 /** Fails synth when a function's environment would exceed Lambda's 4 KB (mostly: a large `adapter` mapping). */

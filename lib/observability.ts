@@ -5,6 +5,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
@@ -17,7 +18,9 @@ export { RECEIVER_SERVICE, SENDER_SERVICE };
 /**
  * Every alarm the adapter creates. The CloudWatch alarm name is `<prefix>-<id>`, the prefix
  * being the stack name unless configured otherwise (e.g. `MoEngageAdapter-DlqNotEmpty`).
- * Each alarm notifies the alarm topic when it fires and when it recovers.
+ * Each alarm notifies the alarm topic when it fires and when it recovers. An alarm with `when`
+ * exists only in deployments that have that part (`httpApi`: the HTTP API ingress;
+ * `stateStore`: the per-user state table).
  */
 export const ALARMS = [
   {
@@ -25,6 +28,12 @@ export const ALARMS = [
     condition: 'DLQ ApproximateNumberOfMessagesVisible > 0 (maximum, 1 minute)',
     meaning:
       'At least one webhook could not be delivered and was parked in the dead-letter queue with its reason. Inspect with `npx moengage-adapter dlq list --stack <StackName>`, fix the cause, then `dlq redrive`.',
+  },
+  {
+    id: 'DlqArrivals',
+    condition: 'DLQ NumberOfMessagesSent > 0 (sum, 5 minutes)',
+    meaning:
+      'The sender parked new messages in the dead-letter queue during the last 5 minutes. DlqNotEmpty notifies only when the DLQ goes from empty to not empty; this one fires again for every new period with arrivals while the DLQ stays undrained. Inspect with `npx moengage-adapter dlq list --stack <StackName>`.',
   },
   {
     id: 'QueueBacklogOld',
@@ -50,6 +59,12 @@ export const ALARMS = [
     meaning: 'Receiver invocations failed as a whole: providers got a 5xx and will retry. Check the receiver logs.',
   },
   {
+    id: 'ReceiverThrottles',
+    condition: 'receiver Lambda Throttles >= 1 (sum, 5 minutes)',
+    meaning:
+      'Lambda refused to run the receiver (account concurrency exhausted, or receiverReservedConcurrency reached): providers got 429 and retry on their schedule. Lambda Errors does not count throttles.',
+  },
+  {
     id: 'ReceiverServerErrors',
     condition: 'custom metric ReceiverServerErrors + receiver Lambda Errors >= 1 (sum, 5 minutes)',
     meaning:
@@ -61,10 +76,34 @@ export const ALARMS = [
     meaning:
       'MoEngage answered 401/403/409: the workspace id or API key in the MoEngage secret is wrong or was rotated, or the account is blocked. Fix the secret; affected messages retry, then park as auth_failed.',
   },
-] as const;
+  {
+    id: 'ApiServerErrors',
+    when: 'httpApi',
+    condition: 'HTTP API 5xx >= 1 (sum, 5 minutes)',
+    meaning:
+      'The HTTP API answered 5xx: the receiver answered 5xx, timed out (API Gateway waits 29 s at most), was throttled or could not be invoked. Providers retry on their schedule.',
+  },
+  {
+    id: 'StateTableErrors',
+    when: 'stateStore',
+    condition:
+      'state table ThrottledRequests + SystemErrors (GetItem, PutItem, UpdateItem) + custom metric StateStoreErrors >= 1 (sum, 5 minutes)',
+    meaning:
+      'The per-user state table throttled or failed requests, or the sender could not read or write it (access denied, missing table, network). Affected messages are never sent unguarded: they are retried through SQS, and park as state_unavailable if it lasts.',
+  },
+] as const satisfies readonly { id: string; condition: string; meaning: string; when?: 'httpApi' | 'stateStore' }[];
 
 export type AlarmId = (typeof ALARMS)[number]['id'];
+/** The alarms every deployment has. */
+export type CoreAlarmId = Exclude<(typeof ALARMS)[number], { when: string }>['id'];
+/** The alarms of optional parts (`when`). */
+export type OptionalAlarmId = Exclude<AlarmId, CoreAlarmId>;
 export const ALARM_IDS: readonly AlarmId[] = ALARMS.map((a) => a.id);
+
+/** The alarms a deployment creates, given whether it has the HTTP API ingress and the state table. */
+export function alarmIdsFor(parts: { httpApi: boolean; stateStore: boolean }): AlarmId[] {
+  return ALARMS.filter((a) => !('when' in a) || parts[a.when]).map((a) => a.id);
+}
 
 /** The CloudWatch alarm name of an alarm id. */
 export function alarmName(prefix: string, id: AlarmId): string {
@@ -81,9 +120,14 @@ export interface AdapterObservabilityProps {
   readonly topic: ITopic;
   /** QueueBacklogOld threshold. */
   readonly queueAgeThreshold: Duration;
-  /** HTTP API ingress only: its 5xx and 4xx counts are graphed too. */
+  /** HTTP API ingress only: its 5xx count is alarmed (ApiServerErrors), its 5xx and 4xx counts graphed. */
   readonly apiMetrics?: { serverErrors: cloudwatch.IMetric; clientErrors: cloudwatch.IMetric; count: cloudwatch.IMetric };
+  /** The per-user state table (stateStore): alarmed (StateTableErrors) and graphed. */
+  readonly stateTable?: ITable;
 }
+
+/** The state table operations the sender uses (its IAM grant is exactly these). */
+export const STATE_TABLE_OPERATIONS = [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM] as const;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -121,9 +165,34 @@ function searchEach(metricName: string, service: string, dimension: string): clo
   });
 }
 
+/**
+ * The sum over the sender's operations (GetItem, PutItem, UpdateItem) of a DynamoDB metric that
+ * CloudWatch emits per `TableName` and `Operation` (ThrottledRequests, SystemErrors; on-demand
+ * tables too). CDK's `metric...ForOperations` helpers name their per-operation ids after the
+ * operation alone, so two of them cannot share an expression: these ids carry a prefix.
+ */
+function perOperationSum(table: ITable, metricName: string, idPrefix: string, label: string): cloudwatch.MathExpression {
+  const usingMetrics: Record<string, cloudwatch.IMetric> = {};
+  for (const op of STATE_TABLE_OPERATIONS) {
+    usingMetrics[`${idPrefix}${op}`] = table.metric(metricName, {
+      dimensionsMap: { TableName: table.tableName, Operation: op },
+      statistic: 'Sum',
+      period: FIVE_MINUTES,
+    });
+  }
+  return new cloudwatch.MathExpression({
+    expression: Object.keys(usingMetrics).map((id) => `FILL(${id}, 0)`).join(' + '),
+    usingMetrics,
+    label,
+    period: FIVE_MINUTES,
+  });
+}
+
 /** The alarms (by id) and the dashboard. */
+export type AdapterAlarms = Readonly<Record<CoreAlarmId, cloudwatch.Alarm>> & Readonly<Partial<Record<OptionalAlarmId, cloudwatch.Alarm>>>;
+
 export class AdapterObservability extends Construct {
-  readonly alarms: Readonly<Record<AlarmId, cloudwatch.Alarm>>;
+  readonly alarms: AdapterAlarms;
   readonly dashboard: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: AdapterObservabilityProps) {
@@ -138,13 +207,38 @@ export class AdapterObservability extends Construct {
     const dlqDepth = dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum', label: 'DLQ messages' });
     const oldestAge = queue.metricApproximateAgeOfOldestMessage({ period: FIVE_MINUTES, statistic: 'Maximum', label: 'Oldest message age (s)' });
 
-    const definitions: Record<AlarmId, Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription' | 'treatMissingData'>> = {
+    const dlqArrivals = dlq.metricNumberOfMessagesSent({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Parked (messages sent to the DLQ)' });
+    const receiverThrottles = receiver.metricThrottles({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Receiver throttles' });
+    const table = props.stateTable;
+    const tableMetrics = table
+      ? {
+          throttled: perOperationSum(table, 'ThrottledRequests', 'throttled', 'Throttled requests'),
+          systemErrors: perOperationSum(table, 'SystemErrors', 'systemErrors', 'System errors'),
+          storeErrors: customMetric(METRIC.stateStoreErrors, SENDER_SERVICE, 'Sum', 'Sender state store errors'),
+        }
+      : undefined;
+
+    type Definition = Omit<cloudwatch.AlarmProps, 'alarmName' | 'alarmDescription' | 'treatMissingData'>;
+    const atLeastOne = (metric: cloudwatch.IMetric): Definition => ({
+      metric,
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+    });
+    const definitions: Record<CoreAlarmId, Definition> & Partial<Record<OptionalAlarmId, Definition>> = {
       DlqNotEmpty: {
         metric: dlqDepth,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
       },
+      DlqArrivals: {
+        metric: dlqArrivals,
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+      },
+      ReceiverThrottles: atLeastOne(receiverThrottles),
       QueueBacklogOld: {
         metric: oldestAge,
         threshold: props.queueAgeThreshold.toSeconds(),
@@ -186,13 +280,28 @@ export class AdapterObservability extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
       },
+      ...(props.apiMetrics ? { ApiServerErrors: atLeastOne(props.apiMetrics.serverErrors) } : {}),
+      ...(tableMetrics
+        ? {
+            StateTableErrors: atLeastOne(
+              new cloudwatch.MathExpression({
+                expression: 'FILL(throttled, 0) + FILL(systemErrors, 0) + FILL(storeErrors, 0)',
+                usingMetrics: tableMetrics,
+                label: 'State table throttles and errors',
+                period: FIVE_MINUTES,
+              }),
+            ),
+          }
+        : {}),
     };
 
     const action = new SnsAction(topic);
-    const alarms = {} as Record<AlarmId, cloudwatch.Alarm>;
-    for (const spec of ALARMS) {
+    const alarms: Partial<Record<AlarmId, cloudwatch.Alarm>> = {};
+    const created = ALARMS.filter((spec) => definitions[spec.id] !== undefined);
+    for (const spec of created) {
+      const definition = definitions[spec.id]!;
       const alarm = new cloudwatch.Alarm(this, spec.id, {
-        ...definitions[spec.id],
+        ...definition,
         alarmName: alarmName(namePrefix, spec.id),
         alarmDescription: `${spec.meaning} Condition: ${spec.condition}. Runbook: docs/runbook.md#${spec.id.toLowerCase()}`,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
@@ -201,7 +310,7 @@ export class AdapterObservability extends Construct {
       alarm.addOkAction(action);
       alarms[spec.id] = alarm;
     }
-    this.alarms = alarms;
+    this.alarms = alarms as AdapterAlarms;
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: namePrefix,
@@ -212,7 +321,7 @@ export class AdapterObservability extends Construct {
 
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# MoEngage webhook adapter (${namePrefix})\nWebhooks in → SQS → MoEngage. Alarms: ${ALARMS.map((a) => `\`${a.id}\``).join(', ')}. Region ${region}.`,
+        markdown: `# MoEngage webhook adapter (${namePrefix})\nWebhooks in → SQS → MoEngage. Alarms: ${created.map((a) => `\`${a.id}\``).join(', ')}. Region ${region}.`,
         width: 24,
         height: 2,
       }),
@@ -277,9 +386,10 @@ export class AdapterObservability extends Construct {
         right: [queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum', label: 'Oldest message age (s)' })],
       }),
       new cloudwatch.GraphWidget({
-        title: 'Dead-letter queue depth',
+        title: 'Dead-letter queue: depth and arrivals',
         ...w(12),
         left: [dlqDepth],
+        right: [dlqArrivals],
       }),
     );
     const lambdaWidgets = (fn: IFunction, name: string) => [
@@ -303,6 +413,29 @@ export class AdapterObservability extends Construct {
       }),
     ];
     this.dashboard.addWidgets(...lambdaWidgets(receiver, 'Receiver'), ...lambdaWidgets(sender, 'Sender'));
+    if (table && tableMetrics) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'State table: throttles and errors (per 5 min)',
+          ...w(12),
+          left: [tableMetrics.throttled, tableMetrics.systemErrors, tableMetrics.storeErrors],
+          right: [
+            table.metricConsumedReadCapacityUnits({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Read units' }),
+            table.metricConsumedWriteCapacityUnits({ period: FIVE_MINUTES, statistic: 'Sum', label: 'Write units' }),
+          ],
+        }),
+        new cloudwatch.GraphWidget({
+          title: 'Per-user state: guarded events (per 5 min)',
+          ...w(12),
+          left: [
+            searchSum(METRIC.staleDropped, SENDER_SERVICE, 'source', 'Stale, dropped'),
+            searchSum(METRIC.duplicatesDropped, SENDER_SERVICE, 'source', 'Duplicates, dropped'),
+            searchSum(METRIC.unversioned, SENDER_SERVICE, 'source', 'Unversioned, applied'),
+            searchSum(METRIC.usersDeleted, SENDER_SERVICE, 'source', 'Users deleted'),
+          ],
+        }),
+      );
+    }
     if (props.apiMetrics) {
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
@@ -315,7 +448,7 @@ export class AdapterObservability extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: ALARMS.map((a) => alarms[a.id]),
+        alarms: created.map((a) => alarms[a.id]!),
         width: 24,
         height: 3,
       }),

@@ -334,6 +334,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       ENV.signingSecretsArn,
       ENV.secretsManagerEndpoint,
       ENV.stateRetentionDays,
+      ENV.secretRefreshIntervalMs,
     ];
     for (const name of passThrough) {
       const v = input[name];

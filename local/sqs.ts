@@ -22,8 +22,8 @@ export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 180;
 /** The DLQ keeps messages for the SQS maximum, 14 days. */
 export const DLQ_RETENTION_SECONDS = 1_209_600;
-/** The main queue keeps messages 4 days (the SQS default). */
-export const QUEUE_RETENTION_SECONDS = 345_600;
+/** The main queue keeps messages 14 days too, as deployed (issue 12: they must outlive a stalled event source). */
+export const QUEUE_RETENTION_SECONDS = 1_209_600;
 export const LOCAL_REGION = 'us-east-1';
 
 export function queueNames(queueType: QueueType): { queueName: string; dlqName: string } {
@@ -52,7 +52,7 @@ export interface LocalSqsOptions {
   maxReceiveCount?: number;
   /** Default 180. */
   visibilityTimeoutSeconds?: number;
-  /** Main queue retention. Default 4 days. */
+  /** Main queue retention. Default 14 days, as deployed. */
   messageRetentionSeconds?: number;
   /** Default us-east-1. */
   region?: string;

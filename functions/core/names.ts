@@ -88,6 +88,11 @@ export const ENV = {
   senderMaxConcurrency: 'SENDER_MAX_CONCURRENCY',
   /** Local emulation only: Secrets Manager endpoint override. */
   secretsManagerEndpoint: 'SECRETS_MANAGER_ENDPOINT',
+  /**
+   * Tests only: the minimum interval (ms) between two forced re-reads of a secret (after a 401
+   * or a signature failure); default 30 s for the MoEngage secret, 60 s for the signing secrets.
+   */
+  secretRefreshIntervalMs: 'SECRET_REFRESH_INTERVAL_MS',
   /** The per-user state table (DynamoDB). Unset: stateless delivery (`stateStore: false`). */
   stateTable: 'STATE_TABLE_NAME',
   /** Days a user's state and tombstone are kept after its last change (the replay window; default 7). */

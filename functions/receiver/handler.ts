@@ -7,7 +7,7 @@ import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'a
 import { ENV, METRIC, RECEIVER_SERVICE } from '../core/names';
 import { powertoolsTelemetry } from '../shared/observability';
 import { adapterConfigFrom, cachedByEnv, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
-import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom } from '../shared/secrets';
+import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom, type SigningSecrets } from '../shared/secrets';
 import { SOURCES } from '../sources';
 import type { WebhookRequest } from '../sources/types';
 import { errorResponse, receiveWebhook, type QueueMessage, type ReceiverDeps } from './receive';
@@ -28,8 +28,8 @@ export function toWebhookRequest(event: LambdaFunctionURLEvent, publicBaseUrl?: 
   };
 }
 
-export function sqsEnqueuer(client: SQSClient, queueUrl: string): (m: QueueMessage) => Promise<void> {
-  return async (m) => {
+export function sqsEnqueuer(client: SQSClient, queueUrl: string): (m: QueueMessage, signal?: AbortSignal) => Promise<void> {
+  return async (m, signal) => {
     const attributes: Record<string, MessageAttributeValue> = {};
     for (const [k, v] of Object.entries(m.attributes)) attributes[k] = { DataType: 'String', StringValue: v };
     const out = await client.send(
@@ -40,6 +40,8 @@ export function sqsEnqueuer(client: SQSClient, queueUrl: string): (m: QueueMessa
         ...(m.groupId ? { MessageGroupId: m.groupId } : {}),
         ...(m.deduplicationId ? { MessageDeduplicationId: m.deduplicationId } : {}),
       }),
+      // Aborts the HTTP request and the SDK's retries when the invocation's budget runs out.
+      signal ? { abortSignal: signal } : {},
     );
     if (!out.MessageId) throw new Error('SQS returned no MessageId');
   };
@@ -47,14 +49,102 @@ export function sqsEnqueuer(client: SQSClient, queueUrl: string): (m: QueueMessa
 
 export type ReceiverHandler = (event: LambdaFunctionURLEvent, context?: Context) => Promise<LambdaFunctionURLResult>;
 
-export function createReceiverHandler(deps: ReceiverDeps, publicBaseUrl?: string): ReceiverHandler {
-  return async (event) => {
-    const res = await receiveWebhook(toWebhookRequest(event, publicBaseUrl), deps);
+/**
+ * Milliseconds of the invocation kept back for answering (and flushing metrics) after the
+ * dependencies' budget ran out; at most half the remaining time.
+ */
+export const RESPONSE_RESERVE_MS = 1_000;
+
+/** The error a dependency call fails with when the invocation's budget ran out (logged by name). */
+export class BudgetExceededError extends Error {
+  override name = 'TimeoutError';
+}
+
+export interface ReceiverHandlerOptions {
+  /** @default RESPONSE_RESERVE_MS */
+  reserveMs?: number;
+}
+
+/**
+ * The invocation's time budget: Secrets Manager reads and the SQS send must settle before
+ * `remaining time - reserve`, else they fail with BudgetExceededError and the receiver answers
+ * the contract's 503 (secrets_unavailable / queue_unavailable) instead of running into the
+ * Lambda timeout (which a Function URL or API Gateway turns into a bare 502/504).
+ */
+class Budget {
+  private readonly controller = new AbortController();
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(readonly ms: number) {
+    this.timer = setTimeout(() => this.controller.abort(new BudgetExceededError(`the receiver's ${ms} ms budget ran out`)), ms);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Settles with `work`, or rejects with BudgetExceededError when the budget runs out first. */
+  bound<T>(work: Promise<T>): Promise<T> {
+    const signal = this.controller.signal;
+    // A late rejection of abandoned work must not become an unhandled rejection.
+    work.catch(() => undefined);
+    if (signal.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err as Error);
+        },
+      );
+    });
+  }
+
+  end(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+function boundedSecrets(secrets: SigningSecrets, budget: Budget): SigningSecrets {
+  const bounded: SigningSecrets = (source) => budget.bound(secrets(source));
+  const refresh = secrets.refresh;
+  if (refresh) bounded.refresh = (source) => budget.bound(refresh(source));
+  return bounded;
+}
+
+export function createReceiverHandler(deps: ReceiverDeps, publicBaseUrl?: string, options: ReceiverHandlerOptions = {}): ReceiverHandler {
+  return async (event, context) => {
+    const request = toWebhookRequest(event, publicBaseUrl);
+    const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
+    let res;
+    if (remaining === undefined) {
+      res = await receiveWebhook(request, deps);
+    } else {
+      const reserve = Math.min(options.reserveMs ?? RESPONSE_RESERVE_MS, remaining / 2);
+      const budget = new Budget(Math.max(1, Math.floor(remaining - reserve)));
+      try {
+        res = await receiveWebhook(request, {
+          ...deps,
+          secrets: boundedSecrets(deps.secrets, budget),
+          enqueue: (m) => budget.bound(deps.enqueue(m, budget.signal)),
+        });
+      } finally {
+        budget.end();
+      }
+    }
     return { statusCode: res.statusCode, headers: res.headers, body: res.body };
   };
 }
 
 const telemetry = powertoolsTelemetry(RECEIVER_SERVICE);
+
+/** The receiver's SQS client: 3 attempts of at most 1 s to connect and 2 s to answer (SendMessage takes tens of ms). */
+export const RECEIVER_SQS_CLIENT = { maxAttempts: 3, connectionTimeoutMs: 1_000, requestTimeoutMs: 2_000 } as const;
 
 function init(env: NodeJS.ProcessEnv): ReceiverHandler {
   const queueUrl = requireEnv(env, ENV.queueUrl);
@@ -62,7 +152,8 @@ function init(env: NodeJS.ProcessEnv): ReceiverHandler {
     sources: SOURCES,
     config: adapterConfigFrom(env),
     secrets: signingSecretsFrom(env, env.SIGNING_SECRETS_ARN ? secretsManagerClient(env) : undefined),
-    enqueue: sqsEnqueuer(sqsClientFrom(env), queueUrl),
+    // Short attempts, so that an SDK retry still fits in the budget (see createReceiverHandler).
+    enqueue: sqsEnqueuer(sqsClientFrom(env, RECEIVER_SQS_CLIENT), queueUrl),
     queueType: queueTypeFrom(env),
     now: () => new Date(),
     telemetry,

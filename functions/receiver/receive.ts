@@ -27,8 +27,11 @@ export interface ReceiverDeps {
   sources: Readonly<Record<SourceName, WebhookSource>>;
   config: AdapterConfig;
   secrets: SigningSecrets;
-  /** Resolves once the queue durably accepted the message; rejects otherwise. */
-  enqueue: (message: QueueMessage) => Promise<void>;
+  /**
+   * Resolves once the queue durably accepted the message; rejects otherwise. `signal` aborts
+   * the request when the invocation's time budget runs out (the answer is then a 503).
+   */
+  enqueue: (message: QueueMessage, signal?: AbortSignal) => Promise<void>;
   queueType: 'fifo' | 'standard';
   now: () => Date;
   telemetry: Telemetry;
@@ -110,13 +113,23 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     return errorResponse(503, 'secrets_unavailable', 'the signing secret could not be read; retry later');
   }
   if (secrets.length === 0) {
+    // The operator may have just added this source's key: re-read (throttled like below).
+    secrets = (await refreshedSecrets(deps, name, secrets)) ?? secrets;
+  }
+  if (secrets.length === 0) {
     t.count(METRIC.serverErrors);
     t.error('no signing secret configured', { source: name });
     return errorResponse(503, 'source_not_configured', `no signing secret is configured for ${name}; retry later`);
   }
 
   const ctx: SourceContext = { now: deps.now(), options, identityResolution: deps.config.identityResolution };
-  const verified = source.verify(req, secrets, ctx);
+  let verified = source.verify(req, secrets, ctx);
+  if (!verified.ok) {
+    // A secret rotated less than the cache's 5 minutes ago: re-read (at most once a minute per
+    // container, so that forged requests cannot drive Secrets Manager calls) and verify again.
+    const fresh = await refreshedSecrets(deps, name, secrets);
+    if (fresh) verified = source.verify(req, fresh, ctx);
+  }
   if (!verified.ok) return reject(t, name, 401, 'unauthorized', 'signature', `signature verification failed: ${verified.message}`);
 
   const parsed = source.parse(req, ctx);
@@ -177,6 +190,23 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
   t.count(METRIC.enqueued, 1, { name: 'source', value: name });
   t.info('webhook enqueued', { source: name, eventId: event.id, eventType: event.type });
   return accepted(name, event.id);
+}
+
+/** The source's secrets re-read after a signature failure, when that gave a different list; else undefined. */
+async function refreshedSecrets(deps: ReceiverDeps, source: SourceName, current: string[]): Promise<string[] | undefined> {
+  if (!deps.secrets.refresh) return undefined;
+  let fresh: string[] | undefined;
+  try {
+    fresh = await deps.secrets.refresh(source);
+  } catch (err) {
+    // The request is refused as unsigned either way; the next read (or re-read) tells more.
+    deps.telemetry.warn('signing secrets re-read failed', { source, error: (err as Error).name });
+    return undefined;
+  }
+  if (!fresh || fresh.length === 0) return undefined;
+  if (fresh.length === current.length && fresh.every((s, i) => s === current[i])) return undefined;
+  deps.telemetry.info('signing secrets re-read after a signature failure: changed', { source });
+  return fresh;
 }
 
 /** Printable ASCII other than `"` and `\`: JSON writes such a string as it is, between quotes. */

@@ -54,20 +54,30 @@ function parseJsonOrThrow(text: string, where: string): unknown {
   }
 }
 
+export interface SqsClientOptions {
+  /** @default 3 */
+  maxAttempts?: number;
+  /** @default 2,000 */
+  connectionTimeoutMs?: number;
+  /** @default 5,000 */
+  requestTimeoutMs?: number;
+}
+
 /** An SQS client; SQS_ENDPOINT points it at the local emulator (local run only). */
-export function sqsClientFrom(env: NodeJS.ProcessEnv): SQSClient {
+export function sqsClientFrom(env: NodeJS.ProcessEnv, options: SqsClientOptions = {}): SQSClient {
   const endpoint = env[ENV.sqsEndpoint];
-  const requestHandler = { requestTimeout: 5_000, connectionTimeout: 2_000 };
+  const requestHandler = { requestTimeout: options.requestTimeoutMs ?? 5_000, connectionTimeout: options.connectionTimeoutMs ?? 2_000 };
+  const maxAttempts = options.maxAttempts ?? 3;
   if (endpoint) {
     return new SQSClient({
       endpoint,
       region: env.AWS_REGION ?? 'us-east-1',
       credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-      maxAttempts: 3,
+      maxAttempts,
       requestHandler,
     });
   }
-  return new SQSClient({ maxAttempts: 3, requestHandler });
+  return new SQSClient({ maxAttempts, requestHandler });
 }
 
 export function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -6,10 +6,71 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { ConfigError, SOURCE_NAMES, type SourceName } from '../core/config';
+import { ENV } from '../core/names';
 import type { MoEngageCredentials } from '../core/moengage/client';
 
 /** Seconds a secret value is reused before Secrets Manager is asked again. */
 export const SECRET_MAX_AGE_SECONDS = 300;
+
+/**
+ * The sender re-reads the MoEngage secret after a 401 at most once per this window per
+ * container: a batch of 401s (or several concurrent calls) costs one GetSecretValue, not one
+ * or two per message, and a key rotated in the meantime is still picked up within seconds.
+ */
+export const CREDENTIALS_REFRESH_INTERVAL_MS = 30_000;
+
+/**
+ * The receiver re-reads the signing secrets after a signature failure at most once per this
+ * window per container: a rotated secret is picked up before the 5-minute cache expires, and
+ * forged requests cannot drive Secrets Manager calls (or their cost) beyond one a minute.
+ */
+export const SIGNING_SECRETS_REFRESH_INTERVAL_MS = 60_000;
+
+/** Options of the Secrets Manager-backed providers (tests inject the clock). */
+export interface SecretsProviderOptions {
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** The minimum interval between two forced re-reads. @default per provider (30 s / 60 s) */
+  minRefreshIntervalMs?: number;
+}
+
+/** Concurrent callers share one pending call of `fn` (Powertools' cache does not join in-flight reads). */
+function shared<T>(fn: () => Promise<T>): () => Promise<T> {
+  let inFlight: Promise<T> | undefined;
+  return () => {
+    if (inFlight) return inFlight;
+    const p = fn();
+    inFlight = p;
+    const clear = () => {
+      if (inFlight === p) inFlight = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+}
+
+/**
+ * At most one forced re-read per interval, shared by concurrent callers. `run()` returns the
+ * re-read's result, or undefined when a re-read happened (started) less than the interval ago.
+ * A failed re-read counts too: a Secrets Manager outage is not retried on every request.
+ */
+function throttledRefresh<T>(read: () => Promise<T>, intervalMs: number, now: () => number): () => Promise<T | undefined> {
+  let lastStart: number | undefined;
+  let inFlight: Promise<T> | undefined;
+  return () => {
+    if (inFlight) return inFlight;
+    const t = now();
+    if (lastStart !== undefined && t - lastStart < intervalMs) return Promise.resolve(undefined);
+    lastStart = t;
+    const p = read();
+    inFlight = p;
+    const clear = () => {
+      if (inFlight === p) inFlight = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  };
+}
 
 /** The environment variable of each source's signing secret in the local run (contract.md). */
 export const SIGNING_SECRET_ENV: Record<SourceName, string> = {
@@ -23,7 +84,16 @@ export const SIGNING_SECRET_ENV: Record<SourceName, string> = {
 };
 
 /** Returns every configured secret of a source (several during a rotation); [] when none. */
-export type SigningSecrets = (source: SourceName) => Promise<string[]>;
+export interface SigningSecrets {
+  (source: SourceName): Promise<string[]>;
+  /**
+   * Re-reads the secrets now (after a signature failure: a secret rotated less than 5 minutes
+   * ago is not in the cache yet) and returns the source's fresh list, or undefined when they
+   * were re-read less than SIGNING_SECRETS_REFRESH_INTERVAL_MS ago. Absent where nothing can
+   * change at run time (the local run's environment variables).
+   */
+  refresh?: (source: SourceName) => Promise<string[] | undefined>;
+}
 
 /** A list of secrets: one string, or several separated by commas or whitespace (rotation). */
 export function splitSecrets(value: unknown): string[] {
@@ -61,25 +131,50 @@ function provider(client?: SecretsManagerClient): SecretsProvider {
  * Deployed: one JSON secret `{ "clerk": "whsec_...", "stripe": ["whsec_new", "whsec_old"], ... }`.
  * Cached for SECRET_MAX_AGE_SECONDS per container.
  */
-export function signingSecretsFromSecretsManager(secretId: string, client?: SecretsManagerClient): SigningSecrets {
+export function signingSecretsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): SigningSecrets {
   const secrets = provider(client);
-  return async (source) => {
-    const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS });
+  const read = async (forceFetch: boolean) => {
+    const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
     const doc = schemas().signingSecrets.safeParse(parseJson(raw));
     if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
-    // In the JSON document a list is the rotation form: strings are taken whole (a token may hold spaces).
-    const value = doc.data[source];
+    return doc.data;
+  };
+  // In the JSON document a list is the rotation form: strings are taken whole (a token may hold spaces).
+  const listOf = (doc: Record<string, string | string[]>, source: SourceName) => {
+    const value = doc[source];
     const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
     return list.filter((s) => s.trim().length > 0);
   };
+  const reread = throttledRefresh(() => read(true), options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
+  const cached = shared(() => read(false));
+  const get: SigningSecrets = async (source) => listOf(await cached(), source);
+  get.refresh = async (source) => {
+    const doc = await reread();
+    return doc === undefined ? undefined : listOf(doc, source);
+  };
+  return get;
+}
+
+/** SECRET_REFRESH_INTERVAL_MS (tests only: rotation scenarios seconds apart); undefined: the provider's default. */
+function refreshOptions(env: NodeJS.ProcessEnv): SecretsProviderOptions {
+  const v = env[ENV.secretRefreshIntervalMs];
+  if (v === undefined || v === '') return {};
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${ENV.secretRefreshIntervalMs} must be a non-negative integer, not ${v}`);
+  return { minRefreshIntervalMs: n };
 }
 
 export function signingSecretsFrom(env: NodeJS.ProcessEnv, client?: SecretsManagerClient): SigningSecrets {
   const arn = env.SIGNING_SECRETS_ARN;
-  return arn ? signingSecretsFromSecretsManager(arn, client) : signingSecretsFromEnv(env);
+  return arn ? signingSecretsFromSecretsManager(arn, client, refreshOptions(env)) : signingSecretsFromEnv(env);
 }
 
-/** MoEngage credentials, cached; `refresh()` re-reads them (after a 401, a rotated key is picked up). */
+/**
+ * MoEngage credentials, cached; `refresh()` re-reads them (after a 401, a rotated key is picked
+ * up). Deployed, `refresh()` asks Secrets Manager at most once per CREDENTIALS_REFRESH_INTERVAL_MS
+ * per container (concurrent callers share that read); within the interval it answers the value
+ * the last re-read got.
+ */
 export interface CredentialsProvider {
   get(): Promise<MoEngageCredentials>;
   refresh(): Promise<MoEngageCredentials>;
@@ -94,7 +189,7 @@ function parseJson(raw: unknown): unknown {
   }
 }
 
-export function credentialsFromSecretsManager(secretId: string, client?: SecretsManagerClient): CredentialsProvider {
+export function credentialsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): CredentialsProvider {
   const secrets = provider(client);
   const read = async (forceFetch: boolean) => {
     const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
@@ -104,7 +199,15 @@ export function credentialsFromSecretsManager(secretId: string, client?: Secrets
     }
     return parsed.data;
   };
-  return { get: () => read(false), refresh: () => read(true) };
+  const reread = throttledRefresh(() => read(true), options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
+  // Concurrent calls (senderParallelism) share one read: a cold cache is filled by one call.
+  const cached = shared(() => read(false));
+  return {
+    get: cached,
+    // Within the interval: the cached value, which is what the last re-read got (or older, if
+    // that re-read failed: then the caller's retry goes through SQS as before).
+    refresh: async () => (await reread()) ?? read(false),
+  };
 }
 
 export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialsProvider {
@@ -118,7 +221,7 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): CredentialsProvider 
 
 export function credentialsFrom(env: NodeJS.ProcessEnv, client?: SecretsManagerClient): CredentialsProvider {
   const arn = env.MOENGAGE_SECRET_ARN;
-  return arn ? credentialsFromSecretsManager(arn, client) : credentialsFromEnv(env);
+  return arn ? credentialsFromSecretsManager(arn, client, refreshOptions(env)) : credentialsFromEnv(env);
 }
 
 /** A Secrets Manager client honouring SECRETS_MANAGER_ENDPOINT (local emulation only). */

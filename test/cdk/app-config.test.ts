@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { environmentFromProcess } from '../../lib/adapter-stack';
+import { Duration } from 'aws-cdk-lib';
+import { adapterPropsFromConfig, environmentFromProcess } from '../../lib/adapter-stack';
 import { AppConfigError, loadAppConfig, MISSING_DC_MESSAGE, parseAppConfig } from '../../lib/app-config';
 
 /** Context as `-c` delivers it: every value a string. */
@@ -81,6 +82,39 @@ describe('defaults and coercion of -c strings', () => {
     });
     expect(c.senderMaxConcurrency).toBeUndefined();
     expect(c.alarmEmail).toBeUndefined();
+    expect(c.stateStore).toBe(true);
+    expect(c.stateRetentionDays).toBeUndefined();
+    expect(c.receiverReservedConcurrency).toBeUndefined();
+    expect(c.existingSecretsKmsKeyArn).toBeUndefined();
+  });
+
+  it('state store, its retention, reserved concurrency and the secrets key reach the construct props', () => {
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab';
+    const on = adapterPropsFromConfig(
+      load({ moengageDc: '01', stateRetentionDays: '14', receiverReservedConcurrency: '100', existingSigningSecret: 'prod/signing', existingSecretsKmsKeyArn: keyArn }),
+    );
+    expect(on).toMatchObject({ stateStore: true, receiverReservedConcurrency: 100, secretsKmsKey: keyArn, signingSecret: 'prod/signing' });
+    expect(on.stateRetention?.toDays()).toBe(Duration.days(14).toDays());
+    const off = adapterPropsFromConfig(load({ moengageDc: '01', stateStore: 'false' }));
+    expect(off.stateStore).toBe(false);
+    expect(off.stateRetention).toBeUndefined();
+    expect(off).not.toHaveProperty('receiverReservedConcurrency');
+    expect(off).not.toHaveProperty('secretsKmsKey');
+  });
+
+  it('deleteUsers per source, from -c JSON, a cdk.json object or a configFile, reaches the construct props', () => {
+    const fromC = adapterPropsFromConfig(load({ moengageDc: '01', adapter: '{"sources":{"clerk":{"deleteUsers":true}}}' }));
+    expect(fromC.adapter?.sources?.clerk?.deleteUsers).toBe(true);
+    const fromCdkJson = adapterPropsFromConfig(parseAppConfig({ moengageDc: '01', stateStore: false, adapter: { sources: { stripe: { deleteUsers: true } } } }));
+    expect(fromCdkJson.adapter?.sources?.stripe?.deleteUsers).toBe(true);
+    expect(fromCdkJson.stateStore).toBe(false);
+    const fromFile = adapterPropsFromConfig(
+      load({ configFile: 'a.json' }, { '/project/a.json': JSON.stringify({ moengageDc: '01', stateStore: true, sources: { shopify: { deleteUsers: true } } }) }),
+    );
+    expect(fromFile.adapter?.sources?.shopify?.deleteUsers).toBe(true);
+    expect(errorOf(() => load({ moengageDc: '01', adapter: '{"sources":{"clerk":{"deleteUsers":"yes"}}}' })).message).toMatch(
+      /^Invalid configuration adapter\.sources\.clerk\.deleteUsers: /,
+    );
   });
 
   it('turns numeric and boolean strings into numbers and booleans', () => {
@@ -140,6 +174,13 @@ describe('validation messages name the bad path', () => {
     [{ adapter: '{"sources":{"clerk":{"customerIdField":"data..id"}}}' }, /^Invalid configuration adapter\.sources\.clerk\.customerIdField: /],
     [{ adapter: '{"sources":{"mailchimp":{}}}' }, /^Invalid configuration adapter\.sources: /],
     [{ adapter: '{"sources":' }, /^Invalid context adapter: not valid JSON/],
+    [{ stateStore: 'no' }, /^Invalid configuration stateStore: /],
+    [{ stateRetentionDays: '0' }, /^Invalid configuration stateRetentionDays: /],
+    [{ stateRetentionDays: '400' }, /^Invalid configuration stateRetentionDays: /],
+    [{ stateStore: 'false', stateRetentionDays: '7' }, /^Invalid configuration stateRetentionDays: there is no state to keep with stateStore false/],
+    [{ receiverReservedConcurrency: '0' }, /^Invalid configuration receiverReservedConcurrency: /],
+    [{ existingMoEngageSecret: 'prod/m', existingSecretsKmsKeyArn: 'alias/moengage' }, /^Invalid configuration existingSecretsKmsKeyArn: must be a KMS key ARN \(arn:aws:kms:REGION:ACCOUNT:key\/KEY_ID; aws kms describe-key --key-id alias\/NAME prints it\)/],
+    [{ existingSecretsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab' }, /^Invalid configuration existingSecretsKmsKeyArn: the secrets this stack creates use the AWS managed key aws\/secretsmanager: pass it only with existingMoEngageSecret or existingSigningSecret$/],
   ])('%j', (context, pattern) => {
     const err = errorOf(() => load({ moengageDc: '01', ...context }));
     expect(err.message).toMatch(pattern);

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_NAMES } from '../../functions/core/config';
 import { ENV, METRIC, METRICS_NAMESPACE } from '../../functions/core/names';
 import { OUTPUT_KEYS, webhookOutputKey } from '../../lib/adapter-stack';
-import { ALARMS, RECEIVER_SERVICE, SENDER_SERVICE } from '../../lib/observability';
+import { ALARMS, alarmIdsFor, RECEIVER_SERVICE, SENDER_SERVICE } from '../../lib/observability';
 import { actionsOf, policyStatements, resource, resourcesOf, resourcesOfType, synthAdapter, type Synthesized } from './synth';
 
 let s: Synthesized;
@@ -14,6 +14,7 @@ let queue: { id: string; props: Record<string, any> };
 let dlq: { id: string; props: Record<string, any> };
 let receiver: { id: string; props: Record<string, any> };
 let sender: { id: string; props: Record<string, any> };
+let table: { id: string; props: Record<string, any> };
 
 beforeAll(() => {
   s = synthAdapter();
@@ -21,6 +22,7 @@ beforeAll(() => {
   dlq = resource(s, 'AWS::SQS::Queue', 'AdapterDeadLetterQueue');
   receiver = resource(s, 'AWS::Lambda::Function', 'AdapterReceiver');
   sender = resource(s, 'AWS::Lambda::Function', 'AdapterSender');
+  table = resource(s, 'AWS::DynamoDB::Table', 'AdapterStateTable');
 });
 
 const ref = (id: string) => ({ Ref: id });
@@ -42,11 +44,11 @@ describe('queues', () => {
     expect(queue.props.KmsMasterKeyId).toBeUndefined();
   });
 
-  it('DLQ is FIFO and keeps messages 14 days, longer than the main queue (4 days)', () => {
+  it('both queues keep messages 14 days (the SQS maximum): the DLQ at least as long as the main queue', () => {
     expect(dlq.props.FifoQueue).toBe(true);
-    expect(queue.props.MessageRetentionPeriod).toBe(4 * 86_400);
+    expect(queue.props.MessageRetentionPeriod).toBe(14 * 86_400);
     expect(dlq.props.MessageRetentionPeriod).toBe(14 * 86_400);
-    expect(dlq.props.MessageRetentionPeriod).toBeGreaterThan(queue.props.MessageRetentionPeriod);
+    expect(dlq.props.MessageRetentionPeriod).toBeGreaterThanOrEqual(queue.props.MessageRetentionPeriod);
   });
 
   it('both queues are retained when they leave the stack (no silent loss of queued events)', () => {
@@ -92,6 +94,11 @@ describe('functions', () => {
   it('memory and timeouts: receiver 256 MB / 10 s, sender 512 MB / 60 s', () => {
     expect(receiver.props).toMatchObject({ MemorySize: 256, Timeout: 10 });
     expect(sender.props).toMatchObject({ MemorySize: 512, Timeout: 60 });
+  });
+
+  it('the receiver has no reserved concurrency by default', () => {
+    expect(receiver.props.ReservedConcurrentExecutions).toBeUndefined();
+    expect(sender.props.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it('tracing is off by default', () => {
@@ -151,6 +158,8 @@ describe('environment', () => {
       [ENV.rateLimitPerMinute]: '10000',
       [ENV.bulkRateLimitPerMinute]: '60000',
       [ENV.senderMaxConcurrency]: '13',
+      [ENV.stateTable]: ref(table.id),
+      [ENV.stateRetentionDays]: '7',
       POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -212,16 +221,59 @@ describe('IAM: least privilege', () => {
     );
     expect(byResource.get(JSON.stringify(arnOf(dlq.id)))).toEqual(['sqs:SendMessage']);
     expect(byResource.get(JSON.stringify(ref(secret.id)))).toEqual(['secretsmanager:GetSecretValue']);
-    expect(byResource.size).toBe(4); // the three above and its log group
+    expect(byResource.get(JSON.stringify(arnOf(table.id)))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(byResource.size).toBe(5); // the four above and its log group
     // The sender cannot enqueue into the main queue, the receiver cannot touch the DLQ.
     expect(byResource.get(JSON.stringify(arnOf(queue.id)))).not.toContain('sqs:SendMessage');
   });
 });
 
+describe('per-user state table', () => {
+  it('on-demand, partition key pk (String) only, TTL on ttl, point-in-time recovery', () => {
+    expect(table.props).toMatchObject({
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    expect(table.props.ProvisionedThroughput).toBeUndefined();
+    expect(table.props.GlobalSecondaryIndexes).toBeUndefined();
+    expect(table.props.StreamSpecification).toBeUndefined();
+  });
+
+  it('encrypted at rest with the AWS owned key (SSEEnabled false selects it; no KMS key to grant)', () => {
+    expect(table.props.SSESpecification).toEqual({ SSEEnabled: false });
+  });
+
+  it('retained when it leaves the stack, like the queues', () => {
+    const t = s.template.findResources('AWS::DynamoDB::Table');
+    expect(Object.values(t).map((r) => (r as { DeletionPolicy?: string; UpdateReplacePolicy?: string }).DeletionPolicy)).toEqual(['Retain']);
+    expect((t[table.id] as { UpdateReplacePolicy?: string }).UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('only the sender may use it, with exactly GetItem, PutItem, UpdateItem on that table', () => {
+    const onTable = policyStatements(s).filter((st) => JSON.stringify(st.Resource).includes(table.id));
+    expect(onTable).toHaveLength(1);
+    expect(onTable[0]!.policy.startsWith('AdapterSenderRole')).toBe(true);
+    expect(onTable[0]!.Resource).toEqual(arnOf(table.id));
+    expect(actionsOf(onTable[0]!)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    for (const st of policyStatements(s)) for (const a of actionsOf(st)) if (a.startsWith('dynamodb:')) expect(st.policy.startsWith('AdapterSenderRole')).toBe(true);
+    const receiverEnv = JSON.stringify(receiver.props.Environment.Variables);
+    expect(receiverEnv).not.toContain(table.id);
+    expect(receiverEnv).not.toContain(ENV.stateTable);
+  });
+
+  it('StateTableName output', () => {
+    expect(s.json.Outputs?.[OUTPUT_KEYS.stateTableName]?.Value).toEqual(ref(table.id));
+  });
+});
+
 describe('alarms', () => {
   const alarms = () => resourcesOfType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a);
+  const created = alarmIdsFor({ httpApi: false, stateStore: true });
 
-  it.each(ALARMS.map((a) => a.id))('%s exists under its documented name and notifies the topic', (id) => {
+  it.each(created)('%s exists under its documented name and notifies the topic', (id) => {
     const topic = resource(s, 'AWS::SNS::Topic', 'AdapterAlarmTopic');
     const alarm = alarms().find((a) => a.AlarmName === `MoEngageAdapter-${id}`);
     expect(alarm).toBeDefined();
@@ -231,8 +283,9 @@ describe('alarms', () => {
     expect(alarm!.AlarmDescription).toContain(`docs/runbook.md#${id.toLowerCase()}`);
   });
 
-  it('creates exactly the documented alarms', () => {
-    expect(alarms().map((a) => a.AlarmName).sort()).toEqual(ALARMS.map((a) => `MoEngageAdapter-${a.id}`).sort());
+  it('creates exactly the documented alarms: all but the HTTP API one for a Function URL', () => {
+    expect(alarms().map((a) => a.AlarmName).sort()).toEqual(created.map((id) => `MoEngageAdapter-${id}`).sort());
+    expect(created).toEqual(ALARMS.map((a) => a.id).filter((id) => id !== 'ApiServerErrors'));
   });
 
   const byName = (id: string) => alarms().find((a) => a.AlarmName === `MoEngageAdapter-${id}`)! as Record<string, any>;
@@ -252,6 +305,17 @@ describe('alarms', () => {
     });
   });
 
+  it('DlqArrivals: DLQ NumberOfMessagesSent sum > 0 per 5 minutes, besides DlqNotEmpty', () => {
+    const a = byName('DlqArrivals');
+    expect(a).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1 });
+    expect(stat(a)).toEqual({
+      Metric: { Namespace: 'AWS/SQS', MetricName: 'NumberOfMessagesSent', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq.id, 'QueueName'] } }] },
+      Stat: 'Sum',
+      Period: 300,
+    });
+    expect(byName('DlqNotEmpty')).toBeDefined();
+  });
+
   it('QueueBacklogOld: age of the oldest main-queue message > 15 minutes', () => {
     const a = byName('QueueBacklogOld');
     expect(a).toMatchObject({ Threshold: 900, ComparisonOperator: 'GreaterThanThreshold' });
@@ -267,6 +331,35 @@ describe('alarms', () => {
     expect(fnOf('SenderThrottles')).toEqual(ref(sender.id));
     expect(stat(byName('ReceiverErrors')).Metric.MetricName).toBe('Errors');
     expect(fnOf('ReceiverErrors')).toEqual(ref(receiver.id));
+    expect(stat(byName('ReceiverThrottles'))).toMatchObject({ Metric: { Namespace: 'AWS/Lambda', MetricName: 'Throttles' }, Stat: 'Sum', Period: 300 });
+    expect(fnOf('ReceiverThrottles')).toEqual(ref(receiver.id));
+    expect(byName('ReceiverThrottles')).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+  });
+
+  it('StateTableErrors: ThrottledRequests + SystemErrors of the three operations + StateStoreErrors ≥ 1', () => {
+    const a = byName('StateTableErrors');
+    expect(a).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    const metrics = a.Metrics as any[];
+    expect(metrics.find((m) => m.ReturnData !== false).Expression).toBe('FILL(throttled, 0) + FILL(systemErrors, 0) + FILL(storeErrors, 0)');
+    const stats = metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat);
+    // PutMetricAlarm accepts at most 10 metrics with MetricStat.
+    expect(stats.length).toBeLessThanOrEqual(10);
+    for (const name of ['ThrottledRequests', 'SystemErrors']) {
+      const ops = stats
+        .filter((st) => st.Metric.Namespace === 'AWS/DynamoDB' && st.Metric.MetricName === name)
+        .map((st) => {
+          expect(st.Stat).toBe('Sum');
+          const dims = Object.fromEntries((st.Metric.Dimensions as { Name: string; Value: unknown }[]).map((d) => [d.Name, d.Value]));
+          expect(dims.TableName).toEqual(ref(table.id));
+          return dims.Operation;
+        });
+      expect(ops.sort()).toEqual(['GetItem', 'PutItem', 'UpdateItem']);
+    }
+    expect(stats.find((st) => st.Metric.MetricName === METRIC.stateStoreErrors).Metric).toEqual({
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.stateStoreErrors,
+      Dimensions: [{ Name: 'service', Value: SENDER_SERVICE }],
+    });
   });
 
   it('ReceiverServerErrors: every receiver 5xx answer + receiver errors ≥ 1', () => {
@@ -317,6 +410,15 @@ describe('dashboard', () => {
     expect(body).toContain(receiver.id);
     expect(body).toContain(sender.id);
     expect(body).toContain(dlq.id);
+    expect(body).toContain('NumberOfMessagesSent');
+  });
+
+  it('graphs the state table (throttles, system errors, consumed units) and the guarded events', () => {
+    const body = JSON.stringify(resourcesOfType(s, 'AWS::CloudWatch::Dashboard')[0]![1].DashboardBody);
+    expect(body).toContain(table.id);
+    for (const text of ['ThrottledRequests', 'SystemErrors', 'ConsumedReadCapacityUnits', 'ConsumedWriteCapacityUnits', METRIC.stateStoreErrors, METRIC.staleDropped, METRIC.duplicatesDropped, METRIC.usersDeleted]) {
+      expect(body).toContain(text);
+    }
   });
 });
 

@@ -7,20 +7,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/names';
 import { AppConfigError } from '../../lib/app-config';
-import { MoEngageAdapter } from '../../lib/moengage-adapter';
+import { alarmTopicDisplayName, MoEngageAdapter } from '../../lib/moengage-adapter';
 import { actionsOf, CDK_JSON_CONTEXT, policyStatements, resource, resourcesOf, resourcesOfType, SKIP_BUNDLING, synthAdapter, type Synthesized } from './synth';
 
 const env = (s: Synthesized, prefix: string) => resource(s, 'AWS::Lambda::Function', prefix).props.Environment.Variables as Record<string, unknown>;
 
-function expectNagClean(s: Synthesized): void {
+function expectNagClean(s: Synthesized, warnings: RegExp[] = []): void {
   expect(s.nagFindings).toEqual([]);
   expect(s.annotations.errors).toEqual([]);
-  expect(s.annotations.warnings).toEqual([]);
+  const texts = s.annotations.warnings.map((w) => String((w as { entry: { data: unknown } }).entry.data));
+  expect(texts).toHaveLength(warnings.length);
+  warnings.forEach((pattern, i) => expect(texts[i]).toMatch(pattern));
 }
+
+const alarmNamed = (s: Synthesized, name: string) => resourcesOfType(s, 'AWS::CloudWatch::Alarm').find(([, a]) => a.AlarmName === name)?.[1] as Record<string, any> | undefined;
 
 describe('standard queue, bulk delivery, alarm e-mail', () => {
   let s: Synthesized;
@@ -28,13 +33,13 @@ describe('standard queue, bulk delivery, alarm e-mail', () => {
     s = synthAdapter({ queueType: 'standard', deliveryMode: 'bulk', alarmEmail: 'oncall@example.com', maxReceiveCount: '3', logRetentionDays: '90' });
   });
 
-  it('standard queue and DLQ, still encrypted, DLQ kept longer', () => {
+  it('standard queue and DLQ, still encrypted, DLQ kept at least as long', () => {
     const queue = resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props;
     const dlq = resource(s, 'AWS::SQS::Queue', 'AdapterDeadLetterQueue').props;
     expect(queue.FifoQueue).toBeUndefined();
     expect(dlq.FifoQueue).toBeUndefined();
     expect(queue.SqsManagedSseEnabled).toBe(true);
-    expect(dlq.MessageRetentionPeriod).toBeGreaterThan(queue.MessageRetentionPeriod);
+    expect(dlq.MessageRetentionPeriod).toBeGreaterThanOrEqual(queue.MessageRetentionPeriod);
     expect(queue.RedrivePolicy.maxReceiveCount).toBe(3);
   });
 
@@ -60,7 +65,13 @@ describe('standard queue, bulk delivery, alarm e-mail', () => {
     for (const [, lg] of resourcesOfType(s, 'AWS::Logs::LogGroup')) expect(lg.RetentionInDays).toBe(90);
   });
 
-  it('passes cdk-nag', () => expectNagClean(s));
+  it('both standard queues keep messages 14 days (a standard DLQ message keeps its original enqueue time)', () => {
+    expect(resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props.MessageRetentionPeriod).toBe(14 * 86_400);
+    expect(resource(s, 'AWS::SQS::Queue', 'AdapterDeadLetterQueue').props.MessageRetentionPeriod).toBe(14 * 86_400);
+  });
+
+  it('passes cdk-nag; warns once that maxReceiveCount 3 is below the recommended 5', () =>
+    expectNagClean(s, [/^maxReceiveCount 3 is below 5, the minimum AWS recommends for a Lambda SQS source/]));
 });
 
 describe('HTTP API ingress with a custom domain, throttling and tracing', () => {
@@ -123,6 +134,19 @@ describe('HTTP API without a custom domain', () => {
     expect(JSON.stringify(s.json.Outputs?.WebhookUrlStripe?.Value)).toContain('/webhooks/stripe');
   });
 
+  it('ApiServerErrors alarms on the HTTP API 5xx count (sum ≥ 1 per 5 minutes), and is in the runbook', () => {
+    const api = resource(s, 'AWS::ApiGatewayV2::Api', 'AdapterHttpApi');
+    const alarm = alarmNamed(s, 'MoEngageAdapter-ApiServerErrors')!;
+    expect(alarm).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1 });
+    expect(alarm.Metrics).toHaveLength(1);
+    expect(alarm.Metrics[0].MetricStat).toEqual({
+      Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: api.id } }] },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(alarm.AlarmDescription).toContain('docs/runbook.md#apiservererrors');
+  });
+
   it('passes cdk-nag', () => expectNagClean(s));
 });
 
@@ -153,7 +177,103 @@ describe('existing secrets (by name and by full ARN)', () => {
     expect(s.json.Outputs?.SigningSecretName?.Value).toBe('prod/webhook-signing');
   });
 
+  it('no kms:Decrypt without a customer-managed key', () => {
+    expect(policyStatements(s).flatMap(actionsOf)).not.toContain('kms:Decrypt');
+  });
+
   it('passes cdk-nag (no rotation finding on secrets it does not own)', () => expectNagClean(s));
+});
+
+describe('existing secrets encrypted with a customer-managed KMS key', () => {
+  let s: Synthesized;
+  const keyArn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+  const signingArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/webhook-signing-AbC123';
+  beforeAll(() => {
+    s = synthAdapter({ existingMoEngageSecret: 'prod/moengage', existingSigningSecret: signingArn, existingSecretsKmsKeyArn: keyArn });
+  });
+
+  it('each role may decrypt with the key, only through Secrets Manager and only for its own secret', () => {
+    const decrypt = policyStatements(s).filter((st) => actionsOf(st).includes('kms:Decrypt'));
+    expect(decrypt).toHaveLength(2);
+    for (const st of decrypt) {
+      expect(actionsOf(st)).toEqual(['kms:Decrypt']);
+      expect(st.Resource).toBe(keyArn);
+      expect(JSON.stringify((st as unknown as { Condition: unknown }).Condition)).toContain('secretsmanager.');
+    }
+    const receiverSt = decrypt.find((st) => st.policy.startsWith('AdapterReceiverRole')) as unknown as { Condition: Record<string, Record<string, unknown>> };
+    expect(receiverSt.Condition.StringLike).toEqual({ 'kms:EncryptionContext:SecretARN': signingArn });
+    expect(JSON.stringify(receiverSt.Condition.StringEquals!['kms:ViaService'])).toMatch(/secretsmanager\.","?.*amazonaws\.com/);
+    const senderSt = decrypt.find((st) => st.policy.startsWith('AdapterSenderRole')) as unknown as { Condition: Record<string, Record<string, unknown>> };
+    expect(JSON.stringify(senderSt.Condition.StringLike!['kms:EncryptionContext:SecretARN'])).toContain(':secret:prod/moengage-??????');
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
+});
+
+describe('stateless sender (stateStore false), receiver reserved concurrency, deleteUsers from context', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthAdapter({
+      stateStore: 'false',
+      receiverReservedConcurrency: '50',
+      adapter: JSON.stringify({ sources: { clerk: { deleteUsers: true }, stripe: { deleteUsers: false } } }),
+    });
+  });
+
+  it('no table, no state environment, no DynamoDB permission, no table alarm or output', () => {
+    expect(resourcesOfType(s, 'AWS::DynamoDB::Table')).toHaveLength(0);
+    expect(env(s, 'AdapterSender')).not.toHaveProperty(ENV.stateTable);
+    expect(env(s, 'AdapterSender')).not.toHaveProperty(ENV.stateRetentionDays);
+    expect(policyStatements(s).flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
+    expect(alarmNamed(s, 'MoEngageAdapter-StateTableErrors')).toBeUndefined();
+    expect(s.json.Outputs).not.toHaveProperty('StateTableName');
+  });
+
+  it('reserved concurrency on the receiver only', () => {
+    expect(resource(s, 'AWS::Lambda::Function', 'AdapterReceiver').props.ReservedConcurrentExecutions).toBe(50);
+    expect(resource(s, 'AWS::Lambda::Function', 'AdapterSender').props.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('deleteUsers reaches the receiver\'s adapter configuration per source', () => {
+    const json = JSON.parse(env(s, 'AdapterReceiver')[ENV.adapterConfigJson] as string);
+    expect(json.sources.clerk.deleteUsers).toBe(true);
+    expect(json.sources.stripe.deleteUsers).toBe(false);
+  });
+
+  it('passes cdk-nag; warns that deletions without the state store leave no tombstone', () =>
+    expectNagClean(s, [/^deleteUsers is on for clerk but stateStore is false: without tombstones a late or retried older event re-creates a deleted user/]));
+});
+
+describe('state retention and a 100-character stack name (HTTP API ingress)', () => {
+  let s: Synthesized;
+  const stackName = `A${'b'.repeat(98)}9`;
+  beforeAll(() => {
+    s = synthAdapter({ stackName, stateRetentionDays: '30', ingress: 'httpApi' });
+  });
+
+  it('the display name is `<prefix> alarms` up to 93 characters of prefix, clipped from 94 on', () => {
+    expect(alarmTopicDisplayName('x'.repeat(93))).toBe(`${'x'.repeat(93)} alarms`);
+    expect(alarmTopicDisplayName('x'.repeat(94))).toBe(`${'x'.repeat(93)} alarms`);
+    expect(alarmTopicDisplayName('x'.repeat(100))).toHaveLength(100);
+    expect(alarmTopicDisplayName('MoEngageAdapter')).toBe('MoEngageAdapter alarms');
+  });
+
+  it('synthesizes; the alarm topic display name is clipped to SNS\'s 100 characters', () => {
+    expect(stackName).toHaveLength(100);
+    const displayName = resource(s, 'AWS::SNS::Topic', 'AdapterAlarmTopic').props.DisplayName as string;
+    expect(displayName.length).toBeLessThanOrEqual(100);
+    expect(displayName.endsWith(' alarms')).toBe(true);
+    expect(displayName.startsWith(stackName.slice(0, 93))).toBe(true);
+    expect(alarmNamed(s, `${stackName}-DlqNotEmpty`)).toBeDefined();
+    expect(alarmNamed(s, `${stackName}-ApiServerErrors`)).toBeDefined();
+    expect(resource(s, 'AWS::ApiGatewayV2::Api', 'AdapterHttpApi').props.Name).toBe(`${stackName}-webhooks`);
+  });
+
+  it('the retention reaches the sender', () => {
+    expect(env(s, 'AdapterSender')[ENV.stateRetentionDays]).toBe('30');
+  });
+
+  it('passes cdk-nag', () => expectNagClean(s));
 });
 
 describe('configFile with the adapter configuration, base URL instead of a data center', () => {
@@ -280,8 +400,48 @@ describe('the construct in a user\'s own stack', () => {
     expect(Object.keys(adapter.webhookUrls)).toHaveLength(7);
   });
 
+  it('deleteUsers and the state options as construct props', () => {
+    const stack = userStack();
+    const adapter = new MoEngageAdapter(stack, 'MoEngage', {
+      moengageDc: '01',
+      adapter: { sources: { auth0: { deleteUsers: true } } },
+      stateRetention: Duration.days(3),
+    });
+    const t = Template.fromStack(stack);
+    const receiverEnv = t.findResources('AWS::Lambda::Function');
+    const vars = Object.values(receiverEnv).map((r) => (r as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables);
+    expect(JSON.parse(vars.find((v) => v[ENV.adapterConfigJson])![ENV.adapterConfigJson] as string).sources.auth0.deleteUsers).toBe(true);
+    expect(vars.find((v) => v[ENV.stateRetentionDays])![ENV.stateRetentionDays]).toBe('3');
+    expect(adapter.stateTable).toBeDefined();
+    t.resourceCountIs('AWS::DynamoDB::Table', 1);
+  });
+
+  it('an ISecret carrying its encryption key grants kms:Decrypt on that key', () => {
+    const stack = userStack();
+    const key = kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:us-east-1:123456789012:key/abcd1234-ab12-cd34-ef56-abcdef123456');
+    new MoEngageAdapter(stack, 'MoEngage', {
+      moengageDc: '01',
+      moengageSecret: secretsmanager.Secret.fromSecretAttributes(stack, 'Existing', {
+        secretCompleteArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:team/moengage-AbCdEf',
+        encryptionKey: key,
+      }),
+    });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy')).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown; Condition?: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const decrypt = statements.filter((st) => st.Action === 'kms:Decrypt');
+    expect(decrypt).toHaveLength(1);
+    expect(decrypt[0]!.Resource).toBe('arn:aws:kms:us-east-1:123456789012:key/abcd1234-ab12-cd34-ef56-abcdef123456');
+    expect(JSON.stringify(decrypt[0]!.Condition)).toContain('arn:aws:secretsmanager:us-east-1:123456789012:secret:team/moengage-AbCdEf');
+  });
+
   it.each([
     [{ maxReceiveCount: 1 }, /^Invalid configuration maxReceiveCount: must be an integer from 2 to 1000, not 1$/],
+    [{ receiverReservedConcurrency: 0 }, /^Invalid configuration receiverReservedConcurrency: must be an integer from 1 to 100000, not 0$/],
+    [{ stateStore: false, stateRetention: Duration.days(7) }, /^Invalid configuration stateRetentionDays: there is no state to keep with stateStore false/],
+    [{ stateRetention: Duration.hours(36) }, /^Invalid configuration stateRetentionDays: must be an integer from 1 to 365, not 1.5$/],
+    [{ moengageSecret: 'prod/moengage', secretsKmsKey: 'alias/moengage' }, /^Invalid configuration existingSecretsKmsKeyArn: pass the key ARN \(arn:aws:kms:REGION:ACCOUNT:key\/KEY_ID/],
+    [{ secretsKmsKey: 'arn:aws:kms:us-east-1:123456789012:key/abcd1234-ab12-cd34-ef56-abcdef123456' }, /^Invalid configuration existingSecretsKmsKeyArn: the secrets this stack creates use the AWS managed key/],
     [{ batchSize: 11 }, /^Invalid configuration batchSize: /],
     [{ senderMaxConcurrency: 1001 }, /^Invalid configuration senderMaxConcurrency: /],
     [{ moengageTimeout: Duration.seconds(60) }, /^Invalid configuration senderTimeoutSeconds \/ moengageTimeoutMs: the sender timeout \(60 s\) must be longer than the MoEngage request timeout \(60000 ms\) \+ 1 s$/],

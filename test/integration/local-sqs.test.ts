@@ -9,7 +9,7 @@ import {
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DLQ_RETENTION_SECONDS, startLocalSqs, type LocalSqs } from '../../local/sqs';
+import { DLQ_RETENTION_SECONDS, QUEUE_RETENTION_SECONDS, startLocalSqs, type LocalSqs } from '../../local/sqs';
 
 async function attributes(sqs: LocalSqs, url: string): Promise<Record<string, string>> {
   const out = await sqs.client.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['All'] }));
@@ -68,6 +68,8 @@ describe('local SQS (FIFO, as deployed)', () => {
     expect(main.FifoQueue).toBe('true');
     expect(main.ContentBasedDeduplication).toBe('false');
     expect(main.VisibilityTimeout).toBe('180');
+    expect(main.MessageRetentionPeriod).toBe(String(QUEUE_RETENTION_SECONDS));
+    expect(QUEUE_RETENTION_SECONDS).toBe(14 * 86_400);
     expect(JSON.parse(main.RedrivePolicy ?? '{}')).toEqual({ deadLetterTargetArn: sqs.dlqArn, maxReceiveCount: 2 });
 
     const dlq = await attributes(sqs, sqs.dlqUrl);

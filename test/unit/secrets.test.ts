@@ -1,7 +1,14 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { detailJson, parkAttributes } from '../../functions/core/dlq';
-import { credentialsFromSecretsManager, signingSecretsFromEnv, signingSecretsFromSecretsManager } from '../../functions/shared/secrets';
+import { recordOf, senderHarness } from '../helpers/sender-harness';
+import {
+  CREDENTIALS_REFRESH_INTERVAL_MS,
+  credentialsFromEnv,
+  credentialsFromSecretsManager,
+  signingSecretsFromEnv,
+  signingSecretsFromSecretsManager,
+} from '../../functions/shared/secrets';
 
 /** A real SDK client whose send() answers from a variable (what Powertools' provider calls). */
 function fakeSecretsManager(value: () => string) {
@@ -51,6 +58,50 @@ describe('MoEngage credentials', () => {
     expect(await creds.get()).toEqual({ workspaceId: 'ws', apiKey: 'new' });
   });
 
+  it('refresh() asks Secrets Manager at most once per 30 s per container: a batch of ten 401s costs one read', async () => {
+    let key = 'old';
+    const sm = fakeSecretsManager(() => JSON.stringify({ workspaceId: 'ws', apiKey: key }));
+    let now = 50_000;
+    const creds = credentialsFromSecretsManager('arn:moengage-throttle', sm.client, { now: () => now });
+    await creds.get();
+    expect(sm.calls()).toBe(1);
+    key = 'new';
+    // Ten messages of one batch, each answered 401 and each asking for a re-read (four at once, as with senderParallelism 4).
+    const first = await Promise.all(Array.from({ length: 4 }, () => creds.refresh()));
+    for (let i = 0; i < 6; i++) expect(await creds.refresh()).toEqual({ workspaceId: 'ws', apiKey: 'new' });
+    expect(first.every((c) => c.apiKey === 'new')).toBe(true);
+    expect(sm.calls()).toBe(2);
+    // Within the window a rotated-again key is not fetched; after it, the next 401 fetches it.
+    key = 'newer';
+    now += CREDENTIALS_REFRESH_INTERVAL_MS - 1;
+    expect((await creds.refresh()).apiKey).toBe('new');
+    expect(sm.calls()).toBe(2);
+    now += 1;
+    expect((await creds.refresh()).apiKey).toBe('newer');
+    expect(sm.calls()).toBe(3);
+  });
+
+  it('a failed re-read counts: no second read within the window, the cached value is answered', async () => {
+    let fail = false;
+    const sm = fakeSecretsManager(() => {
+      if (fail) throw Object.assign(new Error('boom'), { name: 'InternalServiceError' });
+      return JSON.stringify({ workspaceId: 'ws', apiKey: 'k' });
+    });
+    const creds = credentialsFromSecretsManager('arn:moengage-throttle-fail', sm.client, { now: () => 0 });
+    await creds.get();
+    fail = true;
+    await expect(creds.refresh()).rejects.toThrow();
+    expect(await creds.refresh()).toEqual({ workspaceId: 'ws', apiKey: 'k' });
+    expect(sm.calls()).toBe(2);
+  });
+
+  it('the local run reads the environment on refresh()', async () => {
+    const env: NodeJS.ProcessEnv = { MOENGAGE_WORKSPACE_ID: 'ws', MOENGAGE_API_KEY: 'a' };
+    const creds = credentialsFromEnv(env);
+    env.MOENGAGE_API_KEY = 'b';
+    expect((await creds.refresh()).apiKey).toBe('b');
+  });
+
   it('a malformed secret is a clear configuration error without its value', async () => {
     const sm = fakeSecretsManager(() => '{"workspaceId":"ws"}');
     await expect(credentialsFromSecretsManager('arn:moengage-2', sm.client).get()).rejects.toThrow(/workspaceId.*apiKey/);
@@ -66,5 +117,29 @@ describe('failure_detail', () => {
     expect(json).not.toMatch(/[\uD800-\uDFFF\uFFFE\uFFFF]/);
     const attrs = parkAttributes({ reason: 'moengage_rejected', status: 400, attempts: 1, failedAt: '2026-01-01T00:00:00.000Z', detail: { message: long } });
     expect(JSON.parse(attrs.failure_detail!.StringValue)).toEqual({ message: 'x'.repeat(400) });
+  });
+});
+
+describe('the sender with Secrets Manager credentials (deliverBatch)', () => {
+  it('a batch of ten messages all answered 401: two GetSecretValue calls (the read and one re-read), not one or two per message', async () => {
+    const sm = fakeSecretsManager(() => JSON.stringify({ workspaceId: 'ws1', apiKey: 'revoked' }));
+    const h = senderHarness();
+    h.deps.credentials = credentialsFromSecretsManager('arn:moengage-batch', sm.client, { now: h.deps.now });
+    h.moengage.failWhen(() => 401);
+    const records = Array.from({ length: 10 }, (_, i) =>
+      recordOf({
+        v: 1,
+        source: 'clerk',
+        eventId: `evt_b${i}`,
+        eventType: 'user.updated',
+        receivedAt: '2026-12-01T10:00:00.000Z',
+        userKey: `u-batch-${i}`,
+        payload: { type: 'customer', customer_id: `user_b${i}`, attributes: { u_fn: 'A' } },
+      }),
+    );
+    const results = await h.deliver(records);
+    expect([...results.values()].every((r) => !r.ok)).toBe(true);
+    expect(h.moengage.calls.filter((c) => c.status === 401).length).toBeGreaterThanOrEqual(10);
+    expect(sm.calls()).toBe(2);
   });
 });
