@@ -512,6 +512,12 @@ export class MoEngageAdapter extends Construct {
           resources: [this.stateTable.tableArn],
         }),
       );
+      if (queueType === 'fifo') {
+        // A failing message leaves its user's line as a copy in a group of its own (deliver.ts, retryLater).
+        senderRole.addToPrincipalPolicy(
+          new iam.PolicyStatement({ sid: 'RequeueRetriesOutOfLine', actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+        );
+      }
     }
     const senderEnv: Record<string, string> = {
       [ENV.queueUrl]: this.queue.queueUrl,

@@ -107,6 +107,9 @@ const NOT_ATTEMPTED_VISIBILITY_SECONDS = 1;
  */
 const MIN_CALL_BUDGET_MS = 3_000;
 
+/** What recording a delivery in the state table may take at worst (2 attempts of 1 s, state-store.ts). */
+export const STATE_WRITE_BUDGET_MS = 2_000;
+
 /** Message attributes of a requeued copy (see SenderQueue.requeue). */
 export const RETRY_ATTRIBUTES = { attempts: 'retry_attempts', notBefore: 'retry_not_before' } as const;
 
@@ -314,7 +317,7 @@ async function retryLater(item: Item, seconds: number, why: string, deps: Sender
  * the invocation. Retries are held to the policy's stricter margin by `decide`.
  */
 function fitsInInvocation(deps: SenderDeps, waitMs: number): boolean {
-  return waitMs + MIN_CALL_BUDGET_MS <= deps.remainingMs();
+  return waitMs + MIN_CALL_BUDGET_MS + (deps.state ? STATE_WRITE_BUDGET_MS : 0) <= deps.remainingMs();
 }
 
 /**
@@ -347,23 +350,37 @@ function credentialsUnavailable(err: unknown): DeliveryOutcome {
 }
 
 async function deliverOne(item: Item, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
+  // Time first: a message that cannot be sent in this invocation costs no state read either.
+  const limiter = limiterOf(item, deps);
+  if (!fitsInInvocation(deps, limiter.expectedWaitMs(1))) return notAttemptedOne(item, deps);
   const guarded = await guard(item, deps, states);
   if (!guarded.go) return guarded.result;
-  return sendJudged(item, guarded.judgement, deps, states);
+  return callAndRecord(item, guarded.judgement, deps, states);
+}
+
+function limiterOf(item: Item, deps: SenderDeps): RateLimiter {
+  return item.envelope.op === 'delete' ? deps.limiters.delete : deps.limiters.customer;
+}
+
+async function notAttemptedOne(item: Item, deps: SenderDeps): Promise<RecordResult> {
+  const results = new Map<string, RecordResult>();
+  await notAttempted([item], deps, results);
+  return results.get(item.record.messageId) as RecordResult;
+}
+
+/** A judged item on its own (bulk: oversized, or isolated after a refused request), if it still fits in the invocation. */
+async function sendJudged(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
+  if (!fitsInInvocation(deps, limiterOf(item, deps).expectedWaitMs(1))) return notAttemptedOne(item, deps);
+  return callAndRecord(item, judgement, deps, states);
 }
 
 /**
  * One Track User call (or, for a deletion, one Delete User call) with its in-invocation
  * retries for a judged item, then its state.
  */
-async function sendJudged(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
+async function callAndRecord(item: Item, judgement: Extract<Judgement, { action: 'apply' }>, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
   const deletion = item.envelope.op === 'delete';
-  const limiter = deletion ? deps.limiters.delete : deps.limiters.customer;
-  if (!fitsInInvocation(deps, limiter.expectedWaitMs(1))) {
-    const results = new Map<string, RecordResult>();
-    await notAttempted([item], deps, results);
-    return results.get(item.record.messageId) as RecordResult;
-  }
+  const limiter = limiterOf(item, deps);
   const customerId = judgement.payload.customer_id ?? '';
   const run = await callWithRetries(deps, limiter, 1, item.receiveCount, item, (creds, timeoutMs) =>
     deletion ? deps.client.deleteUser(creds, customerId, { timeoutMs }) : deps.client.trackUser(creds, judgement.payload, { timeoutMs }),

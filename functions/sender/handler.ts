@@ -15,7 +15,7 @@ import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
 import { dynamoClientFrom, dynamoStateStore, type StateStore } from '../shared/state-store';
-import { deliverBatch, RETRY_ATTRIBUTES, type SenderDeps, type SenderQueue } from './deliver';
+import { deliverBatch, RETRY_ATTRIBUTES, STATE_WRITE_BUDGET_MS, type SenderDeps, type SenderQueue } from './deliver';
 
 /** MoEngage's documented per-workspace ceilings. */
 export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
@@ -116,8 +116,10 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
     fetch: globalThis.fetch,
     timeoutMs,
   });
-  // The last decision must fit in the invocation after a full request timeout.
-  const policy = retryPolicy({ safetyMarginMs: timeoutMs + 1_000, ...policyOverrides });
+  const state = stateStoreFrom(env, Date.now);
+  // The last decision must fit in the invocation after a full request timeout (and, with the
+  // state store, the write that records the delivery).
+  const policy = retryPolicy({ safetyMarginMs: timeoutMs + 1_000 + (state ? STATE_WRITE_BUDGET_MS : 0), ...policyOverrides });
   const credentials = credentialsFrom(env, env.MOENGAGE_SECRET_ARN ? secretsManagerClient(env) : undefined);
   // The workspace's budget is shared by the concurrent sender invocations: each container
   // paces itself at its share, and MoEngage's x-ratelimit headers correct it at run time.
@@ -134,7 +136,6 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);
   const parallelism = positiveInt(env, ENV.senderParallelism, 4);
-  const state = stateStoreFrom(env, now);
   const makeDeps = (context: Context): SenderDeps => ({
     mode,
     fifo,

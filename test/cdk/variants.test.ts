@@ -229,6 +229,12 @@ describe('stateless sender (stateStore false), receiver reserved concurrency, de
     expect(s.json.Outputs).not.toHaveProperty('StateTableName');
   });
 
+  it('the sender cannot enqueue into the main queue (no out-of-line retries without the state store)', () => {
+    const sender = policyStatements(s).filter((st) => st.policy.startsWith('AdapterSenderRole'));
+    const onQueue = sender.filter((st) => JSON.stringify(st.Resource).includes('AdapterQueue') && !JSON.stringify(st.Resource).includes('DeadLetter'));
+    expect(onQueue.flatMap(actionsOf)).not.toContain('sqs:SendMessage');
+  });
+
   it('reserved concurrency on the receiver only', () => {
     expect(resource(s, 'AWS::Lambda::Function', 'AdapterReceiver').props.ReservedConcurrentExecutions).toBe(50);
     expect(resource(s, 'AWS::Lambda::Function', 'AdapterSender').props.ReservedConcurrentExecutions).toBeUndefined();

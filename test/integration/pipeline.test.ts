@@ -115,6 +115,8 @@ describe('pipeline with the MoEngage emulator', () => {
   });
 
   it('an event type the source does not act on: 200 ignored, nothing queued', async () => {
+    // The earlier tests' messages are deleted once delivered and recorded in the state table.
+    await waitFor(async () => (await queueDepth(dev, dev.status().queueUrl)) === 0, 'the earlier messages settled');
     const res = await postStripe(dev, { ...stripeCustomerEvent('ign'), type: 'invoice.paid' });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ignored' });
@@ -122,6 +124,7 @@ describe('pipeline with the MoEngage emulator', () => {
   });
 
   it('a bad signature: 401, nothing queued', async () => {
+    await waitFor(async () => (await queueDepth(dev, dev.status().queueUrl)) === 0, 'the earlier messages settled');
     const res = await postClerk(dev, clerkUser('user_forged'), 'msg_forged', 'whsec_' + Buffer.from('another-secret-entirely!').toString('base64'));
     expect(res.status).toBe(401);
     expect(await queueDepth(dev, dev.status().queueUrl)).toBe(0);

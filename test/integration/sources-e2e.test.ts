@@ -53,6 +53,8 @@ describe('every source through npm run dev', () => {
   });
 
   it.each(SOURCE_NAMES)('%s: signed with another secret: 401, nothing queued', async (source) => {
+    // The delivered samples' messages are deleted once recorded in the state table: let them settle.
+    await waitFor(async () => (await depth()) === 0, 'the delivered samples settled');
     const before = dev.emulator!.stats().requests;
     // A user id of its own (Shopify's are numeric), so that no delivery of the sample can pass for it.
     const forged = buildSignedSample(source, { secret: FORGER_SECRETS[source], user: { id: source === 'shopify' ? '990000000001' : `forged_${source}_1` } });
