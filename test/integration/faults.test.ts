@@ -26,7 +26,7 @@ import { SOURCE_NAMES, type SourceName } from '../../functions/core/config';
 import { readParkAttributes } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload';
-import { ENV, SENDER_SERVICE } from '../../functions/core/names';
+import { ENV, METRIC, SENDER_SERVICE } from '../../functions/core/names';
 import { senderFromEnv } from '../../functions/sender/handler';
 import { powertoolsTelemetry } from '../../functions/shared/observability';
 import { startDev, type DevHandle } from '../../local/dev';
@@ -144,15 +144,25 @@ function deliveredIds(emulator: MoEngageEmulator): Set<string> {
  * 1-2 s so that SQS-level retries happen within a CI test. Built lazily: startDev sets the
  * environment (queue URLs, MoEngage URL) only once it runs.
  */
+/** State-table errors the fast-redelivery sender met (a delivery whose record failed is sent again). */
+const stateStoreErrors = { count: 0 };
+
 function fastRedeliverySender(): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  const telemetry = powertoolsTelemetry(SENDER_SERVICE);
+  const powertools = powertoolsTelemetry(SENDER_SERVICE);
+  const telemetry: typeof powertools = {
+    ...powertools,
+    count(metric, value, dimension) {
+      if (metric === METRIC.stateStoreErrors) stateStoreErrors.count += value ?? 1;
+      powertools.count(metric, value, dimension);
+    },
+  };
   let built: ReturnType<typeof senderFromEnv> | undefined;
   return async (event, context) => {
     built ??= senderFromEnv(process.env, telemetry, { minVisibilitySeconds: 1, maxVisibilitySeconds: 2 });
     try {
       return await built.handler(event, context);
     } finally {
-      telemetry.flush();
+      powertools.flush();
     }
   };
 }
@@ -233,10 +243,12 @@ describe('MoEngage faults at 30 % of requests', () => {
     expect(report.unique).toBe(events.length);
     expect(report.acceptedWithoutAnswer).toBeGreaterThan(0);
     expect(report.acceptedWithoutAnswer).toBeLessThanOrEqual(final.timeouts + final.resets);
-    // No invocation outlived the visibility timeout, so no 200-answered payload was sent again.
+    // No invocation outlived the visibility timeout, so no 200-answered payload was sent again,
+    // except one whose record in the state table failed (a loaded machine): it is sent again,
+    // never lost (at least once).
     expect(dev.poller.counters.timeouts).toBe(0);
-    expect(report.answeredTwice).toBe(0);
-    expect(report.duplicates).toBe(report.acceptedWithoutAnswer);
+    expect(report.answeredTwice).toBeLessThanOrEqual(stateStoreErrors.count);
+    expect(report.duplicates).toBe(report.acceptedWithoutAnswer + report.answeredTwice);
     console.log(
       `[faults] events=${events.length} requests=${final.requests} faults=${final.faultsInjected} ` +
         `(429=${final.byStatus['429'] ?? 0} 500=${final.byStatus['500'] ?? 0} 502=${final.byStatus['502'] ?? 0} 503=${final.byStatus['503'] ?? 0} ` +
