@@ -1,5 +1,5 @@
 /**
- * `npx moengage-adapter dlq <list|redrive|export|purge>`: parses the arguments and wires the
+ * `npx --no-install moengage-adapter dlq <list|redrive|export|purge>` (lib/tool-command.ts): parses the arguments and wires the
  * commands of bin/dlq/ to real clients. All behaviour lives in bin/dlq/.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { DEFAULT_LIST_LIMIT, listCommand } from './dlq/list';
 import { PURGE_NEEDS_YES, purgeCommand } from './dlq/purge';
 import { resolveTarget, selectionFromArgs, type SqsConfig } from './dlq/queues';
 import { redriveCommand } from './dlq/redrive';
+import { TOOL_COMMAND } from '../lib/tool-command';
 import { note, realClock, type CfnLike, type Clock, type CommandContext, type Output, type SqsLike } from './dlq/types';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -208,7 +209,7 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     }
   } catch (err) {
     const e = err instanceof CliError ? err : toCliError(err);
-    const hint = e.exitCode === EXIT.usage ? ` Run \`npx moengage-adapter dlq${command ? ` ${command}` : ''} --help\`.` : '';
+    const hint = e.exitCode === EXIT.usage ? ` Run \`${TOOL_COMMAND} dlq${command ? ` ${command}` : ''} --help\`.` : '';
     note(io, `error: ${e.message}${hint}`);
     if (deps.env.MOENGAGE_ADAPTER_DEBUG && !(err instanceof CliError) && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return e.exitCode;

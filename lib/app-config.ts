@@ -172,6 +172,10 @@ export const appConfigSchema = z
     bulkRateLimitPerMinute: int(1, 10_000_000).default(BULK_IMPORT_LIMIT_PER_MINUTE),
     /** MoEngage request timeout (ms); the sender's default (10 s) when absent. */
     moengageTimeoutMs: int(100, 60_000).optional(),
+    /** What happens to the main queue and the DLQ when they leave the stack (cdk destroy, a replacement). */
+    queueRemovalPolicy: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['retain', 'destroy'])).default('retain'),
+    /** Where the repository's files are browsable: alarm descriptions link to <runbookBaseUrl>/docs/runbook.md#<alarm>. */
+    runbookBaseUrl: z.string().trim().min(1).optional(),
     /** QueueBacklogOld fires when the oldest message is older than this. */
     queueAgeAlarmMinutes: int(1, 20_160).default(15),
     /** Use this existing MoEngage credentials secret (name or full ARN) instead of creating one. */
@@ -245,6 +249,11 @@ export interface LoadAppConfigOptions {
    * Keys holding `:`, `@` or `/` (feature flags, CDK's own, lookups) are never reported.
    */
   contextKeys?: readonly string[];
+  /**
+   * A missing data center is no problem (a command that deploys nothing, such as `cdk bootstrap`,
+   * runs the app too). An invalid one still is. @default false
+   */
+  dataCenterOptional?: boolean;
 }
 
 /** Levenshtein distance, for "did you mean" suggestions. */
@@ -354,7 +363,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, options: Loa
   const dc = raw.moengageDc;
   const hasBaseUrl = typeof raw.moengageBaseUrl === 'string' && raw.moengageBaseUrl.trim() !== '';
   if (dc === undefined || dc === '') {
-    if (!hasBaseUrl) problems.push(MISSING_DC_MESSAGE);
+    if (!hasBaseUrl && !options.dataCenterOptional) problems.push(MISSING_DC_MESSAGE);
     delete raw.moengageDc;
   } else if (typeof dc !== 'string' || !(DATA_CENTERS as readonly string[]).includes(dc)) {
     const shown = String(dc).replace(/[^\x20-\x7e]/g, '?').slice(0, 24);

@@ -1,9 +1,10 @@
 /** `--help` texts of the tool and of each command. */
 import { SOURCE_NAMES } from '../../functions/core/config';
 import { REASON_CODES } from './entry';
+import { TOOL_COMMAND } from '../../lib/tool-command';
 import { DEFAULT_LIST_LIMIT } from './list';
 
-const TOOL = 'npx moengage-adapter';
+const TOOL = TOOL_COMMAND;
 
 const SELECTION = `Queue selection (one of):
   --stack NAME                    the deployed stack: its QueueUrl and DlqUrl outputs
