@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { adapterConfigSchema, formatIssues } from '../functions/core/config';
+import { closestKey } from '../functions/core/suggest';
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY, TRACK_USER_LIMIT_PER_MINUTE } from './concurrency';
 
@@ -256,25 +257,10 @@ export interface LoadAppConfigOptions {
   dataCenterOptional?: boolean;
 }
 
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}
-
 function unknownKeyProblem(key: string): string {
   const known = [...APP_CONFIG_KEYS, 'configFile'];
-  const best = known.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
-  const hint = best && best[1] <= 3 ? ` (did you mean ${best[0]}?)` : '';
+  const best = closestKey(key, known);
+  const hint = best ? ` (did you mean ${best}?)` : '';
   return `Unknown context key ${key}${hint}: known keys are ${known.join(', ')}`;
 }
 
@@ -375,7 +361,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, options: Loa
   const result = appConfigSchema.safeParse(raw);
   if (!result.success) {
     problems.push(
-      ...formatIssues(result.error)
+      ...formatIssues(result.error, '', appConfigSchema)
         .split('\n')
         .map((line) => `Invalid configuration ${line}`),
     );

@@ -44,6 +44,7 @@ import {
 } from '../functions/core/config';
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
 import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
+import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { AppConfigError } from './app-config';
 import {
   BULK_IMPORT_LIMIT_PER_MINUTE,
@@ -290,8 +291,10 @@ export class MoEngageAdapter extends Construct {
       }
     }
     const parsedAdapter = adapterConfigSchema.safeParse(props.adapter ?? {});
-    if (!parsedAdapter.success) fail(formatIssues(parsedAdapter.error, 'adapter').split('\n').map((l) => `Invalid configuration ${l}`).join('\n'));
+    if (!parsedAdapter.success) fail(formatIssues(parsedAdapter.error, 'adapter', adapterConfigSchema).split('\n').map((l) => `Invalid configuration ${l}`).join('\n'));
     this.adapterConfig = parsedAdapter.data;
+    const idProblems = customerIdFieldProblems(this.adapterConfig, 'adapter');
+    if (idProblems.length > 0) fail(idProblems.map((l) => `Invalid configuration ${l}`).join('\n'));
 
     const queueType = (this.queueType = props.queueType ?? 'fifo');
     const fifo = queueType === 'fifo';

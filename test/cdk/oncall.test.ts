@@ -54,6 +54,15 @@ describe('the printed on-call command', () => {
   });
 });
 
+describe('a customerIdField that cannot exist', () => {
+  it('fails the synthesis with the path it probably meant', () => {
+    expect(build({ adapter: { sources: { stripe: { customerIdField: 'metadata.user_id' } } } })).toThrow(
+      /^Invalid configuration adapter\.sources\.stripe\.customerIdField: "metadata\.user_id" cannot exist: .*did you mean data\.object\.metadata\.user_id\?$/,
+    );
+    expect(build({ adapter: { sources: { stripe: { customerIdField: 'data.object.metadata.user_id' } } } })).not.toThrow();
+  });
+});
+
 describe('queueRemovalPolicy', () => {
   const policies = (context: Record<string, unknown>) =>
     Object.values(synthAdapter(context).json.Resources as Record<string, { Type: string; DeletionPolicy?: string }>)

@@ -122,8 +122,10 @@ describe('poller: Lambda SQS event source mapping behaviour', () => {
       messageAttributes: { source: { stringValue: 'clerk', stringListValues: [], binaryListValues: [], dataType: 'String' } },
     });
     const ctx = contexts[0]!;
-    expect(ctx.functionName).toBe('moengage-adapter-sender');
-    expect(ctx.invokedFunctionArn).toBe('arn:aws:lambda:us-east-1:000000000000:function:moengage-adapter-sender');
+    // Only what is true locally: no function ARN, memory limit or log group.
+    expect(ctx.functionName).toBe('');
+    expect(ctx.invokedFunctionArn).toBe('');
+    expect(ctx.memoryLimitInMB).toBe('');
     expect(ctx.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(ctx.getRemainingTimeInMillis()).toBeLessThanOrEqual(30_000);
 
