@@ -16,7 +16,8 @@ const SELECTION = `Queue selection (one of):
 
 export const EXIT_CODES = `Exit codes:
   0  done
-  1  the operation failed or is incomplete (some messages failed, interrupted with Ctrl-C)
+  1  the operation failed or is incomplete (some messages failed, a redrive whose messages
+     came back to the DLQ, interrupted with Ctrl-C)
   2  usage error (unknown option, bad value, purge without --yes)
   3  configuration or connection error (no AWS credentials, queue or stack not found,
      access denied, no region, dev server not running)`;
@@ -84,7 +85,9 @@ ${FILTERS}
                   moves everything (no --reason / --source / --limit) and keeps the failure_*
                   attributes. Emulators (npm run dev) do not have it.
 
-Progress (moved / skipped / failed) goes to stderr.
+Progress (moved / skipped / failed) goes to stderr; the summary, once, to stdout. Messages that
+MoEngage refuses again during the run come back to the DLQ: they are not moved twice, the
+summary counts them ("came back to the DLQ N") and the exit code is 1.
 
 ${SELECTION}
 
