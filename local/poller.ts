@@ -149,7 +149,6 @@ export function toSqsRecord(message: Message, queueArn: string, region: string):
 export function createLambdaContext(options: {
   /** Default: none (empty). */
   functionName?: string;
-  region: string;
   timeoutMs: number;
   now?: () => number;
   memoryLimitInMB?: number;
@@ -291,7 +290,7 @@ export function startPoller(options: PollerOptions): Poller {
 
   async function invoke(records: SQSRecord[]): Promise<void> {
     counters.batches++;
-    const context = createLambdaContext({ ...(functionName !== undefined ? { functionName } : {}), region, timeoutMs: functionTimeoutMs, now });
+    const context = createLambdaContext({ ...(functionName !== undefined ? { functionName } : {}), timeoutMs: functionTimeoutMs, now });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<{ timedOut: true }>((resolve) => {
       timer = setTimeout(() => resolve({ timedOut: true }), functionTimeoutMs);

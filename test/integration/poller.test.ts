@@ -315,7 +315,7 @@ describe('poller: pure parts', () => {
 
   it('Context.getRemainingTimeInMillis counts down from the function timeout on the injected clock', () => {
     let t = 5_000;
-    const ctx = createLambdaContext({ functionName: 'f', region: 'us-east-1', timeoutMs: 30_000, now: () => t });
+    const ctx = createLambdaContext({ functionName: 'f', timeoutMs: 30_000, now: () => t });
     expect(ctx.getRemainingTimeInMillis()).toBe(30_000);
     t += 12_345;
     expect(ctx.getRemainingTimeInMillis()).toBe(17_655);

@@ -122,7 +122,7 @@ describe('the local run\'s sender log lines', () => {
       return true;
     });
     const logger = new Logger({ serviceName: 'moengage-adapter-sender', logLevel: 'INFO' });
-    const context = createLambdaContext({ region: 'us-east-1', timeoutMs: 60_000 });
+    const context = createLambdaContext({ timeoutMs: 60_000 });
     logger.addContext(context);
     logger.info('delivered', { source: 'clerk', eventId: 'msg_28140eddb1aa8a0e4e902c973a7', eventType: 'user.created' });
     const line = lines.join('');
