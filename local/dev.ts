@@ -349,9 +349,6 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       handlerEnv[ENV.adapterConfigJson] = JSON.stringify({ sources: { standard: { mapping: SAMPLE_STANDARD_MAPPING } } });
     }
     if (!input.AWS_REGION && !process.env.AWS_REGION) handlerEnv.AWS_REGION = sqs.region;
-    // As Lambda sets it for on-demand functions: the loggers' cold_start is then true on the
-    // first invocation and false afterwards (without it, Powertools reports false throughout).
-    handlerEnv.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
     // No CloudWatch here: EMF metric lines would only clutter the terminal. Values given in
     // `input` apply (it need not be process.env).
     handlerEnv.POWERTOOLS_METRICS_DISABLED = input.POWERTOOLS_METRICS_DISABLED ?? 'true';

@@ -143,8 +143,10 @@ export function toSqsRecord(message: Message, queueArn: string, region: string):
  * A Lambda Context whose getRemainingTimeInMillis counts down from `timeoutMs`. It holds only
  * what is true of a local invocation: its own request id and the timeout. There is no function
  * ARN, memory limit or log group here, so those fields are empty, and the Powertools logger
- * leaves empty fields out of its lines (a sender line keeps `cold_start` and
- * `function_request_id`, which tell the invocations apart).
+ * leaves empty fields out of its lines: a sender line keeps `function_request_id`, which tells
+ * the invocations apart. (`cold_start` is the logger's own; it is false outside Lambda, and
+ * setting AWS_LAMBDA_INITIALIZATION_TYPE to change that would make Powertools act as if it ran
+ * in Lambda.)
  */
 export function createLambdaContext(options: {
   /** Default: none (empty). */

@@ -21,8 +21,6 @@ describe('npm run dev output', () => {
     const lines: string[] = [];
     dev = await startDev({ env: QUIET_HANDLERS, port: 0, sqsPort: 0, log: (l) => lines.push(l), poller: { waitTimeSeconds: 0 } });
     expect(lines.find((l) => l.includes('moengage  emulator'))).toContain('accepted payloads are printed (emails, phone numbers, names and birth dates masked)');
-    // As on Lambda: the handlers' cold_start is true on their first invocation only.
-    expect(dev.env.AWS_LAMBDA_INITIALIZATION_TYPE).toBe('on-demand');
     const signed = buildSignedSample('clerk', { secret: dev.env.CLERK_WEBHOOK_SECRET });
     expect((await postSignedRequest(dev.url, signed)).status).toBe(202);
     await waitFor(() => lines.some((l) => l.startsWith('[moengage-emulator] accepted')), 'the printed payload');
