@@ -365,7 +365,7 @@ export class MoEngageAdapter extends Construct {
         'Invalid configuration existingSecretsKmsKeyArn: the secrets this stack creates use the AWS managed key aws/secretsmanager: pass it only with existingMoEngageSecret or existingSigningSecret',
       );
     }
-    const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkRunbookBaseUrl(props.runbookBaseUrl);
+    const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkRunbookBaseUrl(props.runbookBaseUrl, stack.stackName);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const logLevel = props.logLevel ?? 'INFO';
 
@@ -723,7 +723,7 @@ export function alarmTopicDisplayName(namePrefix: string): string {
 }
 
 /** An http(s) URL without credentials, query or fragment, short enough for every alarm description to fit CloudWatch's limit. */
-function checkRunbookBaseUrl(value: string): string {
+function checkRunbookBaseUrl(value: string, stackName: string): string {
   const trimmed = value.trim().replace(/\/+$/, '');
   let url: URL | undefined;
   try {
@@ -734,7 +734,7 @@ function checkRunbookBaseUrl(value: string): string {
   if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
     fail('Invalid configuration runbookBaseUrl: must be an http(s) URL without credentials, query or fragment, e.g. https://github.com/acme/moengage-webhook-adapter/blob/main');
   }
-  const longest = Math.max(...ALARMS.map((spec) => alarmDescription(spec, trimmed).length));
+  const longest = Math.max(...ALARMS.map((spec) => alarmDescription(spec, trimmed, Token.isUnresolved(stackName) ? 'x'.repeat(128) : stackName).length));
   if (longest > ALARM_DESCRIPTION_LIMIT) {
     fail(`Invalid configuration runbookBaseUrl: too long, an alarm description would be ${longest} characters (CloudWatch allows ${ALARM_DESCRIPTION_LIMIT})`);
   }

@@ -2,7 +2,7 @@
  * Alarms and the CloudWatch dashboard of the adapter. The alarm ids below are a public
  * contract: the runbook (docs/runbook.md) refers to them.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -121,9 +121,13 @@ export function runbookLink(id: string, runbookBaseUrl?: string): string {
   return runbookBaseUrl ? `${runbookBaseUrl.replace(/\/+$/, '')}/${path}` : path;
 }
 
-/** The description of an alarm: what it means, its condition and the link to its runbook section. */
-export function alarmDescription(spec: { id: string; meaning: string; condition: string }, runbookBaseUrl?: string): string {
-  return `${spec.meaning} Condition: ${spec.condition}. Runbook: ${runbookLink(spec.id, runbookBaseUrl)}`;
+/**
+ * The description of an alarm: what it means (with the stack's name in its commands, when
+ * known), its condition and the link to its runbook section.
+ */
+export function alarmDescription(spec: { id: string; meaning: string; condition: string }, runbookBaseUrl?: string, stackName?: string): string {
+  const meaning = stackName ? spec.meaning.replaceAll('<StackName>', stackName) : spec.meaning;
+  return `${meaning} Condition: ${spec.condition}. Runbook: ${runbookLink(spec.id, runbookBaseUrl)}`;
 }
 
 /** The CloudWatch alarm name of an alarm id. */
@@ -323,6 +327,7 @@ export class AdapterObservability extends Construct {
     };
 
     const action = new SnsAction(topic);
+    const stackName = Token.isUnresolved(Stack.of(this).stackName) ? undefined : Stack.of(this).stackName;
     const alarms: Partial<Record<AlarmId, cloudwatch.Alarm>> = {};
     const created = ALARMS.filter((spec) => definitions[spec.id] !== undefined);
     for (const spec of created) {
@@ -330,7 +335,7 @@ export class AdapterObservability extends Construct {
       const alarm = new cloudwatch.Alarm(this, spec.id, {
         ...definition,
         alarmName: alarmName(namePrefix, spec.id),
-        alarmDescription: alarmDescription(spec, props.runbookBaseUrl),
+        alarmDescription: alarmDescription(spec, props.runbookBaseUrl, stackName),
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(action);

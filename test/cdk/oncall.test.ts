@@ -50,7 +50,8 @@ describe('the printed on-call command', () => {
     expect(s.json.Outputs?.DlqCommand?.Value).toBe(`${TOOL_COMMAND} dlq list --stack MoEngageAdapter`);
     const texts = [...descriptions().values(), String(s.json.Outputs?.DlqCommand?.Value)];
     expect(texts.join('\n')).not.toMatch(/(?<!--no-install )moengage-adapter dlq/);
-    expect(descriptions().get('DlqNotEmpty')).toContain(`${TOOL_COMMAND} dlq list --stack <StackName>`);
+    // The stack's own name, ready to paste.
+    expect(descriptions().get('DlqNotEmpty')).toContain(`${TOOL_COMMAND} dlq list --stack MoEngageAdapter\` (from a clone`);
   });
 });
 
