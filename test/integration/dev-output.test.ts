@@ -20,7 +20,7 @@ describe('npm run dev output', () => {
   it('the banner says what the printed payloads mask, and they do: no email, phone, first or last name in the clear', async () => {
     const lines: string[] = [];
     dev = await startDev({ env: QUIET_HANDLERS, port: 0, sqsPort: 0, log: (l) => lines.push(l), poller: { waitTimeSeconds: 0 } });
-    expect(lines.find((l) => l.includes('moengage  emulator'))).toContain('accepted payloads are printed (emails, phone numbers, names and birth dates masked)');
+    expect(lines.find((l) => l.includes('moengage  emulator'))).toMatch(/ are printed \(emails, phone numbers, names and birth dates masked\)$/);
     const signed = buildSignedSample('clerk', { secret: dev.env.CLERK_WEBHOOK_SECRET });
     expect((await postSignedRequest(dev.url, signed)).status).toBe(202);
     await waitFor(() => lines.some((l) => l.startsWith('[moengage-emulator] accepted')), 'the printed payload');
