@@ -2,6 +2,7 @@
 /**
  * The CDK app (`cdk.json`: "npx tsx bin/app.ts").
  *
+ *   npx cdk bootstrap aws://ACCOUNT_ID/REGION          (no data center needed)
  *   npx cdk synth  -c moengageDc=01
  *   npx cdk deploy -c moengageDc=01 -c alarmEmail=oncall@example.com
  *
@@ -9,13 +10,14 @@
  * a stack trace. Set CDK_DEBUG=true to see stack traces of unexpected errors.
  */
 import { App } from 'aws-cdk-lib';
-import { buildAdapterApp } from '../lib/adapter-stack';
+import { buildCdkApp } from '../lib/adapter-stack';
 import { AppConfigError } from '../lib/app-config';
 
 function main(): void {
   // Synthesized explicitly below; no automatic synthesis of an empty app when configuration fails.
   const app = new App({ autoSynth: false });
-  buildAdapterApp(app);
+  // Commands that deploy nothing (cdk bootstrap, destroy, list) get through without moengageDc.
+  buildCdkApp(app);
   app.synth();
 }
 

@@ -1,12 +1,12 @@
 /**
- * `npx moengage-adapter dlq <list|redrive|export|purge>`: parses the arguments and wires the
+ * `npx --no-install moengage-adapter dlq <list|redrive|export|purge>` (lib/tool-command.ts): parses the arguments and wires the
  * commands of bin/dlq/ to real clients. All behaviour lives in bin/dlq/.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { parseFilter } from './dlq/entry';
+import { parseFilter, parseQueueChoice } from './dlq/entry';
 import { CliError, EXIT, UsageError, toCliError } from './dlq/errors';
 import { exportCommand } from './dlq/export';
 import { COMMAND_HELP, COMMANDS, TOOL_HELP, type CommandName } from './dlq/help';
@@ -14,6 +14,7 @@ import { DEFAULT_LIST_LIMIT, listCommand } from './dlq/list';
 import { PURGE_NEEDS_YES, purgeCommand } from './dlq/purge';
 import { resolveTarget, selectionFromArgs, type SqsConfig } from './dlq/queues';
 import { redriveCommand } from './dlq/redrive';
+import { TOOL_COMMAND } from '../lib/tool-command';
 import { note, realClock, type CfnLike, type Clock, type CommandContext, type Output, type SqsLike } from './dlq/types';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
@@ -34,8 +35,8 @@ const FILTER_OPTIONS: OptionSpec = { reason: { type: 'string' }, source: { type:
 const COMMAND_OPTIONS: Record<CommandName, OptionSpec> = {
   list: { json: { type: 'boolean' }, limit: { type: 'string' }, ...FILTER_OPTIONS },
   redrive: { 'dry-run': { type: 'boolean' }, rate: { type: 'string' }, limit: { type: 'string' }, native: { type: 'boolean' }, ...FILTER_OPTIONS },
-  export: { out: { type: 'string' }, ...FILTER_OPTIONS },
-  purge: { yes: { type: 'boolean' }, 'no-export': { type: 'boolean' }, out: { type: 'string' } },
+  export: { out: { type: 'string' }, queue: { type: 'string' }, ...FILTER_OPTIONS },
+  purge: { yes: { type: 'boolean' }, 'no-export': { type: 'boolean' }, out: { type: 'string' }, queue: { type: 'string' } },
 };
 
 export interface CliDeps {
@@ -151,6 +152,7 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     const filter = parseFilter({ reason: str('reason'), source: str('source') });
     const limit = positiveInt(str('limit'), '--limit');
     const rate = positiveNumber(str('rate'), '--rate');
+    const queue = parseQueueChoice(str('queue'));
     if (command === 'export' && !str('out')) throw new UsageError('export needs --out FILE.jsonl.');
     if (command === 'purge' && !bool('yes')) throw new UsageError(PURGE_NEEDS_YES);
     if (command === 'purge' && bool('no-export') && str('out')) throw new UsageError('--out and --no-export contradict each other.');
@@ -197,9 +199,9 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
             ...(limit !== undefined ? { limit } : {}),
           });
         case 'export':
-          return await exportCommand(ctx, { out: str('out')!, filter, cwd: deps.cwd });
+          return await exportCommand(ctx, { out: str('out')!, filter, cwd: deps.cwd, queue });
         case 'purge':
-          return await purgeCommand(ctx, { yes: true, export: !bool('no-export'), ...(str('out') ? { out: str('out')! } : {}), cwd: deps.cwd });
+          return await purgeCommand(ctx, { yes: true, export: !bool('no-export'), ...(str('out') ? { out: str('out')! } : {}), cwd: deps.cwd, queue });
         default:
           throw new UsageError(`Unknown dlq command "${String(command)}".`);
       }
@@ -208,7 +210,7 @@ export async function main(argv: readonly string[], overrides: Partial<CliDeps> 
     }
   } catch (err) {
     const e = err instanceof CliError ? err : toCliError(err);
-    const hint = e.exitCode === EXIT.usage ? ` Run \`npx moengage-adapter dlq${command ? ` ${command}` : ''} --help\`.` : '';
+    const hint = e.exitCode === EXIT.usage ? ` Run \`${TOOL_COMMAND} dlq${command ? ` ${command}` : ''} --help\`.` : '';
     note(io, `error: ${e.message}${hint}`);
     if (deps.env.MOENGAGE_ADAPTER_DEBUG && !(err instanceof CliError) && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
     return e.exitCode;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bin entry of `npx moengage-adapter`: runs the TypeScript CLI through tsx (a runtime dependency).
+// Bin entry of `npx --no-install moengage-adapter` (lib/tool-command.ts): runs the TypeScript CLI through tsx (a runtime dependency).
 import { register } from 'tsx/esm/api';
 
 // The SDK's "newer versions will need Node 22" notice is noise in an on-call tool.

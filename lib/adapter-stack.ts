@@ -2,13 +2,15 @@
  * The deployable stack and the app builder used by bin/app.ts (and the tests): configuration
  * from CDK context → `MoEngageAdapter` → stable stack outputs → cdk-nag.
  */
-import { Duration, CfnOutput, Stack, Tags, type App, type Environment, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnRule, Duration, Fn, RemovalPolicy, Stack, Tags, type App, type Environment, type StackProps } from 'aws-cdk-lib';
+import { BUNDLING_STACKS } from 'aws-cdk-lib/cx-api';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { SourceName } from '../functions/core/config';
-import { loadAppConfig, type AppConfig, type LoadAppConfigOptions } from './app-config';
+import { loadAppConfig, MISSING_DC_MESSAGE, type AppConfig, type LoadAppConfigOptions } from './app-config';
 import { MoEngageAdapter, type MoEngageAdapterProps } from './moengage-adapter';
 import { applyNagChecks } from './nag';
+import { toolCommand } from './tool-command';
 
 /** Stack output keys. Stable: the DLQ tool reads QueueUrl and DlqUrl, the docs name the others. */
 export const OUTPUT_KEYS = {
@@ -32,7 +34,7 @@ export function webhookOutputKey(source: SourceName): string {
 
 /** The CLI command printed as the DlqCommand output. */
 export function dlqCommand(stackName: string): string {
-  return `npx moengage-adapter dlq list --stack ${stackName}`;
+  return toolCommand(`dlq list --stack ${stackName}`);
 }
 
 /** Maps the validated app configuration onto the construct's props. */
@@ -76,6 +78,8 @@ export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
     adapter: c.adapter,
     ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     queueAgeAlarmThreshold: Duration.minutes(c.queueAgeAlarmMinutes),
+    queueRemovalPolicy: c.queueRemovalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,
+    ...(c.runbookBaseUrl ? { runbookBaseUrl: c.runbookBaseUrl } : {}),
   };
 }
 
@@ -144,5 +148,51 @@ export function buildAdapterApp(app: App, options: BuildAdapterAppOptions = {}):
   const env = environmentFromProcess(options.processEnv ?? process.env);
   const stack = new MoEngageAdapterStack(app, config.stackName, { config, ...(env ? { env } : {}) });
   if (options.nag ?? true) applyNagChecks(app);
+  return stack;
+}
+
+/**
+ * Whether the CDK CLI runs the app for a command that deploys nothing: `cdk bootstrap`,
+ * `destroy`, `list`, ... The CLI (aws-cdk 2.1148, `commandLineArgumentsToSettings`) bundles
+ * assets only for deploy, diff, synth, watch, import, publish-assets and refactor; for every
+ * other command it passes the context `aws:cdk:bundling-stacks` as an empty list.
+ */
+export function deploysNothing(app: App): boolean {
+  const stacks: unknown = app.node.tryGetContext(BUNDLING_STACKS);
+  return Array.isArray(stacks) && stacks.length === 0;
+}
+
+/** The id of the rule that makes a placeholder stack's template fail any deployment. */
+export const NOT_DEPLOYABLE_RULE = 'NotDeployable';
+
+/**
+ * What bin/app.ts builds. A command that deploys nothing needs the stack's name and
+ * environment, not the MoEngage data center: `npx cdk bootstrap aws://ACCOUNT_ID/REGION` (and
+ * `cdk destroy`, `cdk list`) run the app too. Without a data center such a command gets a
+ * placeholder stack of the same name and environment, whose template no deployment can apply
+ * (a CloudFormation rule fails it before any change). Every other command, and every other
+ * configuration problem, fails as `buildAdapterApp` does.
+ */
+export function buildCdkApp(app: App, options: BuildAdapterAppOptions = {}): Stack {
+  if (!deploysNothing(app)) return buildAdapterApp(app, options);
+  const config = loadAppConfig((key) => app.node.tryGetContext(key), {
+    contextKeys: Object.keys(app.node.getAllContext()),
+    ...options,
+    dataCenterOptional: true,
+  });
+  if (config.moengageDc !== undefined || config.moengageBaseUrl !== undefined) return buildAdapterApp(app, options);
+  const env = environmentFromProcess(options.processEnv ?? process.env);
+  const stack = new Stack(app, config.stackName, {
+    description: 'MoEngage webhook adapter: placeholder synthesized without moengageDc for a command that deploys nothing; not deployable',
+    ...(env ? { env } : {}),
+  });
+  new CfnRule(stack, NOT_DEPLOYABLE_RULE, {
+    assertions: [
+      {
+        assert: Fn.conditionEquals('moengageDc', 'missing'),
+        assertDescription: `This template was synthesized without a data center and cannot be deployed. ${MISSING_DC_MESSAGE}`,
+      },
+    ],
+  });
   return stack;
 }

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { adapterConfigSchema, formatIssues } from '../functions/core/config';
+import { closestKey } from '../functions/core/suggest';
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY, TRACK_USER_LIMIT_PER_MINUTE } from './concurrency';
 
@@ -172,6 +173,10 @@ export const appConfigSchema = z
     bulkRateLimitPerMinute: int(1, 10_000_000).default(BULK_IMPORT_LIMIT_PER_MINUTE),
     /** MoEngage request timeout (ms); the sender's default (10 s) when absent. */
     moengageTimeoutMs: int(100, 60_000).optional(),
+    /** What happens to the main queue and the DLQ when they leave the stack (cdk destroy, a replacement). */
+    queueRemovalPolicy: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['retain', 'destroy'])).default('retain'),
+    /** Where the repository's files are browsable: alarm descriptions link to <runbookBaseUrl>/docs/runbook.md#<alarm>. */
+    runbookBaseUrl: z.string().trim().min(1).optional(),
     /** QueueBacklogOld fires when the oldest message is older than this. */
     queueAgeAlarmMinutes: int(1, 20_160).default(15),
     /** Use this existing MoEngage credentials secret (name or full ARN) instead of creating one. */
@@ -245,27 +250,17 @@ export interface LoadAppConfigOptions {
    * Keys holding `:`, `@` or `/` (feature flags, CDK's own, lookups) are never reported.
    */
   contextKeys?: readonly string[];
-}
-
-/** Levenshtein distance, for "did you mean" suggestions. */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
+  /**
+   * A missing data center is no problem (a command that deploys nothing, such as `cdk bootstrap`,
+   * runs the app too). An invalid one still is. @default false
+   */
+  dataCenterOptional?: boolean;
 }
 
 function unknownKeyProblem(key: string): string {
   const known = [...APP_CONFIG_KEYS, 'configFile'];
-  const best = known.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
-  const hint = best && best[1] <= 3 ? ` (did you mean ${best[0]}?)` : '';
+  const best = closestKey(key, known);
+  const hint = best ? ` (did you mean ${best}?)` : '';
   return `Unknown context key ${key}${hint}: known keys are ${known.join(', ')}`;
 }
 
@@ -354,7 +349,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, options: Loa
   const dc = raw.moengageDc;
   const hasBaseUrl = typeof raw.moengageBaseUrl === 'string' && raw.moengageBaseUrl.trim() !== '';
   if (dc === undefined || dc === '') {
-    if (!hasBaseUrl) problems.push(MISSING_DC_MESSAGE);
+    if (!hasBaseUrl && !options.dataCenterOptional) problems.push(MISSING_DC_MESSAGE);
     delete raw.moengageDc;
   } else if (typeof dc !== 'string' || !(DATA_CENTERS as readonly string[]).includes(dc)) {
     const shown = String(dc).replace(/[^\x20-\x7e]/g, '?').slice(0, 24);
@@ -366,7 +361,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, options: Loa
   const result = appConfigSchema.safeParse(raw);
   if (!result.success) {
     problems.push(
-      ...formatIssues(result.error)
+      ...formatIssues(result.error, '', appConfigSchema)
         .split('\n')
         .map((line) => `Invalid configuration ${line}`),
     );

@@ -23,6 +23,8 @@ export {
 export {
   MoEngageAdapterStack,
   buildAdapterApp,
+  buildCdkApp,
+  deploysNothing,
   adapterPropsFromConfig,
   environmentFromProcess,
   webhookOutputKey,
@@ -62,6 +64,8 @@ export {
   alarmIdsFor,
   alarmName,
   STATE_TABLE_OPERATIONS,
+  alarmDescription,
+  runbookLink,
   AdapterObservability,
   RECEIVER_SERVICE,
   SENDER_SERVICE,
@@ -72,3 +76,4 @@ export {
   type AdapterObservabilityProps,
 } from './observability';
 export { acknowledge, applyNagChecks, NAG_REASONS } from './nag';
+export { TOOL_COMMAND, toolCommand } from './tool-command';

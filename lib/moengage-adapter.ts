@@ -44,6 +44,7 @@ import {
 } from '../functions/core/config';
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
 import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
+import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { AppConfigError } from './app-config';
 import {
   BULK_IMPORT_LIMIT_PER_MINUTE,
@@ -53,7 +54,7 @@ import {
   TRACK_USER_LIMIT_PER_MINUTE,
 } from './concurrency';
 import { acknowledge, NAG_REASONS } from './nag';
-import { AdapterObservability, RECEIVER_SERVICE, SENDER_SERVICE, STATE_TABLE_OPERATIONS, type AdapterAlarms } from './observability';
+import { ALARM_DESCRIPTION_LIMIT, ALARMS, AdapterObservability, alarmDescription, RECEIVER_SERVICE, SENDER_SERVICE, STATE_TABLE_OPERATIONS, type AdapterAlarms } from './observability';
 
 /** The handler entry files (bundled by the local esbuild at synth time). */
 export const RECEIVER_ENTRY = fileURLToPath(new URL('../functions/receiver/handler.ts', import.meta.url));
@@ -168,11 +169,21 @@ export interface MoEngageAdapterProps {
   /**
    * What happens to the main queue, the DLQ and the state table when they leave the stack (a
    * `cdk destroy`, or a change that replaces them, such as switching `queueType`). RETAIN keeps
-   * them, with the events and state they hold, until an operator has drained them
-   * (`npx moengage-adapter dlq purge --yes` exports before it deletes) and deletes them by hand.
+   * them, with the events and state they hold, until an operator has drained the queues
+   * (`dlq purge --queue main --yes` and `dlq purge --yes` save every message before deleting
+   * it) and deletes them by hand. DESTROY deletes them with whatever they hold: drain the
+   * queues first (docs/deploy.md, Teardown).
    * @default RemovalPolicy.RETAIN
    */
   readonly queueRemovalPolicy?: RemovalPolicy;
+  /**
+   * Where this repository's files are browsable (e.g.
+   * `https://github.com/acme/moengage-webhook-adapter/blob/v1.2.0`): every alarm description
+   * then links to `<runbookBaseUrl>/docs/runbook.md#<alarm id>`, a link that works in an SNS
+   * e-mail or a chat message.
+   * @default none: the descriptions name the repository path `docs/runbook.md#<alarm id>`
+   */
+  readonly runbookBaseUrl?: string;
   /** QueueBacklogOld threshold. @default 15 minutes */
   readonly queueAgeAlarmThreshold?: Duration;
   /**
@@ -280,8 +291,10 @@ export class MoEngageAdapter extends Construct {
       }
     }
     const parsedAdapter = adapterConfigSchema.safeParse(props.adapter ?? {});
-    if (!parsedAdapter.success) fail(formatIssues(parsedAdapter.error, 'adapter').split('\n').map((l) => `Invalid configuration ${l}`).join('\n'));
+    if (!parsedAdapter.success) fail(formatIssues(parsedAdapter.error, 'adapter', adapterConfigSchema).split('\n').map((l) => `Invalid configuration ${l}`).join('\n'));
     this.adapterConfig = parsedAdapter.data;
+    const idProblems = customerIdFieldProblems(this.adapterConfig, 'adapter');
+    if (idProblems.length > 0) fail(idProblems.map((l) => `Invalid configuration ${l}`).join('\n'));
 
     const queueType = (this.queueType = props.queueType ?? 'fifo');
     const fifo = queueType === 'fifo';
@@ -352,6 +365,7 @@ export class MoEngageAdapter extends Construct {
         'Invalid configuration existingSecretsKmsKeyArn: the secrets this stack creates use the AWS managed key aws/secretsmanager: pass it only with existingMoEngageSecret or existingSigningSecret',
       );
     }
+    const runbookBaseUrl = props.runbookBaseUrl === undefined ? undefined : checkRunbookBaseUrl(props.runbookBaseUrl, stack.stackName);
     const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     const logLevel = props.logLevel ?? 'INFO';
 
@@ -635,6 +649,7 @@ export class MoEngageAdapter extends Construct {
       sender: this.sender,
       topic: this.alarmTopic,
       queueAgeThreshold: props.queueAgeAlarmThreshold ?? Duration.minutes(15),
+      ...(runbookBaseUrl ? { runbookBaseUrl } : {}),
       ...(apiMetrics ? { apiMetrics } : {}),
       ...(this.stateTable ? { stateTable: this.stateTable } : {}),
     });
@@ -705,6 +720,25 @@ export class MoEngageAdapter extends Construct {
 export function alarmTopicDisplayName(namePrefix: string): string {
   const suffix = ' alarms';
   return namePrefix.length + suffix.length <= SNS_DISPLAY_NAME_MAX ? `${namePrefix}${suffix}` : `${namePrefix.slice(0, SNS_DISPLAY_NAME_MAX - suffix.length)}${suffix}`;
+}
+
+/** An http(s) URL without credentials, query or fragment, short enough for every alarm description to fit CloudWatch's limit. */
+function checkRunbookBaseUrl(value: string, stackName: string): string {
+  const trimmed = value.trim().replace(/\/+$/, '');
+  let url: URL | undefined;
+  try {
+    url = new URL(trimmed);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password || url.search || url.hash) {
+    fail('Invalid configuration runbookBaseUrl: must be an http(s) URL without credentials, query or fragment, e.g. https://github.com/acme/moengage-webhook-adapter/blob/main');
+  }
+  const longest = Math.max(...ALARMS.map((spec) => alarmDescription(spec, trimmed, Token.isUnresolved(stackName) ? 'x'.repeat(128) : stackName).length));
+  if (longest > ALARM_DESCRIPTION_LIMIT) {
+    fail(`Invalid configuration runbookBaseUrl: too long, an alarm description would be ${longest} characters (CloudWatch allows ${ALARM_DESCRIPTION_LIMIT})`);
+  }
+  return trimmed;
 }
 
 /** Fails synth when a function's environment would exceed Lambda's 4 KB (mostly: a large `adapter` mapping). */

@@ -2,7 +2,7 @@
  * Alarms and the CloudWatch dashboard of the adapter. The alarm ids below are a public
  * contract: the runbook (docs/runbook.md) refers to them.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Operation, type ITable } from 'aws-cdk-lib/aws-dynamodb';
@@ -11,6 +11,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRIC, METRICS_NAMESPACE, RECEIVER_SERVICE, SENDER_SERVICE } from '../functions/core/names';
+import { toolCommand } from './tool-command';
 
 /** The Powertools `service` of each function (shared with the handlers; also POWERTOOLS_SERVICE_NAME). */
 export { RECEIVER_SERVICE, SENDER_SERVICE };
@@ -27,13 +28,13 @@ export const ALARMS = [
     id: 'DlqNotEmpty',
     condition: 'DLQ ApproximateNumberOfMessagesVisible > 0 (maximum, 1 minute)',
     meaning:
-      'At least one webhook could not be delivered and was parked in the dead-letter queue with its reason. Inspect with `npx moengage-adapter dlq list --stack <StackName>`, fix the cause, then `dlq redrive`.',
+      'At least one webhook could not be delivered and was parked in the dead-letter queue with its reason. Inspect with `' + toolCommand('dlq list --stack <StackName>') + '` (from a clone of the adapter\'s repository), fix the cause, then `dlq redrive`.',
   },
   {
     id: 'DlqArrivals',
     condition: 'DLQ NumberOfMessagesSent > 0 (sum, 5 minutes)',
     meaning:
-      'The sender parked new messages in the dead-letter queue during the last 5 minutes. DlqNotEmpty notifies only when the DLQ goes from empty to not empty; this one fires again for every new period with arrivals while the DLQ stays undrained. Inspect with `npx moengage-adapter dlq list --stack <StackName>`.',
+      'The sender parked new messages in the dead-letter queue during the last 5 minutes. DlqNotEmpty notifies only when the DLQ goes from empty to not empty; this one fires again for every new period with arrivals while the DLQ stays undrained. Inspect with `' + toolCommand('dlq list --stack <StackName>') + '`.',
   },
   {
     id: 'QueueBacklogOld',
@@ -105,6 +106,30 @@ export function alarmIdsFor(parts: { httpApi: boolean; stateStore: boolean }): A
   return ALARMS.filter((a) => !('when' in a) || parts[a.when]).map((a) => a.id);
 }
 
+/** Where an alarm's runbook section is when no runbookBaseUrl is configured: the path in the repository. */
+export const RUNBOOK_PATH = 'docs/runbook.md';
+
+/** CloudWatch's limit on an alarm description. */
+export const ALARM_DESCRIPTION_LIMIT = 1024;
+
+/**
+ * The link to an alarm's runbook section: `<runbookBaseUrl>/docs/runbook.md#<id in lower case>`,
+ * or the repository path `docs/runbook.md#<id>` without a base URL.
+ */
+export function runbookLink(id: string, runbookBaseUrl?: string): string {
+  const path = `${RUNBOOK_PATH}#${id.toLowerCase()}`;
+  return runbookBaseUrl ? `${runbookBaseUrl.replace(/\/+$/, '')}/${path}` : path;
+}
+
+/**
+ * The description of an alarm: what it means (with the stack's name in its commands, when
+ * known), its condition and the link to its runbook section.
+ */
+export function alarmDescription(spec: { id: string; meaning: string; condition: string }, runbookBaseUrl?: string, stackName?: string): string {
+  const meaning = stackName ? spec.meaning.replaceAll('<StackName>', stackName) : spec.meaning;
+  return `${meaning} Condition: ${spec.condition}. Runbook: ${runbookLink(spec.id, runbookBaseUrl)}`;
+}
+
 /** The CloudWatch alarm name of an alarm id. */
 export function alarmName(prefix: string, id: AlarmId): string {
   return `${prefix}-${id}`;
@@ -120,6 +145,12 @@ export interface AdapterObservabilityProps {
   readonly topic: ITopic;
   /** QueueBacklogOld threshold. */
   readonly queueAgeThreshold: Duration;
+  /**
+   * Where the repository's files are browsable, e.g. `https://github.com/acme/moengage-webhook-adapter/blob/v1.2.0`:
+   * each alarm description links to `<runbookBaseUrl>/docs/runbook.md#<alarm id>`.
+   * @default none: the descriptions name the path `docs/runbook.md#<alarm id>`
+   */
+  readonly runbookBaseUrl?: string;
   /** HTTP API ingress only: its 5xx count is alarmed (ApiServerErrors), its 5xx and 4xx counts graphed. */
   readonly apiMetrics?: { serverErrors: cloudwatch.IMetric; clientErrors: cloudwatch.IMetric; count: cloudwatch.IMetric };
   /** The per-user state table (stateStore): alarmed (StateTableErrors) and graphed. */
@@ -296,6 +327,7 @@ export class AdapterObservability extends Construct {
     };
 
     const action = new SnsAction(topic);
+    const stackName = Token.isUnresolved(Stack.of(this).stackName) ? undefined : Stack.of(this).stackName;
     const alarms: Partial<Record<AlarmId, cloudwatch.Alarm>> = {};
     const created = ALARMS.filter((spec) => definitions[spec.id] !== undefined);
     for (const spec of created) {
@@ -303,7 +335,7 @@ export class AdapterObservability extends Construct {
       const alarm = new cloudwatch.Alarm(this, spec.id, {
         ...definition,
         alarmName: alarmName(namePrefix, spec.id),
-        alarmDescription: `${spec.meaning} Condition: ${spec.condition}. Runbook: docs/runbook.md#${spec.id.toLowerCase()}`,
+        alarmDescription: alarmDescription(spec, props.runbookBaseUrl, stackName),
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
       alarm.addAlarmAction(action);

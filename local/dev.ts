@@ -14,9 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
+import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
-import { applyMoEngageMode, moengageProfiles, startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
+import { applyMoEngageMode, MASKED_IN_LOG, moengageProfiles, startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
 import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
 import { DEV_SECRETS, effectiveSecret, SAMPLE_STANDARD_MAPPING, SIGNING_SECRET_ENV } from './samples';
 import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType } from './sqs';
@@ -194,6 +195,8 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
   // As deployed: 6 × the function timeout, plus the batching window.
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * Math.ceil(functionTimeoutMs / 1000) + Math.ceil(batchingWindowMs / 1000);
   const config = adapterConfigFrom(env);
+  const idProblems = customerIdFieldProblems(config);
+  if (idProblems.length > 0) throw new ConfigError(`Invalid adapter configuration:\n${idProblems.join('\n')}`);
 
   const baseUrl = env[ENV.moengageBaseUrl]?.trim() || undefined;
   const dc = env[ENV.moengageDc]?.trim() || undefined;
@@ -486,7 +489,7 @@ function banner(x: {
   );
   if (emulator) {
     lines.push(
-      `  moengage  emulator ${emulator.url}  workspace ${emulator.workspaceId}${r.apiKey === DEV_API_KEY ? `, api key ${DEV_API_KEY}` : ''}; accepted payloads and deletions are printed (PII masked)`,
+      `  moengage  emulator ${emulator.url}  workspace ${emulator.workspaceId}${r.apiKey === DEV_API_KEY ? `, api key ${DEV_API_KEY}` : ''}; accepted payloads and deletions are printed (${MASKED_IN_LOG})`,
       `            GET ${http.url}/_dev/moengage/profiles  (profiles and Delete User calls), POST ${http.url}/_dev/moengage/mode`,
     );
   } else {

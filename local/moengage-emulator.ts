@@ -14,7 +14,7 @@
  * before the hard delete; the emulator models the end state) and counts the deletion per
  * customer_id; any later update re-creates the user, as MoEngage does.
  *
- * Used by `npm run dev` (prints accepted payloads, PII masked), the integration tests and
+ * Used by `npm run dev` (prints accepted payloads, with emails, phone numbers, names and birth dates masked), the integration tests and
  * the benchmarks (scaled time through `rateLimit.windowMs`). Listens on 127.0.0.1 only.
  */
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
@@ -200,7 +200,7 @@ export interface MoEngageEmulatorOptions {
    * Default: `validateCustomerPayload` (functions/core/moengage/payload.ts); `false` turns it off.
    */
   validate?: PayloadValidator | false;
-  /** One line per accepted user; PII (emails, phone numbers) is masked unless `logRawPayloads`. Default: silent. */
+  /** One line per accepted user; emails, phone numbers, names and birth dates are masked unless `logRawPayloads`. Default: silent. */
   log?: (line: string) => void;
   logRawPayloads?: boolean;
   onAccepted?: (record: AcceptedRecord) => void;
@@ -427,6 +427,11 @@ export class FixedWindowLimiter {
 }
 
 const PII_KEYS = new Set(['u_em', 'u_mb', 'moe_email', 'moe_mobile', 'moe_phone', 'email', 'phone', 'mobile']);
+/** Names and birth dates: shown as their first character and `***`. */
+const NAME_KEYS = new Set(['u_fn', 'u_ln', 'u_n', 'u_bd', 'first_name', 'last_name', 'given_name', 'family_name', 'full_name', 'name', 'birthday']);
+
+/** What the printed payloads mask (the dev server's banner says so). */
+export const MASKED_IN_LOG = 'emails, phone numbers, names and birth dates masked';
 const EMAIL_LIKE = /^[^@\s]+@[^@\s]+$/;
 /** E.164-style numbers (a leading +); bare digit strings are ids, not masked unless under a phone key. */
 const PHONE_LIKE = /^\+\d[\d\s().-]{6,}$/;
@@ -441,10 +446,11 @@ function maskString(value: string): string {
   return '***';
 }
 
-/** A copy of `value` with emails and phone numbers masked (for logs). */
+/** A copy of `value` with emails, phone numbers, names and birth dates masked (for logs). */
 export function maskPii(value: unknown, key?: string): unknown {
   if (typeof value === 'string') {
     if ((key !== undefined && PII_KEYS.has(key)) || EMAIL_LIKE.test(value) || PHONE_LIKE.test(value)) return maskString(value);
+    if (key !== undefined && NAME_KEYS.has(key)) return value === '' ? value : `${Array.from(value)[0]}***`;
     return value;
   }
   if (Array.isArray(value)) return value.map((v) => maskPii(v, key));

@@ -26,7 +26,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSMessageAttributes, SQSRecord, SQSRecordAttributes } from 'aws-lambda';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void | null | undefined>;
 
@@ -55,7 +55,7 @@ export interface PollerOptions {
   maxConcurrency?: number;
   /** Default us-east-1. */
   region?: string;
-  /** Default `moengage-adapter-sender`. */
+  /** The Context's functionName. Default: none (the logs name the service already). */
   functionName?: string;
   /** Longest wait of stop() for in-flight batches. Default 5,000. */
   stopTimeoutMs?: number;
@@ -139,29 +139,36 @@ export function toSqsRecord(message: Message, queueArn: string, region: string):
   };
 }
 
-/** A Lambda Context whose getRemainingTimeInMillis counts down from `timeoutMs`. */
+/**
+ * A Lambda Context whose getRemainingTimeInMillis counts down from `timeoutMs`. It holds only
+ * what is true of a local invocation: its own request id and the timeout. There is no function
+ * ARN, memory limit or log group here, so those fields are empty, and the Powertools logger
+ * leaves empty fields out of its lines: a sender line keeps `function_request_id`, which tells
+ * the invocations apart. (`cold_start` is the logger's own; it is false outside Lambda, and
+ * setting AWS_LAMBDA_INITIALIZATION_TYPE to change that would make Powertools act as if it ran
+ * in Lambda.)
+ */
 export function createLambdaContext(options: {
-  functionName: string;
-  region: string;
+  /** Default: none (empty). */
+  functionName?: string;
   timeoutMs: number;
   now?: () => number;
   memoryLimitInMB?: number;
 }): Context {
   const now = options.now ?? Date.now;
   const deadline = now() + options.timeoutMs;
-  const day = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
   const unsupported = (name: string) => () => {
     throw new Error(`context.${name}() is not supported: return a promise from the handler`);
   };
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: options.functionName,
+    functionName: options.functionName ?? '',
     functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:${options.region}:000000000000:function:${options.functionName}`,
-    memoryLimitInMB: String(options.memoryLimitInMB ?? 256),
+    invokedFunctionArn: '',
+    memoryLimitInMB: options.memoryLimitInMB !== undefined ? String(options.memoryLimitInMB) : '',
     awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${options.functionName}`,
-    logStreamName: `${day}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    logGroupName: '',
+    logStreamName: '',
     getRemainingTimeInMillis: () => Math.max(0, deadline - now()),
     done: unsupported('done'),
     fail: unsupported('fail'),
@@ -222,7 +229,7 @@ export function startPoller(options: PollerOptions): Poller {
   const functionTimeoutMs = options.functionTimeoutMs ?? 30_000;
   const maxConcurrency = options.maxConcurrency ?? 2;
   const region = options.region ?? 'us-east-1';
-  const functionName = options.functionName ?? 'moengage-adapter-sender';
+  const functionName = options.functionName;
   const stopTimeoutMs = options.stopTimeoutMs ?? 5_000;
   const onError = options.onError ?? (() => {});
   const now = options.now ?? Date.now;
@@ -285,7 +292,7 @@ export function startPoller(options: PollerOptions): Poller {
 
   async function invoke(records: SQSRecord[]): Promise<void> {
     counters.batches++;
-    const context = createLambdaContext({ functionName, region, timeoutMs: functionTimeoutMs, now });
+    const context = createLambdaContext({ ...(functionName !== undefined ? { functionName } : {}), timeoutMs: functionTimeoutMs, now });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<{ timedOut: true }>((resolve) => {
       timer = setTimeout(() => resolve({ timedOut: true }), functionTimeoutMs);

@@ -119,14 +119,27 @@ export interface ExportAttribute {
   BinaryValue?: string;
 }
 
-/** `export`: the list fields, the full body and every attribute (message and system). */
-export interface ExportJson extends ListJson {
+/** Which queue a command reads: the DLQ (default) or the main queue (`--queue main`). */
+export type QueueChoice = 'dlq' | 'main';
+
+export function parseQueueChoice(value: string | undefined): QueueChoice {
+  if (value === undefined || value === 'dlq') return 'dlq';
+  if (value === 'main') return 'main';
+  throw new UsageError(`--queue must be dlq or main (got "${value}")`);
+}
+
+/**
+ * `export`: the list fields, the full body and every attribute (message and system). From the
+ * main queue, `reason` is null: nothing failed there.
+ */
+export interface ExportJson extends Omit<ListJson, 'reason'> {
+  reason: string | null;
   body: string;
   messageAttributes: Record<string, ExportAttribute>;
   attributes: Record<string, string>;
 }
 
-export function exportJson(e: DlqEntry): ExportJson {
+export function exportJson(e: DlqEntry, queue: QueueChoice = 'dlq'): ExportJson {
   const messageAttributes: Record<string, ExportAttribute> = {};
   for (const [k, v] of Object.entries(e.messageAttributes)) {
     const a: ExportAttribute = { DataType: v.DataType ?? 'String' };
@@ -134,7 +147,7 @@ export function exportJson(e: DlqEntry): ExportJson {
     if (v.BinaryValue !== undefined) a.BinaryValue = Buffer.from(v.BinaryValue).toString('base64');
     messageAttributes[k] = a;
   }
-  return { ...listJson(e), body: e.body, messageAttributes, attributes: { ...e.attributes } };
+  return { ...listJson(e), ...(queue === 'main' ? { reason: null } : {}), body: e.body, messageAttributes, attributes: { ...e.attributes } };
 }
 
 /** Attributes that describe the failure: dropped on redrive, so that a redriven message starts fresh. */

@@ -1,9 +1,10 @@
 /** `--help` texts of the tool and of each command. */
 import { SOURCE_NAMES } from '../../functions/core/config';
 import { REASON_CODES } from './entry';
+import { TOOL_COMMAND } from '../../lib/tool-command';
 import { DEFAULT_LIST_LIMIT } from './list';
 
-const TOOL = 'npx moengage-adapter';
+const TOOL = TOOL_COMMAND;
 
 const SELECTION = `Queue selection (one of):
   --stack NAME                    the deployed stack: its QueueUrl and DlqUrl outputs
@@ -15,7 +16,8 @@ const SELECTION = `Queue selection (one of):
 
 export const EXIT_CODES = `Exit codes:
   0  done
-  1  the operation failed or is incomplete (some messages failed, interrupted with Ctrl-C)
+  1  the operation failed or is incomplete (some messages failed, a redrive whose messages
+     came back to the DLQ, interrupted with Ctrl-C)
   2  usage error (unknown option, bad value, purge without --yes)
   3  configuration or connection error (no AWS credentials, queue or stack not found,
      access denied, no region, dev server not running)`;
@@ -33,7 +35,9 @@ Commands:
   list      show parked messages and their failure reasons, without consuming them
   redrive   move parked messages back to the main queue (filtered, paced, resumable)
   export    save parked messages (body and attributes) to a JSONL file, without consuming them
+            (--queue main: the messages still waiting in the main queue)
   purge     delete every parked message (saves them to a JSONL file first)
+            (--queue main: empty the main queue the same way, at teardown)
 
 ${SELECTION}
 
@@ -81,13 +85,15 @@ ${FILTERS}
                   moves everything (no --reason / --source / --limit) and keeps the failure_*
                   attributes. Emulators (npm run dev) do not have it.
 
-Progress (moved / skipped / failed) goes to stderr.
+Progress (moved / skipped / failed) goes to stderr; the summary, once, to stdout. Messages that
+MoEngage refuses again during the run come back to the DLQ: they are not moved twice, the
+summary counts them ("came back to the DLQ N") and the exit code is 1.
 
 ${SELECTION}
 
 ${EXIT_CODES}
 `,
-  export: `Usage: ${TOOL} dlq export <queue selection> --out FILE.jsonl [--reason CODE] [--source S]
+  export: `Usage: ${TOOL} dlq export <queue selection> --out FILE.jsonl [--queue dlq|main] [--reason CODE] [--source S]
 
 Writes the parked messages to FILE, one JSON object per line: the fields of \`list --json\`
 plus body (the raw message body), messageAttributes and attributes (SQS system attributes).
@@ -96,22 +102,30 @@ personal data (emails, phone numbers), so keep it private and delete it when don
 
 Options:
   --out FILE      the JSONL file to create (required)
+  --queue Q       dlq (default) or main: the messages still waiting for delivery (reason is
+                  null; --reason does not apply). In a FIFO queue a non-consuming read cannot see
+                  a user's later messages: to save them all at teardown, use purge --queue main.
 ${FILTERS}
 
 ${SELECTION}
 
 ${EXIT_CODES}
 `,
-  purge: `Usage: ${TOOL} dlq purge <queue selection> --yes [--no-export] [--out FILE.jsonl]
+  purge: `Usage: ${TOOL} dlq purge <queue selection> --yes [--queue dlq|main] [--no-export] [--out FILE.jsonl]
 
-Deletes every message in the DLQ. Refuses without --yes (exit 2).
-Unless --no-export, every message is first saved to dlq-export-<timestamp>.jsonl in the
-current directory (or --out FILE): messages are received, appended to the file and synced to
-disk, and only then deleted, so nothing is deleted that is not in the file.
+Deletes every message in the DLQ (--queue main: in the main queue). Refuses without --yes (exit 2).
+Unless --no-export, every message is first saved to dlq-export-<timestamp>.jsonl
+(main-export-<timestamp>.jsonl) in the current directory (or --out FILE): messages are
+received, appended to the file and synced to disk, and only then deleted, so nothing is deleted
+that is not in the file, a FIFO queue's later messages of a user included.
 With --no-export it uses SQS PurgeQueue (falling back to receive + delete where PurgeQueue fails).
+
+Teardown (docs/deploy.md): once providers no longer send and the main queue has drained, save
+and empty both queues before \`cdk destroy\`: \`purge --queue main --yes\`, then \`purge --yes\`.
 
 Options:
   --yes           confirm: really delete
+  --queue Q       dlq (default) or main
   --no-export     do not save the messages first
   --out FILE      where to save them (must not exist yet)
 

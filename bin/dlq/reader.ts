@@ -35,10 +35,12 @@ export class DlqReader {
   constructor(
     private readonly ctx: CommandContext,
     private readonly visibilitySeconds: number,
+    /** The queue read: the DLQ unless told otherwise (`--queue main`). */
+    private readonly queueUrl?: string,
   ) {}
 
   private get url(): string {
-    return this.ctx.queues.dlqUrl;
+    return this.queueUrl ?? this.ctx.queues.dlqUrl;
   }
 
   get heldCount(): number {
@@ -67,7 +69,7 @@ export class DlqReader {
       if (errorNames(err).some((n) => n === 'OverLimit' || n === 'AWS.SimpleQueueService.OverLimit')) {
         return { received: 0, fresh: [], repeated: [], overLimit: true };
       }
-      throw toCliError(err, { queueUrl: this.url, doing: 'reading the DLQ' });
+      throw toCliError(err, { queueUrl: this.url, doing: `reading the ${this.queueUrl ? 'queue' : 'DLQ'}` });
     }
     const fresh: DlqEntry[] = [];
     const repeated: DlqEntry[] = [];
@@ -151,6 +153,8 @@ export interface ScanOptions {
   /** Visibility timeout of the scan's receives: how long a message stays hidden if the tool is killed mid-scan. */
   visibilitySeconds?: number;
   onMatch: (entry: DlqEntry) => void | Promise<void>;
+  /** The queue to read. @default the DLQ */
+  queueUrl?: string;
 }
 
 export interface ScanResult {
@@ -168,7 +172,7 @@ const IDLE_ROUNDS = 5;
 
 /** Visits every message of the DLQ once, without consuming any. */
 export async function scanDlq(ctx: CommandContext, opts: ScanOptions): Promise<ScanResult> {
-  const reader = new DlqReader(ctx, opts.visibilitySeconds ?? 60);
+  const reader = new DlqReader(ctx, opts.visibilitySeconds ?? 60, opts.queueUrl);
   const result: ScanResult = { seen: 0, matched: 0, limitReached: false, overLimit: false, interrupted: false };
   let idle = 0;
   try {

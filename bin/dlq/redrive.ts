@@ -116,9 +116,15 @@ function progressText(c: RedriveCounts): string {
   return `redrive: moved ${c.moved}, skipped ${c.skipped}, failed ${c.failed}${c.returned ? `, came back ${c.returned}` : ''}`;
 }
 
-function progress(io: Output, c: RedriveCounts, final = false): void {
-  if (io.errIsTTY) io.err(`\r\x1b[K${progressText(c)}${final ? '\n' : ''}`);
+/** Progress on stderr while the run lasts: rewritten in place on a terminal, a line per 100 moved otherwise. */
+function progress(io: Output, c: RedriveCounts): void {
+  if (io.errIsTTY) io.err(`\r\x1b[K${progressText(c)}`);
   else io.err(`${progressText(c)}\n`);
+}
+
+/** Removes the progress line from a terminal: the summary is printed once, on stdout. */
+function clearProgress(io: Output): void {
+  if (io.errIsTTY) io.err('\r\x1b[K');
 }
 
 /** Send failures in a row after which the main queue is taken to be down and the run stops. */
@@ -245,13 +251,15 @@ export async function redriveCommand(ctx: CommandContext, opts: RedriveOptions):
       `Dry run: would move ${wouldMove.length} message(s)${describeFilter(opts.filter)} to ${ctx.queues.queueUrl}; ${counts.skipped} would stay. Nothing was changed.`,
     );
   } else {
-    progress(ctx.io, counts, true);
+    clearProgress(ctx.io);
     line(
       ctx.io,
-      `Moved ${counts.moved} message(s)${describeFilter(opts.filter)} to the main queue; skipped ${counts.skipped}; failed ${counts.failed}.`,
+      `Moved ${counts.moved} message(s)${describeFilter(opts.filter)} to the main queue; skipped ${counts.skipped}; failed ${counts.failed}${
+        counts.returned > 0 ? `; came back to the DLQ ${counts.returned}` : ''
+      }.`,
     );
     if (counts.returned > 0) {
-      note(ctx.io, `note: ${counts.returned} message(s) failed again during this run and were left in the DLQ (not moved twice): check the cause first.`);
+      note(ctx.io, `note: ${counts.returned} message(s) failed again after the redrive and are back in the DLQ (not moved twice): fix the cause first.`);
     }
   }
   if (info.fifo && hasFilter(opts.filter) && counts.skipped > 0) {
@@ -259,7 +267,8 @@ export async function redriveCommand(ctx: CommandContext, opts: RedriveOptions):
   }
   if (interrupted) note(ctx.io, 'interrupted: nothing was lost; run the same redrive again to continue.');
   if (fatal) throw toCliError(fatal, { queueUrl: ctx.queues.dlqUrl, ...(ctx.endpoint ? { endpoint: ctx.endpoint } : {}) });
-  return interrupted || counts.failed > 0 ? EXIT.failed : EXIT.ok;
+  // A message that came back was not delivered: for a script, that is a failure like any other.
+  return interrupted || counts.failed > 0 || counts.returned > 0 ? EXIT.failed : EXIT.ok;
 }
 
 async function nativeRedrive(ctx: CommandContext, info: QueueInfo, opts: RedriveOptions): Promise<ExitCode> {

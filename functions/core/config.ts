@@ -5,6 +5,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
 import { STANDARD_ATTRIBUTE_KEYS } from './moengage/types';
+import { closestKey } from './suggest';
 
 /**
  * The schemas of the Lambda path (here, envelope.ts, moengage/payload.ts, shared/secrets.ts)
@@ -222,12 +223,65 @@ export function sourceOptions(config: AdapterConfig, source: SourceName): Standa
   return options;
 }
 
-/** Turns zod issues into one line per problem, each naming its path, e.g. `sources.standard.mapping.events: ...`. */
-export function formatIssues(error: z.core.$ZodError, prefix = ''): string {
+interface SchemaDef {
+  type?: string;
+  shape?: Record<string, unknown>;
+  innerType?: unknown;
+  valueType?: unknown;
+  element?: unknown;
+  in?: unknown;
+  out?: unknown;
+}
+
+function defOf(schema: unknown): SchemaDef | undefined {
+  return (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+}
+
+/** Through optional, default, preprocess (pipe) and the like, to the schema that does the work. */
+function unwrapSchema(schema: unknown): unknown {
+  let s = schema;
+  for (let i = 0; i < 10; i++) {
+    const def = defOf(s);
+    if (!def) return s;
+    if (def.innerType !== undefined && ['optional', 'default', 'prefault', 'nullable', 'readonly', 'catch', 'nonoptional'].includes(def.type ?? '')) s = def.innerType;
+    else if (def.type === 'pipe') s = defOf(def.out)?.type === 'transform' ? def.in : def.out;
+    else return s;
+  }
+  return s;
+}
+
+/** The keys of the object schema at `path` under `root` (zod and zod/mini schemas alike), if it is one. */
+export function objectKeysAt(root: unknown, path: readonly PropertyKey[]): string[] | undefined {
+  let s = unwrapSchema(root);
+  for (const segment of path) {
+    const def = defOf(s);
+    if (def?.type === 'object' && def.shape) s = def.shape[String(segment)];
+    else if (def?.type === 'record') s = def.valueType;
+    else if (def?.type === 'array') s = def.element;
+    else return undefined;
+    s = unwrapSchema(s);
+  }
+  const def = defOf(s);
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+/**
+ * Turns zod issues into one line per problem, each naming its path, e.g.
+ * `sources.standard.mapping.events: ...`. Given the schema that was parsed, an unknown key gets
+ * a "did you mean" with the closest known key at that place (`customerID` → `customerId`).
+ */
+export function formatIssues(error: z.core.$ZodError, prefix = '', schema?: unknown): string {
   return error.issues
     .map((i) => {
       const path = [prefix, ...i.path.map(String)].filter((p) => p !== '').join('.');
-      return `${path || '(root)'}: ${i.message}`;
+      let hint = '';
+      if (i.code === 'unrecognized_keys' && schema !== undefined) {
+        const known = objectKeysAt(schema, i.path) ?? [];
+        const guesses = i.keys.map((k) => [k, closestKey(k, known)] as const).filter(([, g]) => g !== undefined);
+        if (guesses.length === 1 && i.keys.length === 1) hint = ` (did you mean ${guesses[0]![1]}?)`;
+        else if (guesses.length > 0) hint = ` (did you mean ${guesses.map(([k, g]) => `${g} for ${k}`).join(', ')}?)`;
+      }
+      return `${path || '(root)'}: ${i.message}${hint}`;
     })
     .join('\n');
 }
@@ -240,7 +294,7 @@ export class ConfigError extends Error {
 export function parseAdapterConfig(input: unknown, where = 'adapter configuration'): AdapterConfig {
   const result = configSchema('adapterConfig').safeParse(input ?? {});
   if (!result.success) {
-    throw new ConfigError(`Invalid ${where}:\n${formatIssues(result.error)}`);
+    throw new ConfigError(`Invalid ${where}:\n${formatIssues(result.error, '', configSchema('adapterConfig'))}`);
   }
   return result.data;
 }

@@ -3,7 +3,7 @@
  * No AWS here: the queue, the secrets, the clock and telemetry are injected.
  * Answers follow contract.md's "Receiver answers" table.
  */
-import { isSourceName, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
+import { isSourceName, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
 import { isoString } from '../core/moengage/attributes';
 import { METRIC } from '../core/names';
@@ -69,6 +69,12 @@ function routeName(path: string): string | undefined {
   return name !== '' && !name.includes('/') ? name : undefined;
 }
 
+/** The route's source as an error message may show it: at most 40 URL-safe characters, anything else as `?`. */
+function shownSource(name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._~-]/g, '?');
+  return safe.length > 40 ? `${safe.slice(0, 40)}...` : safe;
+}
+
 /** A refusal of the webhook itself (4xx): counted by reason and logged without any value from it. */
 function reject(
   t: Telemetry,
@@ -90,7 +96,12 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
 
   const name = routeName(req.path);
   if (!name || !isSourceName(name)) {
-    return errorResponse(404, 'not_found', 'unknown route: POST /webhooks/{source} with a configured source');
+    const enabled = SOURCE_NAMES.filter((s) => sourceOptions(deps.config, s).enabled).join(', ');
+    return errorResponse(
+      404,
+      'not_found',
+      name ? `unknown source "${shownSource(name)}": the enabled sources are ${enabled}` : `unknown route: webhooks are received at POST /webhooks/{source}, source one of ${enabled}`,
+    );
   }
   const options = sourceOptions(deps.config, name);
   if (!options.enabled) return errorResponse(404, 'not_found', `source ${name} is not enabled`);

@@ -433,7 +433,7 @@ describe('outputs', () => {
   });
 
   it('DlqCommand is the exact CLI command', () => {
-    expect(outputs().DlqCommand!.Value).toBe('npx moengage-adapter dlq list --stack MoEngageAdapter');
+    expect(outputs().DlqCommand!.Value).toBe('npx --no-install moengage-adapter dlq list --stack MoEngageAdapter');
   });
 
   it('one webhook URL per enabled source, ending in /webhooks/{source}', () => {

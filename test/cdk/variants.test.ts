@@ -322,7 +322,7 @@ describe('configFile with the adapter configuration, base URL instead of a data 
     expect(senderEnv[ENV.senderMaxConcurrency]).toBe('50');
     expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 50 });
     expect(s.stack.stackName).toBe('Hooks-Prod');
-    expect(s.json.Outputs?.DlqCommand?.Value).toBe('npx moengage-adapter dlq list --stack Hooks-Prod');
+    expect(s.json.Outputs?.DlqCommand?.Value).toBe('npx --no-install moengage-adapter dlq list --stack Hooks-Prod');
     const alarmNames = resourcesOfType(s, 'AWS::CloudWatch::Alarm').map(([, a]) => a.AlarmName);
     expect(alarmNames).toContain('Hooks-Prod-DlqNotEmpty');
   });

@@ -317,7 +317,8 @@ describe('dlq redrive', () => {
     expect(Object.keys(clerk.messageAttributes).sort()).toEqual(['event_type', 'source']);
     expect(clerk.messageAttributes.source?.StringValue).toBe('clerk');
     expect(cap.out()).toContain('Moved 3 message(s) to the main queue; skipped 0; failed 0.');
-    expect(cap.err()).toContain('redrive: moved 3, skipped 0, failed 0');
+    // The summary is printed once, on stdout (no progress line for 3 messages off a terminal).
+    expect(cap.err()).toBe('');
   });
 
   it('moves only what matches --reason / --source; the rest stays, visible', async () => {
@@ -658,6 +659,113 @@ describe('the bin entry', () => {
     );
     expect(err?.code).toBe(3);
     expect(err?.stderr?.trim().split('\n')).toEqual([`error: Queue not found: ${base}/b.fifo does not exist (check the URL, the region and the account).`]);
+  });
+});
+
+describe('redrive whose messages come back (MoEngage still refusing)', () => {
+  /** The main queue "delivers" each message straight back to the DLQ, as a sender still refused by MoEngage would. */
+  function refusingSender(q: Queues): SqsLike {
+    let n = 0;
+    const send = async (command: unknown, ...rest: unknown[]) => {
+      const out = await (sqs.send as (...a: unknown[]) => Promise<unknown>)(command, ...rest);
+      if (command instanceof SendMessageCommand && command.input.QueueUrl === q.queueUrl) {
+        const body = command.input.MessageBody!;
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: q.dlqUrl,
+            MessageBody: body,
+            MessageAttributes: parkAttributes({ reason: 'moengage_rejected', attempts: 1, failedAt: '2026-03-02T12:00:01.000Z', status: 400 }, { source: 'clerk', eventType: 'user.updated' }),
+            MessageGroupId: command.input.MessageGroupId,
+            MessageDeduplicationId: `again-${++n}`,
+          }),
+        );
+      }
+      return out;
+    };
+    return { send: send as SQSClient['send'] };
+  }
+
+  it('exits 1 and says once, on stdout, how many came back', async () => {
+    const q = makeQueues();
+    await parkStandardSet(q);
+    const { ctx, cap } = makeCtx(q, { sqs: refusingSender(q) });
+    expect(await redriveCommand(ctx, { filter: {}, dryRun: false, native: false })).toBe(1);
+    expect(cap.out()).toBe('Moved 3 message(s) to the main queue; skipped 0; failed 0; came back to the DLQ 3.\n');
+    expect(cap.errLines()).toEqual([
+      'note: 3 message(s) failed again after the redrive and are back in the DLQ (not moved twice): fix the cause first.',
+    ]);
+    expect(inspect(q.dlqName).ready).toHaveLength(3);
+  });
+
+  it('on a terminal, the progress line is cleared, not repeated as a summary', async () => {
+    const q = makeQueues();
+    await parkStandardSet(q);
+    const { ctx, cap } = makeCtx(q);
+    ctx.io = { ...cap.io, errIsTTY: true };
+    expect(await redriveCommand(ctx, { filter: {}, dryRun: false, native: false })).toBe(0);
+    expect(cap.err().endsWith('\r\x1b[K')).toBe(true);
+    expect(cap.err()).not.toContain('\n');
+    expect(cap.out()).toBe('Moved 3 message(s) to the main queue; skipped 0; failed 0.\n');
+  });
+});
+
+describe('--queue main (teardown)', () => {
+  async function enqueue(q: Queues, id: string, customerId: string): Promise<void> {
+    const envelope = envelopeOf({ source: 'clerk', eventId: id, customerId, reason: 'unknown' as FailureReason });
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: q.queueUrl,
+        MessageBody: encodeEnvelope(envelope),
+        MessageGroupId: messageGroupId(customerId),
+        MessageDeduplicationId: deduplicationId('clerk', id),
+      }),
+    );
+  }
+
+  it('purge --queue main saves every waiting message (a user\'s later ones too), empties the main queue, leaves the DLQ', async () => {
+    const q = makeQueues();
+    await parkStandardSet(q);
+    for (const id of ['evt_wait_1', 'evt_wait_2', 'evt_wait_3']) await enqueue(q, id, 'user_same');
+    await enqueue(q, 'evt_wait_4', 'user_other');
+    const dir = await mkdtemp(join(tmp, 'purge-main-'));
+    const { ctx, cap } = makeCtx(q);
+    expect(await purgeCommand(ctx, { yes: true, export: true, cwd: dir, queue: 'main' })).toBe(0);
+    const files = await readdir(dir);
+    expect(files).toEqual(['main-export-20260302T120000Z.jsonl']);
+    const rows = (await readFile(join(dir, files[0]!), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { body: string; reason: string | null; source: string });
+    expect(eventIdsOf(rows.map((r) => r.body))).toEqual(['evt_wait_1', 'evt_wait_2', 'evt_wait_3', 'evt_wait_4']);
+    expect(rows.every((r) => r.reason === null && r.source === 'clerk')).toBe(true);
+    const main = inspect(q.mainName);
+    expect(main.ready.length + main.inflight.length).toBe(0);
+    expect(inspect(q.dlqName).ready).toHaveLength(3);
+    expect(cap.out()).toBe(`Purged 4 message(s) from the main queue; saved 4 to ${join(dir, files[0]!)}.\n`);
+  });
+
+  it('export --queue main reads the main queue without consuming it', async () => {
+    const q = makeQueues();
+    await enqueue(q, 'evt_wait_9', 'user_nine');
+    const { ctx, cap } = makeCtx(q);
+    expect(await exportCommand(ctx, { out: 'main-export.jsonl', filter: {}, cwd: tmp, queue: 'main' })).toBe(0);
+    const rows = (await readFile(join(tmp, 'main-export.jsonl'), 'utf8')).split('\n').filter(Boolean);
+    expect(rows.map((l) => (JSON.parse(l) as { eventId: string }).eventId)).toEqual(['evt_wait_9']);
+    expect(inspect(q.mainName).ready).toHaveLength(1);
+    expect(cap.out()).toContain('Exported 1 message(s) from the main queue to');
+  });
+
+  it('the CLI takes --queue dlq|main on export and purge only, and refuses --reason with the main queue', async () => {
+    const q = makeQueues();
+    const sel = ['--queue-url', q.queueUrl, '--dlq-url', q.dlqUrl, '--endpoint', server.address];
+    const bad = capture();
+    expect(await main(['dlq', 'purge', ...sel, '--yes', '--queue', 'both'], { io: bad.io, env: {}, cwd: tmp })).toBe(2);
+    expect(bad.errLines()[0]).toMatch(/^error: --queue must be dlq or main \(got "both"\)/);
+    const reason = capture();
+    expect(await main(['dlq', 'export', ...sel, '--out', 'x.jsonl', '--queue', 'main', '--reason', 'auth_failed'], { io: reason.io, env: {}, cwd: tmp })).toBe(2);
+    expect(reason.errLines()[0]).toMatch(/^error: --reason filters parked messages/);
+    const list = capture();
+    expect(await main(['dlq', 'list', ...sel, '--queue', 'main'], { io: list.io, env: {}, cwd: tmp })).toBe(2);
   });
 });
 

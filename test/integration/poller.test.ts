@@ -122,8 +122,10 @@ describe('poller: Lambda SQS event source mapping behaviour', () => {
       messageAttributes: { source: { stringValue: 'clerk', stringListValues: [], binaryListValues: [], dataType: 'String' } },
     });
     const ctx = contexts[0]!;
-    expect(ctx.functionName).toBe('moengage-adapter-sender');
-    expect(ctx.invokedFunctionArn).toBe('arn:aws:lambda:us-east-1:000000000000:function:moengage-adapter-sender');
+    // Only what is true locally: no function ARN, memory limit or log group.
+    expect(ctx.functionName).toBe('');
+    expect(ctx.invokedFunctionArn).toBe('');
+    expect(ctx.memoryLimitInMB).toBe('');
     expect(ctx.awsRequestId).toMatch(/^[0-9a-f-]{36}$/);
     expect(ctx.getRemainingTimeInMillis()).toBeLessThanOrEqual(30_000);
 
@@ -313,7 +315,7 @@ describe('poller: pure parts', () => {
 
   it('Context.getRemainingTimeInMillis counts down from the function timeout on the injected clock', () => {
     let t = 5_000;
-    const ctx = createLambdaContext({ functionName: 'f', region: 'us-east-1', timeoutMs: 30_000, now: () => t });
+    const ctx = createLambdaContext({ functionName: 'f', timeoutMs: 30_000, now: () => t });
     expect(ctx.getRemainingTimeInMillis()).toBe(30_000);
     t += 12_345;
     expect(ctx.getRemainingTimeInMillis()).toBe(17_655);

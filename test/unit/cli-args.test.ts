@@ -28,7 +28,7 @@ describe('--help', () => {
   it('prints the tool help with the commands and the exit codes (exit 0)', async () => {
     const t = offline();
     expect(await main(['--help'], t.deps)).toBe(0);
-    expect(t.out()).toContain('Usage: npx moengage-adapter dlq <command> [options]');
+    expect(t.out()).toContain('Usage: npx --no-install moengage-adapter dlq <command> [options]');
     for (const c of COMMANDS) expect(t.out()).toMatch(new RegExp(`^  ${c}\\s`, 'm'));
     expect(t.out()).toMatch(/^ {2}0 {2}done$/m);
     expect(t.out()).toMatch(/^ {2}3 {2}configuration or connection error/m);
@@ -41,7 +41,7 @@ describe('--help', () => {
   it.each(COMMANDS)('dlq %s --help (exit 0, even with other options)', async (command) => {
     const t = offline();
     expect(await main(['dlq', command, '--local', '--help'], t.deps)).toBe(0);
-    expect(t.out()).toContain(`Usage: npx moengage-adapter dlq ${command}`);
+    expect(t.out()).toContain(`Usage: npx --no-install moengage-adapter dlq ${command}`);
     expect(t.out()).toContain('Exit codes:');
     expect(t.out()).toContain('--stack NAME');
   });
@@ -91,7 +91,7 @@ describe('usage errors: exit 2, one line, nothing contacted', () => {
     expect(await main(argv, t.deps)).toBe(2);
     expect(t.errLines()).toHaveLength(1);
     const lineText = t.errLines()[0]!;
-    expect(lineText).toMatch(/^error: .* Run `npx moengage-adapter dlq( \w+)? --help`\.$/);
+    expect(lineText).toMatch(/^error: .* Run `npx --no-install moengage-adapter dlq( \w+)? --help`\.$/);
     if (expected) expect(lineText.startsWith(expected)).toBe(true);
     expect(t.out()).toBe('');
   });

@@ -29,6 +29,6 @@ describe('docs/runbook.md', () => {
 
   it('shows the secret rotation and the redrive commands', () => {
     expect(runbook).toContain('aws secretsmanager put-secret-value --secret-id <MoEngageSecretName>');
-    expect(runbook).toContain('npx moengage-adapter dlq redrive --stack "$STACK" --reason');
+    expect(runbook).toContain('npx --no-install moengage-adapter dlq redrive --stack "$STACK" --reason');
   });
 });
