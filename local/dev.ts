@@ -330,6 +330,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       ENV.adapterConfigJson,
       ENV.rateLimitPerMinute,
       ENV.bulkRateLimitPerMinute,
+      ENV.eventRateLimitPerMinute,
       ENV.senderParallelism,
       ENV.moengageTimeoutMs,
       ENV.publicBaseUrl,

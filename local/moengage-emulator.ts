@@ -1,12 +1,13 @@
 /**
  * A local MoEngage Data API emulator (node:http) behaving like the documented User API
  * (../shared/seeds/moengage-user-api.txt): Track User `POST /v1/customer/{workspaceId}`,
- * Bulk Import `POST /v1/transition/{workspaceId}` and Delete User
+ * Create Event `POST /v1/event/{workspaceId}`, Bulk Import `POST /v1/transition/{workspaceId}`
+ * (customer and event elements) and Delete User
  * `POST /v1/customer/delete?app_id={workspaceId}`, Basic auth, 400/401/413/415/429 answers
- * with the documented bodies, per-window rate limits with rate-limit headers (Delete User has
- * its own: 5,000 requests a minute), fault injection (status codes, timeouts, connection
- * resets, and per-user rules: a status for the requests of one customer_id whose attributes
- * match) and records of what was accepted.
+ * with the documented bodies, per-window rate limits with rate-limit headers (Delete User and
+ * Create Event have their own: 5,000 requests and 30,000 events a minute), fault injection
+ * (status codes, timeouts, connection resets, and per-user rules: a status for the requests of
+ * one customer_id whose attributes match) and records of what was accepted.
  *
  * Profiles: every accepted Track User payload and Bulk Import element is merged into the
  * profile of its user (attributes overwrite; add/remove-to-array applied), as MoEngage does.
@@ -62,6 +63,10 @@ export const ERROR_BODIES = {
 
 /** Track User body limit: "the payload size exceeds 128 KB". */
 export const CUSTOMER_MAX_BODY_BYTES = 128 * 1024;
+/** Create Event body limit: taken as Track User's. */
+export const EVENT_MAX_BODY_BYTES = 128 * 1024;
+/** Create Event `user_timezone_offset` range, in seconds. */
+const MAX_TIMEZONE_OFFSET_SECONDS = 54_000;
 /** Bulk Import request limit (contract.md): 100,000 bytes. */
 export const BULK_MAX_BODY_BYTES = 100_000;
 /** Bodies larger than this are not buffered at all (answered 413 once drained). */
@@ -71,7 +76,7 @@ const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 // Types
 // ---------------------------------------------------------------------------------------------
 
-export type ApiKind = 'customer' | 'bulk' | 'delete';
+export type ApiKind = 'customer' | 'bulk' | 'delete' | 'event';
 
 export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
 /** Same shape as `validateCustomerPayload` of functions/core/moengage/payload.ts. */
@@ -117,7 +122,7 @@ export interface ProbabilisticFaults {
 
 export interface AcceptedRecord {
   api: ApiKind;
-  /** One user's Track User payload (a Bulk Import element, for bulk). */
+  /** One user's Track User payload, a Create Event payload, or a Bulk Import element (for bulk). */
   payload: Record<string, unknown>;
   /** Epoch ms, from the injected clock. */
   receivedAt: number;
@@ -179,6 +184,8 @@ export interface RateLimitOptions {
   bulkUsersPerWindow?: number;
   /** Delete User requests (one user each) per window. Default 5,000 (MoEngage's documented limit per minute). */
   deletePerWindow?: number;
+  /** Create Event events (actions) per window. Default 30,000. */
+  eventsPerWindow?: number;
   /** Window length in ms (fixed windows). Default 60,000; scale it down for tests and benchmarks. */
   windowMs?: number;
 }
@@ -232,6 +239,7 @@ export interface EmulatorStats {
     customer: { limit: number; remaining: number };
     bulk: { limit: number; remaining: number };
     delete: { limit: number; remaining: number };
+    event: { limit: number; remaining: number };
   };
 }
 
@@ -523,6 +531,44 @@ function checkCustomer(payload: unknown, identifiers: readonly string[], validat
   return { ok: true };
 }
 
+const EVENT_PLATFORMS = new Set(['android', 'ios', 'web', 'unknown']);
+
+/** A Create Event time: epoch seconds, or an ISO 8601 string. */
+function isEventTime(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
+  return typeof value === 'string' && (/^\d+$/.test(value) || !Number.isNaN(Date.parse(value)));
+}
+
+/** The documented rules of one Create Event payload (or Bulk Import event element). */
+function checkEvent(payload: unknown, at = ''): Check {
+  const invalid = (attribute: string, message: string): Check => ({ ok: false, body: (rid) => failBody('InvalidAttributeError', message, rid, `${at}${attribute}`) });
+  const missing = (attribute: string, message: string): Check => ({ ok: false, body: (rid) => failBody('MissingAttributeError', message, rid, `${at}${attribute}`) });
+  if (!isPlainObject(payload)) return missing('type', 'type is not found in the payload');
+  if (payload.type !== 'event') return payload.type === undefined ? missing('type', 'type is not found in the payload') : missing('type', "type must be 'event'");
+  const cid = payload.customer_id;
+  if (cid === undefined || cid === null) return missing('customer_id', 'customer_id is not found in the payload');
+  if (typeof cid !== 'string' || cid.trim() === '') return missing('customer_id', 'customer_id can not be empty Unicode String');
+  const actions = payload.actions;
+  if (!Array.isArray(actions) || actions.length === 0) return missing('actions', 'actions is not found in the payload');
+  for (let i = 0; i < actions.length; i++) {
+    const a: unknown = actions[i];
+    const path = `actions.${i}.`;
+    if (!isPlainObject(a) || typeof a.action !== 'string' || a.action.trim() === '') return missing(`${path}action`, 'action is not found in the payload');
+    if (a.attributes !== undefined && !isPlainObject(a.attributes)) return invalid(`${path}attributes`, 'attributes must be a JSON object');
+    if (a.platform !== undefined && !(typeof a.platform === 'string' && EVENT_PLATFORMS.has(a.platform.toLowerCase()))) {
+      return invalid(`${path}platform`, 'platform must be one of ANDROID, iOS, web or unknown');
+    }
+    for (const field of ['current_time', 'user_time'] as const) {
+      if (a[field] !== undefined && !isEventTime(a[field])) return invalid(`${path}${field}`, `${field} must be epoch seconds or an ISO 8601 time`);
+    }
+    const offset = a.user_timezone_offset;
+    if (offset !== undefined && !(typeof offset === 'number' && Math.abs(offset) <= MAX_TIMEZONE_OFFSET_SECONDS)) {
+      return invalid(`${path}user_timezone_offset`, `user_timezone_offset must be a number of seconds between -${MAX_TIMEZONE_OFFSET_SECONDS} and ${MAX_TIMEZONE_OFFSET_SECONDS}`);
+    }
+  }
+  return { ok: true };
+}
+
 function userKey(payload: Record<string, unknown>, identifiers: readonly string[]): string | undefined {
   if (typeof payload.customer_id === 'string' && payload.customer_id !== '') return payload.customer_id;
   const id = hasIdentifier(payload, identifiers);
@@ -595,7 +641,7 @@ function defaultBodyFor(status: number, rid: string): unknown {
   }
 }
 
-const ROUTE = /^\/v1\/(customer|transition)\/([^/?#]+)$/;
+const ROUTE = /^\/v1\/(customer|transition|event)\/([^/?#]+)$/;
 /** Delete User (matched before ROUTE, whose `customer/{workspaceId}` it would otherwise look like). */
 const DELETE_PATH = '/v1/customer/delete';
 /** Delete User's identity types (MoEngage's documented allowed values). */
@@ -620,6 +666,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     customer: new FixedWindowLimiter(opts.rateLimit?.customerPerWindow ?? 10_000, windowMs, now),
     bulk: new FixedWindowLimiter(opts.rateLimit?.bulkUsersPerWindow ?? 60_000, windowMs, now),
     delete: new FixedWindowLimiter(opts.rateLimit?.deletePerWindow ?? 5_000, windowMs, now),
+    event: new FixedWindowLimiter(opts.rateLimit?.eventsPerWindow ?? 30_000, windowMs, now),
   };
 
   const accepted: AcceptedRecord[] = [];
@@ -725,6 +772,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const c = limiters.customer.peek();
     const b = limiters.bulk.peek();
     const d = limiters.delete.peek();
+    const e = limiters.event.peek();
     return {
       requests: counters.requests,
       acceptedRequests: counters.acceptedRequests,
@@ -742,6 +790,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
         customer: { limit: limiters.customer.limit, remaining: c.remaining },
         bulk: { limit: limiters.bulk.limit, remaining: b.remaining },
         delete: { limit: limiters.delete.limit, remaining: d.remaining },
+        event: { limit: limiters.event.limit, remaining: e.remaining },
       },
     };
   }
@@ -775,7 +824,8 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     accepted.push(rec);
     if (accepted.length > maxRecords) accepted.splice(0, accepted.length - maxRecords);
     counters.acceptedUsers++;
-    applyToUser(users, payload, identifiers, at);
+    // An event changes no attribute of the profile.
+    if (payload.type !== 'event') applyToUser(users, payload, identifiers, at);
     const shown = opts.logRawPayloads ? payload : maskPii(payload);
     log(`[moengage-emulator] accepted ${api} ${JSON.stringify(shown)}`);
     opts.onAccepted?.(rec);
@@ -853,7 +903,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (contentType !== 'application/json') return { status: 415, body: ERROR_BODIES.unsupportedMedia(requestId), headers: rate };
 
-    const limit = api === 'bulk' ? BULK_MAX_BODY_BYTES : CUSTOMER_MAX_BODY_BYTES;
+    const limit = api === 'bulk' ? BULK_MAX_BODY_BYTES : api === 'event' ? EVENT_MAX_BODY_BYTES : CUSTOMER_MAX_BODY_BYTES;
     if (raw.tooLarge || raw.body.length > limit) {
       return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'bulk' ? '100000 bytes' : '128KB'), headers: rate };
     }
@@ -893,7 +943,11 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     }
 
     let payloads: Record<string, unknown>[];
-    if (api === 'customer') {
+    if (api === 'event') {
+      const check = checkEvent(json);
+      if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
+      payloads = [json as Record<string, unknown>];
+    } else if (api === 'customer') {
       const check = checkCustomer(json, identifiers, validate);
       if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
       payloads = [json as Record<string, unknown>];
@@ -906,7 +960,11 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
         return { status: 400, body: failBody('MissingAttributeError', 'elements is not found in the payload', requestId, 'elements'), headers: rate };
       }
       for (let i = 0; i < elements.length; i++) {
-        const check = checkCustomer(elements[i], identifiers, validate, `elements.${i}.`);
+        const element: unknown = elements[i];
+        const check =
+          isPlainObject(element) && element.type === 'event'
+            ? checkEvent(element, `elements.${i}.`)
+            : checkCustomer(element, identifiers, validate, `elements.${i}.`);
         if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
       }
       payloads = elements as Record<string, unknown>[];
@@ -921,7 +979,9 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       return { status: rule.status, body: rule.body ?? defaultBodyFor(rule.status, requestId), headers };
     }
 
-    const taken = limiters[api].take(payloads.length);
+    // Create Event's budget counts events (actions); the others count users.
+    const units = api === 'event' ? ((json as { actions: unknown[] }).actions.length) : payloads.length;
+    const taken = limiters[api].take(units);
     const headers = rateHeaders(api, taken.remaining, taken.resetMs);
     if (!taken.allowed) {
       counters.rateLimited++;
@@ -968,7 +1028,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       );
       return;
     }
-    const api: ApiKind = route[1] === 'delete' ? 'delete' : route[1] === 'customer' ? 'customer' : 'bulk';
+    const api: ApiKind = route[1] === 'delete' ? 'delete' : route[1] === 'customer' ? 'customer' : route[1] === 'event' ? 'event' : 'bulk';
     const pathWorkspace = decodeURIComponent(route[2] ?? '');
     counters.requests++;
     const requestId = newRequestId();
@@ -1072,6 +1132,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       limiters.customer.reset();
       limiters.bulk.reset();
       limiters.delete.reset();
+      limiters.event.reset();
       counters.requests = 0;
       counters.acceptedRequests = 0;
       counters.acceptedUsers = 0;

@@ -27,6 +27,24 @@ export function isSourceName(value: string): value is SourceName {
 }
 
 /**
+ * The provider event types an `events` option may map, per source: the create and update types
+ * the source acts on (its deletion event would re-create the user it deletes). The `standard`
+ * source's are its mapping's `events` less its `deleteEvents`. A test pins these to the
+ * sources' own lists.
+ */
+export const EVENT_OPTION_TYPES: Readonly<Record<Exclude<SourceName, 'standard'>, readonly string[]>> = {
+  clerk: ['user.created', 'user.updated'],
+  stripe: ['customer.created', 'customer.updated'],
+  shopify: ['customers/create', 'customers/update'],
+  workos: ['user.created', 'user.updated'],
+  auth0: ['user.created', 'user.updated'],
+  segment: ['identify'],
+};
+
+/** The longest MoEngage event name the `events` option accepts. */
+export const MAX_EVENT_NAME_LENGTH = 256;
+
+/**
  * The configuration schemas, built on first use and then kept: building zod schemas takes a
  * Lambda cold start milliseconds, and of the two Lambdas only the receiver reads a
  * configuration (the sender imports this module for SOURCE_NAMES and ConfigError alone).
@@ -123,6 +141,12 @@ function buildConfigSchemas() {
      * Delete User call. Off: deletion events are ignored (200).
      */
     deleteUsers: z._default(z.boolean(), false),
+    /**
+     * Provider event type -> MoEngage event name (`{"user.created": "Signed Up"}`): that event
+     * also becomes one MoEngage Create Event call, after the user's attributes. Checked per
+     * source by eventsOptionIssues (a known type, a usable name).
+     */
+    events: z.optional(z.record(z.string(), z.string())),
   };
 
   const sourceOptionsSchema = z.strictObject(sourceOptionsShape);
@@ -136,21 +160,29 @@ function buildConfigSchemas() {
       .check(z.refine((r) => Object.keys(r).length > 0, 'name at least one identifier')),
   });
 
-  const adapterConfigObject = z.strictObject({
-    sources: z._default(
-      z.strictObject({
-        clerk: z.optional(sourceOptionsSchema),
-        stripe: z.optional(sourceOptionsSchema),
-        shopify: z.optional(sourceOptionsSchema),
-        workos: z.optional(sourceOptionsSchema),
-        auth0: z.optional(sourceOptionsSchema),
-        segment: z.optional(sourceOptionsSchema),
-        standard: z.optional(standardSourceOptionsSchema),
+  const adapterConfigObject = z
+    .strictObject({
+      sources: z._default(
+        z.strictObject({
+          clerk: z.optional(sourceOptionsSchema),
+          stripe: z.optional(sourceOptionsSchema),
+          shopify: z.optional(sourceOptionsSchema),
+          workos: z.optional(sourceOptionsSchema),
+          auth0: z.optional(sourceOptionsSchema),
+          segment: z.optional(sourceOptionsSchema),
+          standard: z.optional(standardSourceOptionsSchema),
+        }),
+        {},
+      ),
+      identityResolution: z.optional(identityResolutionSchema),
+    })
+    .check(
+      z.superRefine((config, ctx) => {
+        for (const [source, options] of Object.entries(config.sources)) {
+          for (const issue of eventsOptionIssues(source as SourceName, options)) ctx.addIssue({ code: 'custom', ...issue });
+        }
       }),
-      {},
-    ),
-    identityResolution: z.optional(identityResolutionSchema),
-  });
+    );
 
   // `.default(value)` as on a schema of the `zod` classic API (see adapterConfigSchema below).
   const adapterConfigSchema = Object.assign(adapterConfigObject, {
@@ -166,6 +198,41 @@ function buildConfigSchemas() {
     identityResolution: identityResolutionSchema,
     adapterConfig: adapterConfigSchema,
   };
+}
+
+/**
+ * The problems of a source's `events` option, each with its path from the configuration's root:
+ * a provider type the source does not act on (or its deletion type), an empty name, a name
+ * with MoEngage's reserved `moe_` prefix or too long.
+ */
+function eventsOptionIssues(
+  source: SourceName,
+  options: { events?: Record<string, string> | undefined; mapping?: { events: string[]; deleteEvents: string[] } | undefined } | undefined,
+): { path: string[]; message: string }[] {
+  const events = options?.events;
+  if (!events) return [];
+  const issues: { path: string[]; message: string }[] = [];
+  let known: readonly string[];
+  if (source === 'standard') {
+    const mapping = options?.mapping;
+    if (!mapping) {
+      return [{ path: ['sources', source, 'events'], message: 'the standard source needs a mapping (sources.standard.mapping) before its events can be mapped' }];
+    }
+    known = mapping.events.filter((t) => !mapping.deleteEvents.includes(t));
+  } else {
+    known = EVENT_OPTION_TYPES[source];
+  }
+  for (const [type, name] of Object.entries(events)) {
+    const path = ['sources', source, 'events', type];
+    if (!known.includes(type)) {
+      const where = source === 'standard' ? "the mapping's events, deletion events excluded" : `the ${source} source acts on`;
+      issues.push({ path, message: `unknown ${source} event type "${type}" (${where}: ${known.map((t) => `"${t}"`).join(', ') || 'none'})` });
+    }
+    if (name.trim() === '') issues.push({ path, message: 'the MoEngage event name must not be empty' });
+    else if (name.trim().toLowerCase().startsWith('moe_')) issues.push({ path, message: 'the moe_ prefix is reserved by MoEngage for its own events' });
+    else if (name.length > MAX_EVENT_NAME_LENGTH) issues.push({ path, message: `the MoEngage event name is longer than ${MAX_EVENT_NAME_LENGTH} characters` });
+  }
+  return issues;
 }
 
 type ConfigSchemas = ReturnType<typeof buildConfigSchemas>;

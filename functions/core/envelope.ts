@@ -5,7 +5,7 @@
 import * as nodeCrypto from 'node:crypto';
 import * as z from 'zod/mini';
 import { SOURCE_NAMES } from './config';
-import type { CustomerPayload } from './moengage/types';
+import { EVENT_PLATFORMS, type CustomerPayload } from './moengage/types';
 
 export const ENVELOPE_VERSION = 1 as const;
 
@@ -38,6 +38,23 @@ function buildEnvelopeSchema() {
      * event carries the user's whole state (a snapshot).
      */
     partial: z.optional(z.literal(true)),
+    /**
+     * MoEngage events of this provider event (the source's `events` option): sent as one Create
+     * Event call (in bulk mode, a `{"type":"event"}` element) after the user's attributes, once
+     * per provider event id. Absent: none.
+     */
+    events: z.optional(
+      z
+        .array(
+          z.object({
+            action: z.string().check(z.minLength(1)),
+            attributes: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+            current_time: z.number(),
+            platform: z.optional(z.enum(EVENT_PLATFORMS)),
+          }),
+        )
+        .check(z.minLength(1)),
+    ),
     /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
     payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
       message: 'payload must be a MoEngage customer payload',

@@ -49,6 +49,10 @@ export const METRIC = {
   unversioned: 'UnversionedApplied',
   /** sender: MoEngage Delete User calls accepted. */
   usersDeleted: 'UsersDeleted',
+  /** sender: MoEngage events (the `events` option) accepted by Create Event or in a Bulk Import request (dimension `source`). */
+  eventsSent: 'EventsSent',
+  /** sender: a provider event whose MoEngage events were already sent: not sent again (dimension `source`). */
+  eventDuplicatesDropped: 'EventDuplicatesDropped',
   /** sender: the state store could not be read or written (the message is retried later). */
   stateStoreErrors: 'StateStoreErrors',
 } as const;
@@ -82,6 +86,8 @@ export const ENV = {
   moengageTimeoutMs: 'MOENGAGE_TIMEOUT_MS',
   /** Workspace-wide user updates per minute this sender may use (shared by its concurrent invocations). */
   rateLimitPerMinute: 'MOENGAGE_RATE_LIMIT_PER_MINUTE',
+  /** Create Event events per minute for the workspace (default 30,000, MoEngage's documented limit). */
+  eventRateLimitPerMinute: 'MOENGAGE_EVENT_RATE_LIMIT_PER_MINUTE',
   /** Bulk Import users per minute for the workspace (default 60,000). */
   bulkRateLimitPerMinute: 'MOENGAGE_BULK_RATE_LIMIT_PER_MINUTE',
   /** The event source's maxConcurrency: each container paces itself at 1/N of the workspace budget. */

@@ -55,6 +55,24 @@ export function stateKeyOf(envelope: Envelope, fallbackGroup?: string): string {
   return `${envelope.source}#${user}`;
 }
 
+/**
+ * The state store key of a provider event's MoEngage events (the Create Event claim): one item
+ * per source and event id, apart from the user's item, so that the events are judged by their
+ * own id whatever the attributes' fate (a stale `user.created` still fires its "Signed Up").
+ */
+export function eventClaimKey(source: string, eventId: string): string {
+  return `${source}#event#${eventIdHash(eventId)}`;
+}
+
+/** What claiming a provider event's Create Event found. */
+export type EventClaim =
+  /** Ours until the lease ends: send it, then mark it sent (or release it on failure). */
+  | { outcome: 'claimed' }
+  /** Already accepted by MoEngage: not sent again. */
+  | { outcome: 'sent' }
+  /** Another delivery holds the claim until `untilMs` (epoch ms): try again later. */
+  | { outcome: 'busy'; untilMs: number };
+
 /** What the sender does with one queued event. */
 export type Judgement =
   | {

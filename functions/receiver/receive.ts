@@ -9,6 +9,7 @@ import { isoString } from '../core/moengage/attributes';
 import { METRIC } from '../core/names';
 import type { SigningSecrets } from '../shared/secrets';
 import type { Telemetry } from '../shared/observability';
+import { mappedEvents } from '../sources/events';
 import type { SourceContext, WebhookRequest, WebhookSource } from '../sources/types';
 
 /** The largest body accepted (contract.md): 256 KB. */
@@ -168,6 +169,13 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     });
   }
 
+  // The `events` option: the MoEngage events of this provider event, for a user with a customer_id
+  // (Create Event names its user by customer_id).
+  let events = mapped.kind === 'payload' ? mappedEvents(name, event, options, ctx.now) : undefined;
+  if (events && mapped.kind === 'payload' && mapped.payload.customer_id === undefined) {
+    t.warn('event not sent: the user has no customer_id (identity resolution only)', { source: name, eventId: event.id, eventType: event.type });
+    events = undefined;
+  }
   const userKey = messageGroupId(mapped.customerKey);
   const envelope: Envelope = {
     v: ENVELOPE_VERSION,
@@ -180,6 +188,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     userKey,
     ...(mapped.kind === 'delete' ? { op: 'delete' as const } : {}),
     ...(mapped.kind === 'payload' && mapped.partial ? { partial: true as const } : {}),
+    ...(events ? { events } : {}),
     payload: mapped.kind === 'delete' ? { type: 'customer', customer_id: mapped.customerId } : mapped.payload,
   };
   const message: QueueMessage = {

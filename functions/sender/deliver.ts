@@ -17,6 +17,18 @@
  * Bulk mode packs the batch's users into Bulk Import requests (≤ 100,000 bytes each). A
  * 400/413 on a bulk request is isolated by falling back to per-user Track User calls for
  * that request's elements, so one bad user never parks the good ones.
+ *
+ * MoEngage events (the `events` option, envelope `events`): one Create Event call after the
+ * user's attributes were accepted (in bulk mode, an event element after the user's customer
+ * element in the same request), judged apart from the attributes, by the provider event id: a
+ * stale attribute update still fires its event, once. With the state store the event is first
+ * claimed (its own item, a lease until this invocation must have ended), then sent, then marked
+ * sent; a failed send releases the claim so that the retry sends it. The crash windows lean to
+ * at-least-once: a delivery that dies after claiming leaves a lease that ends, and the retry
+ * sends; one that dies between MoEngage's 200 and the mark (or whose request timed out after
+ * MoEngage accepted it) sends the event again on the retry. An event is never dropped
+ * silently: it reaches MoEngage or the DLQ with its reason. A provider event older than the
+ * user's deletion fires nothing (it would re-create the user).
  */
 import type { SQSRecord } from 'aws-lambda';
 import { decodeEnvelope, type Envelope } from '../core/envelope';
@@ -26,7 +38,9 @@ import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
 import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryLoopResult, type RetryPolicy } from '../core/retry';
 import { METRIC } from '../core/names';
-import { applyCommit, judge, stateKeyOf, type Judgement, type UserState } from '../core/state';
+import { applyCommit, eventClaimKey, judge, stateKeyOf, type Judgement, type UserState } from '../core/state';
+import type { BulkElement, EventPayload } from '../core/moengage/types';
+import { SQS_MAX_VISIBILITY_SECONDS } from '../core/retry';
 import { versionTime } from '../core/version';
 import { visibilityTimeoutSeconds } from '../core/retry';
 import type { CredentialsProvider } from '../shared/secrets';
@@ -52,8 +66,11 @@ export interface SenderDeps {
   client: MoEngageClient;
   credentials: CredentialsProvider;
   queue: SenderQueue;
-  /** Track User pacing (user updates / min), Bulk Import pacing (users / min), Delete User pacing (requests / min). */
-  limiters: { customer: RateLimiter; bulk: RateLimiter; delete: RateLimiter };
+  /**
+   * Track User pacing (user updates / min), Bulk Import pacing (users / min), Delete User pacing
+   * (requests / min), Create Event pacing (events / min, also for event elements of Bulk Import).
+   */
+  limiters: { customer: RateLimiter; bulk: RateLimiter; delete: RateLimiter; event: RateLimiter };
   policy: RetryPolicy;
   maxReceiveCount: number;
   /** Concurrent MoEngage calls in this invocation. */
@@ -354,7 +371,7 @@ async function deliverOne(item: Item, deps: SenderDeps, states: BatchStates): Pr
   const limiter = limiterOf(item, deps);
   if (!fitsInInvocation(deps, limiter.expectedWaitMs(1))) return notAttemptedOne(item, deps);
   const guarded = await guard(item, deps, states);
-  if (!guarded.go) return guarded.result;
+  if (!guarded.go) return eventsAfterDrop(item, guarded.result) ? fireEvents(item, deps, states, guarded.result) : guarded.result;
   return callAndRecord(item, guarded.judgement, deps, states);
 }
 
@@ -390,7 +407,137 @@ async function callAndRecord(item: Item, judgement: Extract<Judgement, { action:
     const deferred = await commitState(item, judgement, deps, states);
     if (deferred) return deferred;
   }
-  return settle(item, run.outcome, run.decision, deps);
+  const settled = await settle(item, run.outcome, run.decision, deps);
+  if (run.decision.action === 'done' && !deletion && hasEvents(item)) return fireEvents(item, deps, states, settled);
+  return settled;
+}
+
+// ---------------------------------------------------------------------------------------------
+// MoEngage events (Create Event)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How long a Create Event claim outlives the invocation's remaining time: the claim holds
+ * until this invocation has surely ended, then a retry of a delivery that died may claim it.
+ */
+const EVENT_LEASE_MARGIN_MS = 10_000;
+
+/** Whether the message carries MoEngage events to fire (a user update with a customer_id). */
+function hasEvents(item: Item): boolean {
+  const { envelope } = item;
+  return (envelope.events?.length ?? 0) > 0 && envelope.op !== 'delete' && typeof envelope.payload.customer_id === 'string' && envelope.payload.customer_id !== '';
+}
+
+/** Whether a message whose attributes were dropped (stale, duplicate) still has events to judge. */
+function eventsAfterDrop(item: Item, result: RecordResult): boolean {
+  return result.ok && result.action === 'dropped' && hasEvents(item);
+}
+
+function eventPayloadOf(item: Item): EventPayload {
+  const { envelope } = item;
+  return { type: 'event', customer_id: envelope.payload.customer_id as string, actions: envelope.events ?? [] };
+}
+
+/** A claimed (or, without the state store, unclaimed) Create Event about to be sent. */
+interface EventClaimed {
+  key?: string;
+  token?: string;
+}
+
+type EventGate = { go: true; claim: EventClaimed } | { go: false; result?: RecordResult };
+
+/**
+ * Decides whether a message's events go now: claimed (go), already sent or older than the
+ * user's deletion (no result: nothing to send), or claimed by another delivery / state table
+ * unavailable (a deferring result). Without the state store they always go.
+ */
+async function claimEvents(item: Item, deps: SenderDeps, states: BatchStates): Promise<EventGate> {
+  if (!deps.state) return { go: true, claim: {} };
+  const { envelope } = item;
+  const state = states.get(item.key);
+  if (state?.deleted && state.version !== undefined && envelope.version !== undefined && envelope.version <= state.version) {
+    deps.telemetry.info('event not sent: the user was deleted after it', { source: envelope.source, eventId: envelope.eventId, eventType: envelope.eventType });
+    return { go: false };
+  }
+  const key = eventClaimKey(envelope.source, envelope.eventId);
+  const token = `${item.record.messageId}/${item.receiveCount}/${deps.now()}`;
+  let claim;
+  try {
+    claim = await deps.state.claimEvent(key, token, deps.now() + deps.remainingMs() + EVENT_LEASE_MARGIN_MS);
+  } catch (err) {
+    return { go: false, result: await stateUnavailable(item, deps, err, 'write') };
+  }
+  if (claim.outcome === 'claimed') return { go: true, claim: { key, token } };
+  if (claim.outcome === 'sent') {
+    deps.telemetry.count(METRIC.eventDuplicatesDropped, 1, { name: 'source', value: envelope.source });
+    deps.telemetry.info('event already sent; not sent again', { source: envelope.source, eventId: envelope.eventId, eventType: envelope.eventType });
+    return { go: false };
+  }
+  return { go: false, result: await eventBusy(item, deps, claim.untilMs) };
+}
+
+/**
+ * Another delivery of the same provider event holds the claim (a duplicate in flight, or a
+ * delivery that died): come back once its lease ended. On the last receive the message is
+ * parked with its reason instead (a redrive then finds the event sent, or sends it).
+ */
+async function eventBusy(item: Item, deps: SenderDeps, untilMs: number): Promise<RecordResult> {
+  const message = 'the Create Event of this provider event is claimed by another delivery';
+  if (item.receiveCount >= deps.maxReceiveCount) {
+    return park(deps, item.record, item.envelope, { reason: 'retries_exhausted', detail: { message } }, item.receiveCount);
+  }
+  const seconds = Math.min(SQS_MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((untilMs - deps.now()) / 1000)));
+  return retryLater(item, seconds, message, deps);
+}
+
+/** After MoEngage accepted the events: the claim becomes `sent` for good. A failed write is logged, never retried by re-sending. */
+async function eventsSent(item: Item, claim: EventClaimed, deps: SenderDeps): Promise<void> {
+  const { envelope } = item;
+  deps.telemetry.count(METRIC.eventsSent, envelope.events?.length ?? 0, { name: 'source', value: envelope.source });
+  deps.telemetry.info('event sent', { source: envelope.source, eventId: envelope.eventId, eventType: envelope.eventType });
+  if (!deps.state || claim.key === undefined) return;
+  try {
+    await deps.state.markEventSent(claim.key);
+  } catch (err) {
+    // The pending claim's lease ends; only a later duplicate of this provider event would send it again.
+    deps.telemetry.count(METRIC.stateStoreErrors, 1);
+    deps.telemetry.error('the state table could not record a sent event', { error: (err as Error)?.name ?? 'Error', source: envelope.source, eventId: envelope.eventId });
+  }
+}
+
+/** After a failed Create Event: the claim is released so that the message's retry sends it at once. */
+async function releaseEvents(item: Item, claim: EventClaimed, deps: SenderDeps): Promise<void> {
+  if (!deps.state || claim.key === undefined || claim.token === undefined) return;
+  try {
+    await deps.state.releaseEvent(claim.key, claim.token);
+  } catch (err) {
+    // The lease ends by itself; the retry waits for it.
+    deps.telemetry.count(METRIC.stateStoreErrors, 1);
+    deps.telemetry.warn('the state table could not release an event claim', { error: (err as Error)?.name ?? 'Error', source: item.envelope.source, eventId: item.envelope.eventId });
+  }
+}
+
+/**
+ * The message's Create Event call, after its attributes were accepted (or dropped as stale or
+ * duplicate): `prior` is the attribute part's result, returned when the events are done too.
+ */
+async function fireEvents(item: Item, deps: SenderDeps, states: BatchStates, prior: RecordResult): Promise<RecordResult> {
+  const gate = await claimEvents(item, deps, states);
+  if (!gate.go) return gate.result ?? prior;
+  const payload = eventPayloadOf(item);
+  if (!fitsInInvocation(deps, deps.limiters.event.expectedWaitMs(payload.actions.length))) {
+    await releaseEvents(item, gate.claim, deps);
+    return notAttemptedOne(item, deps);
+  }
+  const run = await callWithRetries(deps, deps.limiters.event, payload.actions.length, item.receiveCount, item, (creds, timeoutMs) =>
+    deps.client.createEvent(creds, payload, { timeoutMs }),
+  );
+  if (run.decision.action === 'done') {
+    await eventsSent(item, gate.claim, deps);
+    return prior.ok && prior.action === 'dropped' ? { ok: true, action: 'delivered' } : prior;
+  }
+  await releaseEvents(item, gate.claim, deps);
+  return settle(item, run.outcome, run.decision, deps, 'Create Event');
 }
 
 /**
@@ -461,17 +608,21 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
       }
       const guarded = await guard(item, deps, states);
       if (guarded.go) sendable.push({ item, judgement: guarded.judgement });
+      else if (eventsAfterDrop(item, guarded.result)) sendable.push({ item });
       else results.set(item.record.messageId, guarded.result);
     }
     // Deletions use Delete User in bulk mode too (Bulk Import has no deletion).
     const deletions = sendable.filter((s) => s.item.envelope.op === 'delete');
-    const packs = packBulkRequests(
+    const packable = await claimBulkEvents(
       sendable.filter((s) => s.item.envelope.op !== 'delete'),
-      (s) => s.judgement.payload,
+      deps,
+      results,
+      states,
     );
+    const packs = packBulkRequests(packable, elementsOf);
     await Promise.all([
       runLimited(deletions, deps.parallelism, async (s) => {
-        results.set(s.item.record.messageId, await sendJudged(s.item, s.judgement, deps, states));
+        results.set(s.item.record.messageId, await sendOnItsOwn(s, deps, states));
       }),
       runLimited(packs, deps.parallelism, (pack) => sendPack(pack.items, pack.oversized, deps, results, states)),
     ]);
@@ -481,7 +632,60 @@ async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string,
 
 interface Sendable {
   item: Item;
-  judgement: Extract<Judgement, { action: 'apply' }>;
+  /** The attribute update to send; absent when it was dropped (stale, duplicate) but the events still go. */
+  judgement?: Extract<Judgement, { action: 'apply' }>;
+  /** The claimed events, sent as an event element after the customer element. */
+  event?: EventClaimed;
+}
+
+/** A Bulk Import member's elements: its customer element, then its event element. */
+function elementsOf(s: Sendable): BulkElement[] {
+  const elements: BulkElement[] = [];
+  if (s.judgement) elements.push(s.judgement.payload);
+  if (s.event) elements.push(eventPayloadOf(s.item));
+  return elements;
+}
+
+/** A member sent with per-user calls instead of Bulk Import: Track User (then Create Event), or its events alone. */
+function sendOnItsOwn(s: Sendable, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
+  if (s.judgement) return sendJudged(s.item, s.judgement, deps, states);
+  return fireEvents(s.item, deps, states, { ok: true, action: 'dropped' });
+}
+
+/**
+ * Claims the events of the users about to be packed (in parallel). A member whose events are
+ * claimed by another delivery (or whose claim cannot be written) waits, attributes included,
+ * with its result; one whose events were sent already goes with its attributes alone.
+ */
+async function claimBulkEvents(sendable: Sendable[], deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<Sendable[]> {
+  const keep = new Set<Sendable>();
+  await runLimited(sendable, 16, async (s) => {
+    if (hasEvents(s.item)) {
+      const gate = await claimEvents(s.item, deps, states);
+      if (gate.go) s.event = gate.claim;
+      else if (gate.result) {
+        results.set(s.item.record.messageId, gate.result);
+        return;
+      }
+    }
+    if (!s.judgement && !s.event) {
+      results.set(s.item.record.messageId, { ok: true, action: 'dropped' });
+      return;
+    }
+    keep.add(s);
+  });
+  return sendable.filter((s) => keep.has(s));
+}
+
+async function releaseBulkEvents(members: Sendable[], deps: SenderDeps): Promise<void> {
+  await runLimited(
+    members.filter((s) => s.event),
+    16,
+    async (s) => {
+      await releaseEvents(s.item, s.event as EventClaimed, deps);
+      delete s.event;
+    },
+  );
 }
 
 /** Reads the states of a batch's users in parallel (a failed read is retried, and handled, by guard). */
@@ -500,36 +704,41 @@ async function prefetchStates(items: Item[], deps: SenderDeps, states: BatchStat
 
 async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
   if (members.length === 0) return;
-  const perUser = () =>
-    runLimited(members, deps.parallelism, async (s) => {
-      results.set(s.item.record.messageId, await sendJudged(s.item, s.judgement, deps, states));
+  // Per-user calls claim the events again, one user at a time.
+  const perUser = async () => {
+    await releaseBulkEvents(members, deps);
+    await runLimited(members, deps.parallelism, async (s) => {
+      results.set(s.item.record.messageId, await sendOnItsOwn(s, deps, states));
     });
+  };
   if (oversized) {
     // Too big for a Bulk Import request (100,000 bytes) but within Track User's 128 KB.
     await perUser();
     return;
   }
-  if (!fitsInInvocation(deps, deps.limiters.bulk.expectedWaitMs(members.length))) {
+  const events = members.reduce((n, s) => n + (s.event ? (s.item.envelope.events?.length ?? 0) : 0), 0);
+  if (!fitsInInvocation(deps, Math.max(deps.limiters.bulk.expectedWaitMs(members.length), deps.limiters.event.expectedWaitMs(events)))) {
+    await releaseBulkEvents(members, deps);
     await notAttempted(members.map((s) => s.item), deps, results);
     return;
   }
   const minReceive = Math.min(...members.map((s) => s.item.receiveCount));
-  const run = await callWithRetries(deps, deps.limiters.bulk, members.length, minReceive, undefined, (creds, timeoutMs) =>
-    deps.client.bulkImport(
-      creds,
-      members.map((s) => s.judgement.payload),
-      { timeoutMs },
-    ),
-  );
+  const run = await callWithRetries(deps, deps.limiters.bulk, members.length, minReceive, undefined, async (creds, timeoutMs) => {
+    // The event elements count against Create Event's own budget as well.
+    await deps.limiters.event.acquire(events);
+    return deps.client.bulkImport(creds, members.flatMap(elementsOf), { timeoutMs });
+  });
   const outcome = run.outcome;
   if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
-    deps.telemetry.warn('bulk request refused; isolating its users with Track User calls', { status: outcome.status, users: members.length });
+    deps.telemetry.warn('bulk request refused; isolating its users with Track User and Create Event calls', { status: outcome.status, users: members.length });
     await perUser();
     return;
   }
-  for (const { item, judgement } of members) {
+  if (outcome.kind !== 'delivered') await releaseBulkEvents(members, deps);
+  for (const { item, judgement, event } of members) {
     if (outcome.kind === 'delivered') {
-      const deferred = await commitState(item, judgement, deps, states);
+      if (event) await eventsSent(item, event, deps);
+      const deferred = judgement ? await commitState(item, judgement, deps, states) : undefined;
       if (deferred) {
         results.set(item.record.messageId, deferred);
         continue;
@@ -563,7 +772,8 @@ function observe(deps: SenderDeps, limiter: RateLimiter, outcome: DeliveryOutcom
   });
 }
 
-async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecision, deps: SenderDeps): Promise<RecordResult> {
+/** Settles a message after its last call; `call` names a call other than the attribute update (in the DLQ detail and logs). */
+async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecision, deps: SenderDeps, call?: 'Create Event'): Promise<RecordResult> {
   const { envelope, record } = item;
   switch (decision.action) {
     case 'done': {
@@ -577,10 +787,12 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
       });
       return { ok: true, action: 'delivered' };
     }
-    case 'park':
-      return park(deps, record, envelope, { reason: decision.reason, status: outcome.status, detail: outcome.kind === 'delivered' ? undefined : outcome.detail }, item.receiveCount);
+    case 'park': {
+      const detail = outcome.kind === 'delivered' ? undefined : call ? { ...outcome.detail, message: `${call}: ${outcome.detail.message ?? outcome.detail.type ?? 'failed'}` } : outcome.detail;
+      return park(deps, record, envelope, { reason: decision.reason, status: outcome.status, detail }, item.receiveCount);
+    }
     case 'retry_later':
-      return retryLater(item, decision.visibilityTimeoutSeconds, `MoEngage delivery deferred (${outcome.kind})`, deps);
+      return retryLater(item, decision.visibilityTimeoutSeconds, `MoEngage ${call ?? 'delivery'} deferred (${outcome.kind})`, deps);
     case 'retry_now':
       // retryWithPolicy only returns once no in-invocation attempt remains; treat as deferred.
       return fail('MoEngage delivery deferred');

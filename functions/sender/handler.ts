@@ -22,6 +22,8 @@ export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
 export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
 /** Delete User: 5,000 requests per minute, one user each. */
 export const DELETE_USER_LIMIT_PER_MINUTE = 5_000;
+/** Create Event: 30,000 events per minute, a budget apart from Track User's. */
+export const CREATE_EVENT_LIMIT_PER_MINUTE = 30_000;
 
 export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: string, fifo: boolean): SenderQueue {
   return {
@@ -126,12 +128,14 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   const concurrency = positiveInt(env, ENV.senderMaxConcurrency, 1);
   const customerLimit = positiveInt(env, ENV.rateLimitPerMinute, TRACK_USER_LIMIT_PER_MINUTE);
   const bulkLimit = positiveInt(env, ENV.bulkRateLimitPerMinute, BULK_IMPORT_LIMIT_PER_MINUTE);
+  const eventLimit = positiveInt(env, ENV.eventRateLimitPerMinute, CREATE_EVENT_LIMIT_PER_MINUTE);
   const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   const now = () => Date.now();
   const limiters = {
     customer: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(customerLimit / concurrency)), share: 1 / concurrency, now, sleep }),
     bulk: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(bulkLimit / concurrency)), share: 1 / concurrency, now, sleep }),
     delete: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(DELETE_USER_LIMIT_PER_MINUTE / concurrency)), share: 1 / concurrency, now, sleep }),
+    event: new RateLimiter({ capacityPerMinute: Math.max(1, Math.floor(eventLimit / concurrency)), share: 1 / concurrency, now, sleep }),
   };
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);

@@ -13,11 +13,12 @@ import {
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
+  PutItemCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { ENV } from '../core/names';
-import type { StateCommit, UserState } from '../core/state';
+import type { EventClaim, StateCommit, UserState } from '../core/state';
 
 export interface StateStore {
   /** The user's state (an empty one when the user has none). Rejects when the table cannot be read. */
@@ -27,6 +28,16 @@ export interface StateStore {
    * rejects when the table cannot be written.
    */
   commit(key: string, commit: StateCommit): Promise<'ok' | 'conflict'>;
+  /**
+   * Claims the Create Event of a provider event (key: eventClaimKey) for the delivery `token`
+   * until `leaseUntilMs`: granted when nobody claimed it or a pending claim's lease ended.
+   * Rejects when the table cannot be read or written.
+   */
+  claimEvent(key: string, token: string, leaseUntilMs: number): Promise<EventClaim>;
+  /** Records that MoEngage accepted the claimed Create Event (for good: it is never sent again). */
+  markEventSent(key: string): Promise<void>;
+  /** Gives up `token`'s claim after a failed Create Event, so that the retry may claim it at once. */
+  releaseEvent(key: string, token: string): Promise<void>;
 }
 
 export interface DynamoStateStoreOptions {
@@ -50,11 +61,71 @@ export function dynamoStateStore(options: DynamoStateStoreOptions): StateStore {
         await client.send(new UpdateItemCommand({ TableName: tableName, ...input }));
         return 'ok';
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException') return 'conflict';
+        if (isConditionFailure(err)) return 'conflict';
         throw err;
       }
     },
+    async claimEvent(key, token, leaseUntilMs) {
+      const nowMs = options.now();
+      try {
+        await client.send(
+          new PutItemCommand({
+            TableName: tableName,
+            Item: {
+              pk: { S: key },
+              st: { S: 'pending' },
+              tok: { S: token },
+              lease: { N: String(leaseUntilMs) },
+              ttl: { N: String(Math.floor(nowMs / 1000) + options.retentionSeconds) },
+            },
+            ConditionExpression: 'attribute_not_exists(pk) OR (#st = :pending AND #lease < :now)',
+            ExpressionAttributeNames: { '#st': 'st', '#lease': 'lease' },
+            ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':now': { N: String(nowMs) } },
+          }),
+        );
+        return { outcome: 'claimed' };
+      } catch (err) {
+        if (!isConditionFailure(err)) throw err;
+      }
+      const out = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: key } }, ConsistentRead: true }));
+      if (out.Item?.st?.S === 'sent') return { outcome: 'sent' };
+      // Pending (or gone since the condition failed): busy until its lease ends, at least a moment.
+      const lease = Number(out.Item?.lease?.N ?? '0');
+      return { outcome: 'busy', untilMs: Math.max(lease, nowMs) };
+    },
+    async markEventSent(key) {
+      await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: { S: key } },
+          UpdateExpression: 'SET #st = :sent, #ttl = :ttl REMOVE #tok, #lease',
+          ExpressionAttributeNames: { '#st': 'st', '#ttl': 'ttl', '#tok': 'tok', '#lease': 'lease' },
+          ExpressionAttributeValues: { ':sent': { S: 'sent' }, ':ttl': { N: String(Math.floor(options.now() / 1000) + options.retentionSeconds) } },
+        }),
+      );
+    },
+    async releaseEvent(key, token) {
+      try {
+        await client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { pk: { S: key } },
+            UpdateExpression: 'SET #lease = :zero',
+            ConditionExpression: '#st = :pending AND #tok = :tok',
+            ExpressionAttributeNames: { '#st': 'st', '#tok': 'tok', '#lease': 'lease' },
+            ExpressionAttributeValues: { ':pending': { S: 'pending' }, ':tok': { S: token }, ':zero': { N: '0' } },
+          }),
+        );
+      } catch (err) {
+        // Claimed by another delivery since (our lease ended), or sent: nothing of ours to release.
+        if (!isConditionFailure(err)) throw err;
+      }
+    },
   };
+}
+
+function isConditionFailure(err: unknown): boolean {
+  return err instanceof ConditionalCheckFailedException || (err as Error)?.name === 'ConditionalCheckFailedException';
 }
 
 /** A stored item as a UserState. */

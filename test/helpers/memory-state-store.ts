@@ -2,10 +2,36 @@
 import { applyCommit, type UserState } from '../../functions/core/state';
 import type { StateStore } from '../../functions/shared/state-store';
 
-export function memoryStateStore(): StateStore & { items: Map<string, UserState> } {
+export interface MemoryEventClaim {
+  st: 'pending' | 'sent';
+  tok?: string;
+  lease?: number;
+}
+
+export function memoryStateStore(
+  now: () => number = Date.now,
+): StateStore & { items: Map<string, UserState>; claims: Map<string, MemoryEventClaim> } {
   const items = new Map<string, UserState>();
+  const claims = new Map<string, MemoryEventClaim>();
   return {
     items,
+    claims,
+    async claimEvent(key, token, leaseUntilMs) {
+      const c = claims.get(key);
+      if (!c || (c.st === 'pending' && (c.lease ?? 0) < now())) {
+        claims.set(key, { st: 'pending', tok: token, lease: leaseUntilMs });
+        return { outcome: 'claimed' };
+      }
+      if (c.st === 'sent') return { outcome: 'sent' };
+      return { outcome: 'busy', untilMs: Math.max(c.lease ?? 0, now()) };
+    },
+    async markEventSent(key) {
+      claims.set(key, { st: 'sent' });
+    },
+    async releaseEvent(key, token) {
+      const c = claims.get(key);
+      if (c?.st === 'pending' && c.tok === token) c.lease = 0;
+    },
     async read(key) {
       const s = items.get(key);
       return s ? structuredClone(s) : { attributes: {}, recentIds: [] };

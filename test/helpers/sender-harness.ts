@@ -128,6 +128,7 @@ export function senderHarness(options: { state?: StateStore; mode?: 'customer' |
       customer: new RateLimiter({ capacityPerMinute: 6_000_000, now, sleep }),
       bulk: new RateLimiter({ capacityPerMinute: 6_000_000, now, sleep }),
       delete: new RateLimiter({ capacityPerMinute: 6_000_000, now, sleep }),
+      event: new RateLimiter({ capacityPerMinute: 6_000_000, now, sleep }),
     },
     policy: retryPolicy(),
     maxReceiveCount: options.maxReceiveCount ?? 5,

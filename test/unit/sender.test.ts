@@ -102,6 +102,7 @@ function harness(answers: Answer[], over: Partial<SenderDeps> = {}, fallback?: A
       customer: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
       bulk: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
       delete: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
+      event: new RateLimiter({ capacityPerMinute: 600_000, now, sleep }),
     },
     policy: retryPolicy(),
     maxReceiveCount: 5,

@@ -215,6 +215,7 @@ describe('sender guarded by the state store', () => {
 
   it('a state table that cannot be read: nothing is sent unguarded; retried, then parked with its reason', async () => {
     const broken: StateStore = {
+      ...memoryStateStore(),
       read: async () => {
         throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
       },
@@ -234,6 +235,7 @@ describe('sender guarded by the state store', () => {
     const inner = memoryStateStore();
     let failWrites = 1;
     const flaky: StateStore = {
+      ...inner,
       read: (k) => inner.read(k),
       commit: async (k, c) => {
         if (failWrites-- > 0) throw Object.assign(new Error('unavailable'), { name: 'InternalServerError' });

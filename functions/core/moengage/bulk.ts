@@ -3,12 +3,12 @@
  * `{"type":"transition","elements":[...]}` of each request is at most 100,000 bytes.
  * Pure; byte counts are exact UTF-8 lengths of the JSON text the client sends.
  */
-import type { CustomerPayload } from './types';
+import type { BulkElement } from './types';
 
 export const MAX_BULK_REQUEST_BYTES = 100_000;
 
 /** The exact body of a Bulk Import request (what MoEngageClient.bulkImport sends). */
-export function bulkBody(elements: CustomerPayload[]): string {
+export function bulkBody(elements: BulkElement[]): string {
   return JSON.stringify({ type: 'transition', elements });
 }
 
@@ -18,7 +18,7 @@ export const BULK_ENVELOPE_BYTES = Buffer.byteLength(bulkBody([]), 'utf8');
 export interface BulkGroup<T> {
   /** Items of one request, in their original order. */
   items: T[];
-  /** Exact UTF-8 length of bulkBody(items.map(payloadOf)). */
+  /** Exact UTF-8 length of bulkBody(items.flatMap(payloadOf)). */
   bytes: number;
   /**
    * True for a single item whose request alone exceeds maxBytes: it must not be sent; the
@@ -32,11 +32,13 @@ export interface BulkGroup<T> {
  * item would not fit), with the body's exact byte count, separating commas included. An item
  * too big to fit alone gets a group of its own, flagged `oversized`, emitted where it was met;
  * it does not interrupt the group being filled, so the sendable items, read group after
- * group, keep their original order. `payloadOf` is called once per item.
+ * group, keep their original order. `payloadOf` is called once per item; an item may be
+ * several elements (a user's customer element and its event element), which always travel in
+ * one request.
  */
 export function packBulkRequests<T>(
   items: readonly T[],
-  payloadOf: (item: T) => CustomerPayload,
+  payloadOf: (item: T) => BulkElement | readonly BulkElement[],
   maxBytes: number = MAX_BULK_REQUEST_BYTES,
 ): BulkGroup<T>[] {
   if (!Number.isFinite(maxBytes) || maxBytes <= BULK_ENVELOPE_BYTES) {
@@ -45,7 +47,9 @@ export function packBulkRequests<T>(
   const groups: BulkGroup<T>[] = [];
   let current: BulkGroup<T> | undefined;
   for (const item of items) {
-    const elementBytes = Buffer.byteLength(JSON.stringify(payloadOf(item)), 'utf8');
+    const elements = payloadOf(item);
+    // Several elements: their JSON array text without the brackets (elements and commas).
+    const elementBytes = Array.isArray(elements) ? Buffer.byteLength(JSON.stringify(elements), 'utf8') - 2 : Buffer.byteLength(JSON.stringify(elements), 'utf8');
     const alone = BULK_ENVELOPE_BYTES + elementBytes;
     if (alone > maxBytes) {
       // Never sent, so it does not close the group being filled.

@@ -1,5 +1,5 @@
 /**
- * The MoEngage HTTP client (Track User, Bulk Import and Delete User) and the classifier that turns every
+ * The MoEngage HTTP client (Track User, Bulk Import, Create Event and Delete User) and the classifier that turns every
  * answer of the MoEngage User API (../shared/seeds/moengage-user-api.txt) into a
  * `DeliveryOutcome`. Pure: fetch and the clock are injected; nothing here logs.
  *
@@ -9,7 +9,7 @@
  */
 import { ConfigError } from '../config';
 import type { FailureDetail, FailureReason } from '../dlq';
-import type { CustomerPayload } from './types';
+import type { BulkElement, CustomerPayload, EventPayload } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Data centers and base URL
@@ -496,8 +496,8 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
-/** The MoEngage endpoints the client calls: Track User, Bulk Import, Delete User. */
-export type MoEngageEndpoint = 'customer' | 'transition' | 'delete';
+/** The MoEngage endpoints the client calls: Track User, Bulk Import, Create Event, Delete User. */
+export type MoEngageEndpoint = 'customer' | 'transition' | 'event' | 'delete';
 
 /** Only IP-address lists are forwarded; anything else (CR/LF, names, junk) is dropped. */
 const FORWARDED_FOR = /^[0-9A-Fa-f.:]+(\s*,\s*[0-9A-Fa-f.:]+)*$/;
@@ -537,7 +537,7 @@ export class MoEngageClient {
   }
 
   /** Bulk Import: `POST {base}/v1/transition/{workspaceId}?app_id={workspaceId}` (see bulk.ts for packing). */
-  bulkImport(creds: MoEngageCredentials, elements: CustomerPayload[], opts: RequestOptions = {}): Promise<DeliveryOutcome> {
+  bulkImport(creds: MoEngageCredentials, elements: BulkElement[], opts: RequestOptions = {}): Promise<DeliveryOutcome> {
     if (elements.length === 0) return Promise.reject(new RangeError('bulkImport needs at least one element'));
     return this.post(creds, 'transition', JSON.stringify({ type: 'transition', elements }), {}, opts.timeoutMs);
   }
@@ -555,7 +555,15 @@ export class MoEngageClient {
     return this.post(creds, 'delete', JSON.stringify({ identity_type: 'customer_id', identity_value: customerId }), {}, opts.timeoutMs);
   }
 
-  /** The URL of an endpoint (Track User `customer`, Bulk Import `transition`, Delete User `delete`) for a workspace. */
+  /**
+   * Create Event: `POST {base}/v1/event/{workspaceId}?app_id={workspaceId}` with
+   * `{"type":"event","customer_id":...,"actions":[...]}`; answers classified as Track User's.
+   */
+  createEvent(creds: MoEngageCredentials, payload: EventPayload, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
+    return this.post(creds, 'event', JSON.stringify(payload), {}, opts.timeoutMs);
+  }
+
+  /** The URL of an endpoint (Track User `customer`, Bulk Import `transition`, Create Event `event`, Delete User `delete`) for a workspace. */
   urlFor(endpoint: MoEngageEndpoint, workspaceId: string): string {
     const ws = encodeURIComponent(workspaceId);
     if (endpoint === 'delete') return `${this.baseUrl}/v1/customer/delete?app_id=${ws}`;

@@ -64,3 +64,28 @@ export interface DroppedAttribute {
 export type PayloadResult =
   | { ok: true; payload: CustomerPayload; dropped: DroppedAttribute[]; bytes: number }
   | { ok: false; field: string; message: string };
+
+/** Platforms a Create Event action may name (MoEngage also accepts `unknown`; the adapter leaves the field out instead). */
+export const EVENT_PLATFORMS = ['ANDROID', 'iOS', 'web'] as const;
+export type EventPlatform = (typeof EVENT_PLATFORMS)[number];
+
+/** One action of a Create Event call: a MoEngage event with its attributes and its time. */
+export interface EventAction {
+  /** The MoEngage event name, e.g. `Signed Up`. */
+  action: string;
+  attributes?: Record<string, AttributePrimitive>;
+  /** UTC time of the event, epoch seconds (MoEngage refuses events dated in the future). */
+  current_time: number;
+  /** Left out where the source cannot tell. */
+  platform?: EventPlatform;
+}
+
+/** The body of `POST /v1/event/{workspaceId}` (Create Event), also a Bulk Import element. */
+export interface EventPayload {
+  type: 'event';
+  customer_id: string;
+  actions: EventAction[];
+}
+
+/** A Bulk Import element: a user's attributes or a user's events. */
+export type BulkElement = CustomerPayload | EventPayload;

@@ -1,0 +1,356 @@
+/**
+ * MoEngage events (the per-source `events` option): configuration checks, the event each
+ * source builds, and the sender's exactly-once delivery of Create Event calls (customer and
+ * bulk mode) under duplicates, retries, redrives, failures and stale attributes, with the
+ * claims in memory and against dynalite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAdapterConfig, sourceOptions, type SourceName } from '../../functions/core/config';
+import type { Envelope } from '../../functions/core/envelope';
+import { METRIC } from '../../functions/core/names';
+import { eventClaimKey } from '../../functions/core/state';
+import { versionKey } from '../../functions/core/version';
+import { auth0Source } from '../../functions/sources/auth0';
+import { CLERK_EVENTS } from '../../functions/sources/clerk';
+import { mappedEvents } from '../../functions/sources/events';
+import { SEGMENT_ACTED_ON_TYPES } from '../../functions/sources/segment';
+import { SHOPIFY_ACTED_ON_TOPICS } from '../../functions/sources/shopify';
+import { STRIPE_EVENTS } from '../../functions/sources/stripe';
+import { WORKOS_ACTED_ON_EVENTS } from '../../functions/sources/workos';
+import { AUTH0_ACTED_ON_EVENTS } from '../../functions/sources/auth0';
+import { EVENT_OPTION_TYPES } from '../../functions/core/config';
+import type { ParsedEvent } from '../../functions/sources/types';
+import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
+import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { memoryStateStore } from '../helpers/memory-state-store';
+import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';
+
+const T0 = Date.parse('2026-12-01T10:00:00.000Z');
+const SIGNED_UP = [{ action: 'Signed Up', attributes: { provider: 'clerk', signup_method: 'email_code' }, current_time: Math.floor(T0 / 1000) }];
+
+function env(n: number, over: Partial<Envelope> = {}): Envelope {
+  const eventId = over.eventId ?? `evt_${n}`;
+  return {
+    v: 1,
+    source: 'clerk',
+    eventId,
+    eventType: 'user.updated',
+    receivedAt: new Date(T0).toISOString(),
+    version: versionKey(T0 + n * 1000, eventId),
+    userKey: 'u-1',
+    payload: { type: 'customer', customer_id: 'user_1', attributes: { u_em: `e${n}@example.com` } },
+    ...over,
+  };
+}
+
+/** A `user.created` with its "Signed Up" event. */
+const created = (n = 1, over: Partial<Envelope> = {}) => env(n, { eventType: 'user.created', events: SIGNED_UP, ...over });
+
+const paths = (h: Harness) => h.moengage.calls.filter((c) => c.status === 200).map((c) => c.path);
+const eventCalls = (h: Harness) => h.moengage.calls.filter((c) => c.status === 200 && c.path.startsWith('/v1/event/'));
+
+/** A harness whose memory store runs on the harness's virtual clock. */
+function withStore(options: Parameters<typeof senderHarness>[0] = {}) {
+  const h = senderHarness(options);
+  const store = memoryStateStore(() => h.deps.now());
+  h.deps.state = store;
+  return { h, store };
+}
+
+describe('the events option (configuration)', () => {
+  it('accepts a mapping of a type the source acts on', () => {
+    const config = parseAdapterConfig({ sources: { clerk: { events: { 'user.created': 'Signed Up' } } } });
+    expect(sourceOptions(config, 'clerk').events).toEqual({ 'user.created': 'Signed Up' });
+    expect(sourceOptions(config, 'stripe').events).toBeUndefined();
+  });
+  it('refuses an unknown type, a deletion type, an empty or moe_ name, naming the path', () => {
+    const bad = (sources: unknown) => {
+      try {
+        parseAdapterConfig({ sources });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(bad({ clerk: { events: { 'user.signed_in': 'Signed In' } } })).toMatch(/sources\.clerk\.events\.user\.signed_in: unknown clerk event type "user\.signed_in" \(the clerk source acts on: "user\.created", "user\.updated"\)/);
+    expect(bad({ stripe: { events: { 'customer.deleted': 'Gone' } } })).toMatch(/sources\.stripe\.events\.customer\.deleted: unknown stripe event type/);
+    expect(bad({ shopify: { events: { 'customers/create': '  ' } } })).toMatch(/sources\.shopify\.events\.customers\/create: the MoEngage event name must not be empty/);
+    expect(bad({ auth0: { events: { 'user.created': 'moe_signup' } } })).toMatch(/sources\.auth0\.events\.user\.created: the moe_ prefix is reserved/);
+    expect(bad({ workos: { events: { 'user.created': 7 } } })).toMatch(/sources\.workos\.events\.user\.created/);
+  });
+  it('standard: the types of its mapping, deletion events excluded; no mapping is an error', () => {
+    const mapping = { events: ['member.joined', 'member.left'], deleteEvents: ['member.left'], customerId: 'data.id' };
+    expect(() => parseAdapterConfig({ sources: { standard: { mapping, events: { 'member.joined': 'Joined' } } } })).not.toThrow();
+    expect(() => parseAdapterConfig({ sources: { standard: { mapping, events: { 'member.left': 'Left' } } } })).toThrow(/sources\.standard\.events\.member\.left: unknown standard event type/);
+    expect(() => parseAdapterConfig({ sources: { standard: { events: { x: 'X' } } } })).toThrow(/sources\.standard\.events: the standard source needs a mapping/);
+  });
+  it("the mappable types are the sources' own create and update types", () => {
+    const own: Record<Exclude<SourceName, 'standard'>, readonly string[]> = {
+      clerk: CLERK_EVENTS,
+      stripe: STRIPE_EVENTS,
+      shopify: SHOPIFY_ACTED_ON_TOPICS,
+      workos: WORKOS_ACTED_ON_EVENTS,
+      auth0: AUTH0_ACTED_ON_EVENTS,
+      segment: SEGMENT_ACTED_ON_TYPES,
+    };
+    for (const [source, types] of Object.entries(EVENT_OPTION_TYPES)) {
+      for (const type of types) expect(own[source as keyof typeof own]).toContain(type);
+    }
+  });
+});
+
+describe('the event each source builds', () => {
+  const now = new Date(T0);
+  const options = (source: SourceName, type: string, name = 'Signed Up') => sourceOptions(parseAdapterConfig({ sources: { [source]: { events: { [type]: name } } } }), source);
+  const event = (type: string, body: unknown, occurredAt?: string): ParsedEvent => ({ id: 'e1', type, body, ...(occurredAt ? { occurredAt } : {}) });
+
+  it('clerk: the sign-up method, the provider, the event time in epoch seconds, no platform', () => {
+    const body = {
+      type: 'user.created',
+      data: {
+        id: 'user_1',
+        primary_email_address_id: 'idn_1',
+        email_addresses: [{ id: 'idn_1', email_address: 'ada@example.com', verification: { status: 'verified', strategy: 'email_code' } }],
+        external_accounts: [],
+      },
+    };
+    const actions = mappedEvents('clerk', event('user.created', body, '2026-12-01T09:59:00.000Z'), options('clerk', 'user.created'), now);
+    expect(actions).toEqual([{ action: 'Signed Up', attributes: { provider: 'clerk', signup_method: 'email_code' }, current_time: Math.floor(T0 / 1000) - 60 }]);
+    const oauth = { ...body, data: { ...body.data, external_accounts: [{ provider: 'oauth_google', email_address: 'ada@example.com' }] } };
+    expect(mappedEvents('clerk', event('user.created', oauth), options('clerk', 'user.created'), now)?.[0]?.attributes).toEqual({ provider: 'clerk', signup_method: 'oauth_google' });
+    expect(JSON.stringify(actions)).not.toContain('ada@example.com');
+  });
+  it('an unmapped type builds nothing; a time in the future is the receiver\'s now', () => {
+    expect(mappedEvents('clerk', event('user.updated', { data: {} }), options('clerk', 'user.created'), now)).toBeUndefined();
+    expect(mappedEvents('clerk', event('constructor', { data: {} }), options('clerk', 'user.created'), now)).toBeUndefined();
+    expect(mappedEvents('clerk', event('user.created', { data: {} }, '2027-01-01T00:00:00.000Z'), options('clerk', 'user.created'), now)?.[0]?.current_time).toBe(T0 / 1000);
+  });
+  it('stripe: the currency; shopify: currency, account state, verified email', () => {
+    const stripe = mappedEvents('stripe', event('customer.created', { data: { object: { id: 'cus_1', currency: 'eur', email: 'x@example.com' } } }), options('stripe', 'customer.created', 'Customer Created'), now);
+    expect(stripe?.[0]).toMatchObject({ action: 'Customer Created', attributes: { provider: 'stripe', currency: 'eur' } });
+    const shopify = mappedEvents('shopify', event('customers/create', { id: 1, currency: 'USD', state: 'enabled', verified_email: true, email: 'x@example.com' }), options('shopify', 'customers/create'), now);
+    expect(shopify?.[0]?.attributes).toEqual({ provider: 'shopify', currency: 'USD', account_state: 'enabled', verified_email: true });
+  });
+  it("auth0: the identity provider and connection (Event Streams' com.auth0 type prefix too); workos: email_verified", () => {
+    const body = { data: { object: { user_id: 'auth0|1', identities: [{ provider: 'google-oauth2', connection: 'google-oauth2', user_id: '1' }] } } };
+    expect(auth0Source.name).toBe('auth0');
+    const auth0 = mappedEvents('auth0', event('com.auth0.user.created', body), options('auth0', 'user.created'), now);
+    expect(auth0?.[0]?.attributes).toEqual({ provider: 'auth0', signup_method: 'google-oauth2', connection: 'google-oauth2' });
+    const workos = mappedEvents('workos', event('user.created', { data: { id: 'user_1', email_verified: false } }), options('workos', 'user.created'), now);
+    expect(workos?.[0]?.attributes).toEqual({ provider: 'workos', email_verified: false });
+  });
+  it('segment: the platform from a client library; none from a server library', () => {
+    const body = (library: string) => ({ type: 'identify', userId: 'u1', context: { library: { name: library } } });
+    expect(mappedEvents('segment', event('identify', body('analytics.js')), options('segment', 'identify'), now)?.[0]?.platform).toBe('web');
+    expect(mappedEvents('segment', event('identify', body('analytics-ios')), options('segment', 'identify'), now)?.[0]?.platform).toBe('iOS');
+    expect(mappedEvents('segment', event('identify', body('analytics-node')), options('segment', 'identify'), now)?.[0]).not.toHaveProperty('platform');
+  });
+});
+
+describe('Create Event in customer mode', () => {
+  it('one Track User call, then one Create Event call for the same customer_id', async () => {
+    const { h } = withStore();
+    const r = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(paths(h)).toEqual(['/v1/customer/ws1', '/v1/event/ws1']);
+    expect(eventCalls(h)[0]?.body).toEqual({ type: 'event', customer_id: 'user_1', actions: SIGNED_UP });
+    expect(h.telemetry.counts.get(METRIC.eventsSent)).toBe(1);
+  });
+  it('the same provider event delivered again (duplicate, provider retry, redrive) fires no second event', async () => {
+    const { h } = withStore();
+    await h.deliver([recordOf(created(), 1, 'a')]);
+    const r = await h.deliver([recordOf(created(), 1, 'b'), recordOf(created(), 1, 'c')]);
+    expect(r.get('b')).toEqual({ ok: true, action: 'dropped' });
+    expect(r.get('c')).toEqual({ ok: true, action: 'dropped' });
+    expect(eventCalls(h)).toHaveLength(1);
+    expect(h.telemetry.counts.get(METRIC.eventDuplicatesDropped)).toBe(2);
+  });
+  it('a stale user.created (after a newer user.updated) sends no attributes but still fires its event, once', async () => {
+    const { h } = withStore();
+    await h.deliver([recordOf(env(5), 1, 'upd')]);
+    const r = await h.deliver([recordOf(created(1), 1, 'late')]);
+    expect(r.get('late')).toEqual({ ok: true, action: 'delivered' });
+    expect(paths(h)).toEqual(['/v1/customer/ws1', '/v1/event/ws1']);
+    expect(h.moengage.profiles.get('user_1')?.u_em).toBe('e5@example.com');
+    await h.deliver([recordOf(created(1), 1, 'again')]);
+    expect(eventCalls(h)).toHaveLength(1);
+  });
+  it('a failed Create Event is retried on the next receive (attributes not sent again) and fires once', async () => {
+    const { h } = withStore();
+    let failures = 1;
+    h.moengage.failWhen((path) => (path.startsWith('/v1/event/') && failures-- > 0 ? 500 : undefined));
+    h.deps.policy = { ...h.deps.policy, maxAttemptsPerInvocation: 1 };
+    const r1 = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r1.get('a')?.ok).toBe(false);
+    const r2 = await h.deliver([recordOf(created(), 2, 'a')]);
+    expect(r2.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(paths(h)).toEqual(['/v1/customer/ws1', '/v1/event/ws1']);
+    const r3 = await h.deliver([recordOf(created(), 1, 'dup')]);
+    expect(r3.get('dup')).toEqual({ ok: true, action: 'dropped' });
+    expect(eventCalls(h)).toHaveLength(1);
+  });
+  it('a refused Create Event (400) parks the message with its reason; the redrive fires it once', async () => {
+    const { h } = withStore();
+    let refuse = true;
+    h.moengage.failWhen((path) => (path.startsWith('/v1/event/') && refuse ? 400 : undefined));
+    const r1 = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r1.get('a')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]?.info).toMatchObject({ reason: 'moengage_rejected', status: 400, detail: { message: 'Create Event: injected' } });
+    refuse = false;
+    const redriven = await h.deliver([recordOf(created(), 1, 'redriven')]);
+    expect(redriven.get('redriven')).toEqual({ ok: true, action: 'delivered' });
+    expect(eventCalls(h)).toHaveLength(1);
+    expect(h.moengage.calls.filter((c) => c.path.startsWith('/v1/customer/') && c.status === 200)).toHaveLength(1);
+  });
+  it('a provider event older than the user\'s deletion fires nothing (it would re-create the user)', async () => {
+    const { h } = withStore();
+    await h.deliver([recordOf(env(9, { op: 'delete', eventType: 'user.deleted', payload: { type: 'customer', customer_id: 'user_1' } }), 1, 'del')]);
+    const r = await h.deliver([recordOf(created(1), 1, 'late')]);
+    expect(r.get('late')).toEqual({ ok: true, action: 'dropped' });
+    expect(eventCalls(h)).toHaveLength(0);
+  });
+  it('a claim held by another delivery defers the message until its lease ends; on the last receive it is parked with its reason', async () => {
+    const { h, store } = withStore({ maxReceiveCount: 3 });
+    const key = eventClaimKey('clerk', 'evt_1');
+    store.claims.set(key, { st: 'pending', tok: 'other', lease: h.deps.now() + 30_000 });
+    const r1 = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r1.get('a')).toMatchObject({ ok: false, visibilityTimeoutSeconds: 30 });
+    expect(eventCalls(h)).toHaveLength(0);
+    const r3 = await h.deliver([recordOf(created(), 3, 'a')]);
+    expect(r3.get('a')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]?.info).toMatchObject({ reason: 'retries_exhausted', detail: { message: expect.stringContaining('claimed by another delivery') } });
+  });
+  it('crash window 1: claimed but never sent; once the lease ended the retry sends it (not lost)', async () => {
+    const { h, store } = withStore();
+    store.claims.set(eventClaimKey('clerk', 'evt_1'), { st: 'pending', tok: 'crashed', lease: h.deps.now() - 1 });
+    const r = await h.deliver([recordOf(created(), 2, 'a')]);
+    expect(r.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(eventCalls(h)).toHaveLength(1);
+    expect(store.claims.get(eventClaimKey('clerk', 'evt_1'))).toEqual({ st: 'sent' });
+  });
+  it('crash window 2: sent but the mark not written; the message still succeeds (no re-send by this delivery), the error is counted', async () => {
+    const { h, store } = withStore();
+    const markEventSent = store.markEventSent;
+    store.markEventSent = async () => {
+      throw Object.assign(new Error('unavailable'), { name: 'InternalServerError' });
+    };
+    const r = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r.get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect(eventCalls(h)).toHaveLength(1);
+    expect(h.telemetry.counts.get(METRIC.stateStoreErrors)).toBe(1);
+    // At-least-once in this window: the claim stays pending, so a duplicate within its lease waits...
+    const dup = await h.deliver([recordOf(created(), 1, 'dup')]);
+    expect(dup.get('dup')?.ok).toBe(false);
+    expect(eventCalls(h)).toHaveLength(1);
+    store.markEventSent = markEventSent;
+  });
+  it('a claim that cannot be written defers the message (state_unavailable on the last receive); nothing is sent unguarded', async () => {
+    const { h, store } = withStore({ maxReceiveCount: 2 });
+    store.claimEvent = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    const r1 = await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(r1.get('a')?.ok).toBe(false);
+    const r2 = await h.deliver([recordOf(created(), 2, 'a')]);
+    expect(r2.get('a')).toEqual({ ok: true, action: 'parked' });
+    expect(h.parked[0]?.info.reason).toBe('state_unavailable');
+    expect(eventCalls(h)).toHaveLength(0);
+  });
+  it('without the state store (stateStore: false): the event goes with every delivery of the message', async () => {
+    const h = senderHarness();
+    await h.deliver([recordOf(created(), 1, 'a')]);
+    await h.deliver([recordOf(created(), 1, 'b')]);
+    expect(eventCalls(h)).toHaveLength(2);
+  });
+});
+
+describe('events in bulk mode', () => {
+  it("the event rides in the same /v1/transition request, right after that user's customer element", async () => {
+    const { h } = withStore({ mode: 'bulk', fifo: false });
+    const other = env(2, { eventId: 'evt_o', userKey: 'u-2', payload: { type: 'customer', customer_id: 'user_2', attributes: { u_fn: 'B' } } });
+    await h.deliver([recordOf(created(), 1, 'a'), recordOf(other, 1, 'b')]);
+    expect(paths(h)).toEqual(['/v1/transition/ws1']);
+    const elements = (h.moengage.calls[0]?.body as { elements: { type: string; customer_id: string }[] }).elements;
+    expect(elements.map((e) => `${e.type}:${e.customer_id}`)).toEqual(['customer:user_1', 'event:user_1', 'customer:user_2']);
+    expect(elements[1]).toEqual({ type: 'event', customer_id: 'user_1', actions: SIGNED_UP });
+    expect(h.telemetry.counts.get(METRIC.eventsSent)).toBe(1);
+  });
+  it('duplicates and a stale user.created: the event goes once, alone when the attributes are stale', async () => {
+    const { h } = withStore({ mode: 'bulk', fifo: false });
+    await h.deliver([recordOf(env(5), 1, 'upd')]);
+    await h.deliver([recordOf(created(1), 1, 'late')]);
+    const second = (h.moengage.calls[1]?.body as { elements: { type: string }[] }).elements;
+    expect(second.map((e) => e.type)).toEqual(['event']);
+    const r = await h.deliver([recordOf(created(1), 1, 'dup')]);
+    expect(r.get('dup')).toEqual({ ok: true, action: 'dropped' });
+    expect(h.moengage.calls).toHaveLength(2);
+  });
+  it('a refused bulk request falls back to Track User then Create Event per user; a failed one releases the claims for the retry', async () => {
+    const { h } = withStore({ mode: 'bulk', fifo: false });
+    let failBulk: number | undefined = 400;
+    h.moengage.failWhen((path) => (path.startsWith('/v1/transition/') ? failBulk : undefined));
+    await h.deliver([recordOf(created(), 1, 'a')]);
+    expect(paths(h)).toEqual(['/v1/customer/ws1', '/v1/event/ws1']);
+
+    const { h: h2 } = withStore({ mode: 'bulk', fifo: false });
+    failBulk = 500;
+    h2.moengage.failWhen((path) => (path.startsWith('/v1/transition/') ? failBulk : undefined));
+    h2.deps.policy = { ...h2.deps.policy, maxAttemptsPerInvocation: 1 };
+    const r1 = await h2.deliver([recordOf(created(), 1, 'a')]);
+    expect(r1.get('a')?.ok).toBe(false);
+    failBulk = undefined;
+    const r2 = await h2.deliver([recordOf(created(), 2, 'a')]);
+    expect(r2.get('a')).toEqual({ ok: true, action: 'delivered' });
+    const ok = h2.moengage.calls.filter((c) => c.status === 200);
+    expect(ok).toHaveLength(1);
+    expect((ok[0]?.body as { elements: { type: string }[] }).elements.map((e) => e.type)).toEqual(['customer', 'event']);
+  });
+});
+
+describe('Create Event claims in DynamoDB (dynalite)', () => {
+  let dynamo: LocalDynamo;
+  let clock = T0;
+  let store: StateStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    store = dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 7 * 86_400, now: () => clock });
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('claim, busy while the lease holds, release, re-claim, sent for good', async () => {
+    const key = eventClaimKey('clerk', 'msg_1');
+    expect(await store.claimEvent(key, 'a', clock + 60_000)).toEqual({ outcome: 'claimed' });
+    expect(await store.claimEvent(key, 'b', clock + 60_000)).toEqual({ outcome: 'busy', untilMs: clock + 60_000 });
+    await store.releaseEvent(key, 'b'); // not b's claim: no effect
+    expect(await store.claimEvent(key, 'b', clock + 60_000)).toMatchObject({ outcome: 'busy' });
+    await store.releaseEvent(key, 'a');
+    expect(await store.claimEvent(key, 'b', clock + 60_000)).toEqual({ outcome: 'claimed' });
+    await store.markEventSent(key);
+    expect(await store.claimEvent(key, 'c', clock + 60_000)).toEqual({ outcome: 'sent' });
+    clock += 3_600_000;
+    expect(await store.claimEvent(key, 'd', clock + 60_000)).toEqual({ outcome: 'sent' });
+  });
+  it('a lease that ended may be claimed again (a delivery that died); the item carries the TTL', async () => {
+    const { GetItemCommand } = await import('@aws-sdk/client-dynamodb');
+    const key = eventClaimKey('clerk', 'msg_2');
+    expect(await store.claimEvent(key, 'a', clock + 1_000)).toEqual({ outcome: 'claimed' });
+    clock += 2_000;
+    expect(await store.claimEvent(key, 'b', clock + 1_000)).toEqual({ outcome: 'claimed' });
+    const out = await dynamo.client.send(new GetItemCommand({ TableName: dynamo.tableName, Key: { pk: { S: key } } }));
+    expect(out.Item?.tok?.S).toBe('b');
+    expect(Number(out.Item?.ttl?.N)).toBe(Math.floor(clock / 1000) + 7 * 86_400);
+  });
+  it('the sender against dynalite: one event for a provider event delivered twice, one after a failure', async () => {
+    const h = senderHarness({ state: dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 7 * 86_400, now: () => T0 }) });
+    let fail = 1;
+    h.moengage.failWhen((path) => (path.startsWith('/v1/event/') && fail-- > 0 ? 503 : undefined));
+    h.deps.policy = { ...h.deps.policy, maxAttemptsPerInvocation: 1 };
+    const e = created(1, { eventId: 'evt_dyn', userKey: 'u-dyn' });
+    expect((await h.deliver([recordOf(e, 1, 'a')])).get('a')?.ok).toBe(false);
+    expect((await h.deliver([recordOf(e, 2, 'a')])).get('a')).toEqual({ ok: true, action: 'delivered' });
+    expect((await h.deliver([recordOf(e, 1, 'b')])).get('b')).toEqual({ ok: true, action: 'dropped' });
+    expect(eventCalls(h)).toHaveLength(1);
+  });
+});
