@@ -21,6 +21,11 @@ import { AUTH0_ACTED_ON_EVENTS } from '../../functions/sources/auth0';
 import { EVENT_OPTION_TYPES } from '../../functions/core/config';
 import type { ParsedEvent } from '../../functions/sources/types';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
+import { decodeEnvelope } from '../../functions/core/envelope';
+import { receiveWebhook, type QueueMessage } from '../../functions/receiver/receive';
+import { recordingTelemetry } from '../../functions/shared/observability';
+import { SOURCES } from '../../functions/sources';
+import type { Mapped, WebhookSource } from '../../functions/sources/types';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { memoryStateStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';
@@ -144,6 +149,54 @@ describe('the event each source builds', () => {
     expect(mappedEvents('segment', event('identify', body('analytics.js')), options('segment', 'identify'), now)?.[0]?.platform).toBe('web');
     expect(mappedEvents('segment', event('identify', body('analytics-ios')), options('segment', 'identify'), now)?.[0]?.platform).toBe('iOS');
     expect(mappedEvents('segment', event('identify', body('analytics-node')), options('segment', 'identify'), now)?.[0]).not.toHaveProperty('platform');
+  });
+});
+
+describe('the receiver puts the events in the envelope', () => {
+  async function receive(type: string, mapped: Mapped, config: unknown) {
+    const sent: QueueMessage[] = [];
+    const telemetry = recordingTelemetry();
+    const clerk: WebhookSource = {
+      name: 'clerk',
+      verify: () => ({ ok: true }),
+      parse: (r) => ({ ok: true, event: { id: 'evt_r', type, occurredAt: '2026-11-29T09:00:00.000Z', body: JSON.parse(r.rawBody.toString('utf8')) as unknown } }),
+      map: () => mapped,
+    };
+    const res = await receiveWebhook(
+      { method: 'POST', path: '/webhooks/clerk', headers: {}, rawBody: Buffer.from(JSON.stringify({ type, data: { id: 'user_1' } })) },
+      {
+        sources: { ...SOURCES, clerk },
+        config: parseAdapterConfig(config),
+        secrets: async () => ['s'],
+        enqueue: async (m) => {
+          sent.push(m);
+        },
+        queueType: 'fifo',
+        now: () => new Date('2026-11-29T10:00:00.000Z'),
+        telemetry,
+      },
+    );
+    expect(res.statusCode).toBe(202);
+    const decoded = decodeEnvelope(sent[0]?.body ?? '');
+    if (!decoded.ok) throw new Error(decoded.message);
+    return { envelope: decoded.envelope, telemetry };
+  }
+  const payload: Mapped = { kind: 'payload', payload: { type: 'customer', customer_id: 'user_1', attributes: { u_fn: 'Ada' } }, customerKey: 'user_1', dropped: [] };
+  const config = { sources: { clerk: { events: { 'user.created': 'Signed Up' } } } };
+
+  it('a mapped type: its event, timed when the provider says it happened', async () => {
+    const { envelope } = await receive('user.created', payload, config);
+    expect(envelope.events).toEqual([{ action: 'Signed Up', attributes: { provider: 'clerk' }, current_time: Date.parse('2026-11-29T09:00:00.000Z') / 1000 }]);
+  });
+  it('an unmapped type, or no events option: no events', async () => {
+    expect((await receive('user.updated', payload, config)).envelope).not.toHaveProperty('events');
+    expect((await receive('user.created', payload, {})).envelope).not.toHaveProperty('events');
+  });
+  it('a user without customer_id (identity resolution only): no event, and a warning says why', async () => {
+    const noId: Mapped = { ...payload, payload: { type: 'customer', attributes: { moe_email: 'a@example.com' } }, customerKey: 'moe_email:a' } as Mapped;
+    const { envelope, telemetry } = await receive('user.created', noId, { ...config, identityResolution: { identifiers: { moe_email: 'u_em' } } });
+    expect(envelope).not.toHaveProperty('events');
+    expect(JSON.stringify(telemetry.lines)).toContain('the user has no customer_id');
   });
 });
 
