@@ -479,6 +479,10 @@ function banner(x: {
       note = '  [needs sources.standard.mapping in ADAPTER_CONFIG]';
     }
     lines.push(`    POST ${s.url.padEnd(width)}  ${secret}${note}`);
+    const events = s.enabled ? sourceOptions(r.config, s.source).events : undefined;
+    if (events && Object.keys(events).length > 0) {
+      lines.push(`${' '.repeat(width + 11)}events: ${Object.entries(events).map(([type, name]) => `${type} -> Create Event "${name}"`).join(', ')}`);
+    }
   }
   lines.push(
     `  sqs       ${sqs.endpoint}  ${sqs.queueName} -> DLQ ${sqs.dlqName} (maxReceiveCount ${sqs.maxReceiveCount}, visibility ${sqs.visibilityTimeoutSeconds} s)`,
