@@ -27,6 +27,9 @@ import { recordingTelemetry } from '../../functions/shared/observability';
 import { SOURCES } from '../../functions/sources';
 import type { Mapped, WebhookSource } from '../../functions/sources/types';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { readFileSync } from 'node:fs';
+import { RateLimiter } from '../../functions/core/moengage/rate-limit';
+import { CREATE_EVENT_LIMIT_PER_MINUTE } from '../../functions/sender/handler';
 import { memoryStateStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';
 
@@ -88,6 +91,11 @@ describe('the events option (configuration)', () => {
     expect(() => parseAdapterConfig({ sources: { standard: { mapping, events: { 'member.joined': 'Joined' } } } })).not.toThrow();
     expect(() => parseAdapterConfig({ sources: { standard: { mapping, events: { 'member.left': 'Left' } } } })).toThrow(/sources\.standard\.events\.member\.left: unknown standard event type/);
     expect(() => parseAdapterConfig({ sources: { standard: { events: { x: 'X' } } } })).toThrow(/sources\.standard\.events: the standard source needs a mapping/);
+  });
+  it('the README\'s suggested mappings (docs/examples/events.json) are a valid configuration', () => {
+    const config = parseAdapterConfig(JSON.parse(readFileSync(new URL('../../docs/examples/events.json', import.meta.url), 'utf8')));
+    expect(sourceOptions(config, 'clerk').events).toEqual({ 'user.created': 'Signed Up' });
+    expect(sourceOptions(config, 'stripe').events).toEqual({ 'customer.created': 'Customer Created' });
   });
   it("the mappable types are the sources' own create and update types", () => {
     const own: Record<Exclude<SourceName, 'standard'>, readonly string[]> = {
@@ -357,6 +365,20 @@ describe('events in bulk mode', () => {
     const ok = h2.moengage.calls.filter((c) => c.status === 200);
     expect(ok).toHaveLength(1);
     expect((ok[0]?.body as { elements: { type: string }[] }).elements.map((e) => e.type)).toEqual(['customer', 'event']);
+  });
+});
+
+describe('pacing', () => {
+  it("Create Event calls and bulk event elements take Create Event's own budget (30,000 events a minute deployed)", async () => {
+    expect(CREATE_EVENT_LIMIT_PER_MINUTE).toBe(30_000);
+    for (const mode of ['customer', 'bulk'] as const) {
+      const { h } = withStore({ mode, fifo: mode === 'customer' });
+      h.deps.limiters.event = new RateLimiter({ capacityPerMinute: 600, burst: 10, now: h.deps.now, sleep: h.deps.sleep });
+      const customerBefore = h.deps.limiters.customer.snapshot().tokens;
+      await h.deliver([recordOf(created(), 1, 'a')]);
+      expect(h.deps.limiters.event.snapshot().tokens).toBeCloseTo(9, 0);
+      if (mode === 'customer') expect(h.deps.limiters.customer.snapshot().tokens).toBeCloseTo(customerBefore - 1, 0);
+    }
   });
 });
 
