@@ -730,7 +730,7 @@ async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDep
   });
   const outcome = run.outcome;
   if (outcome.kind === 'permanent' && (outcome.reason === 'moengage_rejected' || outcome.reason === 'payload_too_large')) {
-    deps.telemetry.warn('bulk request refused; isolating its users with Track User and Create Event calls', { status: outcome.status, users: members.length });
+    deps.telemetry.warn('bulk request refused; isolating its users with Track User calls', { status: outcome.status, users: members.length });
     await perUser();
     return;
   }
