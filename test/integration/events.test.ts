@@ -115,3 +115,38 @@ describe('events through the local run', () => {
     expect(forUser('user_ev_2').filter((a) => a.api === 'event')).toHaveLength(1);
   });
 });
+
+describe('events through the local run in bulk mode', () => {
+  let dev: DevHandle;
+  let dir: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'events-config-'));
+    const configFile = join(dir, 'adapter-config.json');
+    writeFileSync(configFile, JSON.stringify({ sources: { clerk: { events: { 'user.created': 'Signed Up' } } } }));
+    dev = await startDev({
+      port: 0,
+      sqsPort: 0,
+      quiet: true,
+      env: { ADAPTER_CONFIG: configFile, MOENGAGE_DELIVERY_MODE: 'bulk', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' },
+      visibilityTimeoutSeconds: 2,
+      poller: { waitTimeSeconds: 0, functionTimeoutMs: 15_000 },
+    });
+  });
+  afterAll(async () => {
+    await dev?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the event element follows the user's customer element in the same /v1/transition request", async () => {
+    expect((await postClerk(dev, clerkCreated('user_evb_1', Date.now() - 2_000), 'msg_evb_1')).status).toBe(202);
+    const mine = () => dev.emulator!.accepted.filter((a) => a.payload.customer_id === 'user_evb_1');
+    const records = await waitFor(() => (mine().length >= 2 ? mine() : undefined), 'both elements at MoEngage');
+    expect(records.map((r) => [r.api, (r.payload as { type: string }).type])).toEqual([
+      ['bulk', 'customer'],
+      ['bulk', 'event'],
+    ]);
+    expect(records[0]?.requestId).toBe(records[1]?.requestId);
+    expect(records[1]?.payload).toMatchObject({ actions: [{ action: 'Signed Up', current_time: expect.any(Number) }] });
+  });
+});
