@@ -2,9 +2,12 @@
  * The `events` option in the CDK app's configuration: checked at synth time with the path of
  * the bad entry, and passed to the receiver with the rest of the adapter configuration.
  */
+import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
+import { AppConfigError } from '../../lib/app-config';
+import { MoEngageAdapter } from '../../lib/moengage-adapter';
 import { ENV } from '../../functions/core/names';
-import { resource, synthAdapter } from './synth';
+import { CDK_JSON_CONTEXT, resource, SKIP_BUNDLING, synthAdapter } from './synth';
 
 describe('events in the CDK configuration', () => {
   it.each([
@@ -19,5 +22,12 @@ describe('events in the CDK configuration', () => {
     const s = synthAdapter({ adapter: '{"sources":{"clerk":{"events":{"user.created":"Signed Up"}}}}' });
     const json = resource(s, 'AWS::Lambda::Function', 'AdapterReceiver').props.Environment.Variables[ENV.adapterConfigJson] as string;
     expect(JSON.parse(json).sources.clerk.events).toEqual({ 'user.created': 'Signed Up' });
+  });
+
+  it("the construct's adapter prop is checked the same way", () => {
+    const stack = () => new Stack(new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING } }), 'UserStack');
+    const make = () => new MoEngageAdapter(stack(), 'MoEngage', { moengageDc: '01', adapter: { sources: { shopify: { events: { 'customers/delete': 'Gone' } } } } });
+    expect(make).toThrow(AppConfigError);
+    expect(make).toThrow(/^Invalid configuration adapter\.sources\.shopify\.events\.customers\/delete: unknown shopify event type/);
   });
 });
