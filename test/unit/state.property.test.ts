@@ -130,7 +130,13 @@ describe('convergence: any delivery order gives the in-order profile', () => {
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           const store = dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 3600, now: () => T0 });
-          const prefixed: StateStore = { read: (k) => store.read(`${n}:${k}`), commit: (k, c) => store.commit(`${n}:${k}`, c) };
+          const prefixed: StateStore = {
+            read: (k) => store.read(`${n}:${k}`),
+            commit: (k, c) => store.commit(`${n}:${k}`, c),
+            claimEvent: (k, token, until) => store.claimEvent(`${n}:${k}`, token, until),
+            markEventSent: (k) => store.markEventSent(`${n}:${k}`),
+            releaseEvent: (k, token) => store.releaseEvent(`${n}:${k}`, token),
+          };
           n++;
           expect(await run(s, prefixed)).toEqual(inOrder(s));
         }),
