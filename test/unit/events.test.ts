@@ -417,6 +417,24 @@ describe('Create Event claims in DynamoDB (dynalite)', () => {
     expect(out.Item?.tok?.S).toBe('b');
     expect(Number(out.Item?.ttl?.N)).toBe(Math.floor(clock / 1000) + 7 * 86_400);
   });
+  it('state table operations per message: a mapped event adds one PutItem and one UpdateItem; its duplicate one PutItem and one GetItem', async () => {
+    for (const mode of ['customer', 'bulk'] as const) {
+      const ops = new Map<string, number>();
+      const counting = {
+        send: (command: { constructor: { name: string } }) => {
+          ops.set(command.constructor.name, (ops.get(command.constructor.name) ?? 0) + 1);
+          return dynamo.client.send(command as never);
+        },
+      };
+      const h = senderHarness({ mode, fifo: mode === 'customer', state: dynamoStateStore({ client: counting as never, tableName: dynamo.tableName, retentionSeconds: 3600, now: () => T0 }) });
+      const e = created(1, { eventId: `evt_ops_${mode}`, userKey: `u-ops-${mode}` });
+      await h.deliver([recordOf(e, 1, 'first')]);
+      expect(Object.fromEntries(ops)).toEqual({ GetItemCommand: 1, UpdateItemCommand: 2, PutItemCommand: 1 });
+      ops.clear();
+      await h.deliver([recordOf(e, 1, 'duplicate')]);
+      expect(Object.fromEntries(ops)).toEqual({ GetItemCommand: 2, PutItemCommand: 1 });
+    }
+  });
   it('the sender against dynalite: one event for a provider event delivered twice, one after a failure', async () => {
     const h = senderHarness({ state: dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 7 * 86_400, now: () => T0 }) });
     let fail = 1;
