@@ -61,19 +61,25 @@ async function run(s: Scenario, state: StateStore): Promise<{ fired: string[]; p
   const h = senderHarness({ state, mode: s.mode, fifo: s.mode === 'customer', maxReceiveCount: 3 });
   let call = 0;
   h.moengage.failWhen(() => s.answers[call++]);
-  let pool = s.order.map((i) => ({ i, receiveCount: 1 }));
+  let pool: { i: number; receiveCount: number; retryAttempts?: number }[] = s.order.map((i) => ({ i, receiveCount: 1 }));
   let b = 0;
   for (let round = 0; pool.length > 0; round++) {
     if (round > 500) throw new Error('did not converge');
     const size = s.batchSizes[b++ % s.batchSizes.length] as number;
     const batch = pool.slice(0, size);
     pool = pool.slice(size);
-    const records = batch.map((m, k) => recordOf(envelopeOf(s, m.i), m.receiveCount, `r${round}-${k}`));
+    const records = batch.map((m, k) => recordOf(envelopeOf(s, m.i), m.receiveCount, `r${round}-${k}`, m.retryAttempts));
     const results = await h.deliver(records);
     batch.forEach((m, k) => {
-      const r = results.get(`r${round}-${k}`);
-      if (!r?.ok) pool.push({ i: m.i, receiveCount: m.receiveCount + 1 });
+      const id = `r${round}-${k}`;
+      const r = results.get(id);
+      if (!r?.ok) pool.push({ i: m.i, receiveCount: m.receiveCount + 1, ...(m.retryAttempts !== undefined ? { retryAttempts: m.retryAttempts } : {}) });
       else if (r.action === 'parked') pool.push({ i: m.i, receiveCount: 1 }); // redriven
+      else if (r.action === 'requeued') {
+        // The copy, out of the user's line, at the back of the queue.
+        const copy = h.requeued.find((q) => q.record.messageId === id);
+        pool.push({ i: m.i, receiveCount: 1, retryAttempts: copy?.attempts ?? 1 });
+      }
     });
   }
   const fired: string[] = [];
