@@ -30,6 +30,7 @@ import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { readFileSync } from 'node:fs';
 import { RateLimiter } from '../../functions/core/moengage/rate-limit';
 import { CREATE_EVENT_LIMIT_PER_MINUTE } from '../../functions/sender/handler';
+import { STATE_TABLE_OPERATIONS } from '../../lib/observability';
 import { memoryStateStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';
 import type { RecordResult } from '../../functions/sender/deliver';
@@ -438,6 +439,8 @@ describe('Create Event claims in DynamoDB (dynalite)', () => {
       ops.clear();
       await h.deliver([recordOf(e, 1, 'duplicate')]);
       expect(Object.fromEntries(ops)).toEqual({ GetItemCommand: 2, PutItemCommand: 1 });
+      // Within what the stack grants the sender on the table.
+      for (const op of ['GetItem', 'PutItem', 'UpdateItem']) expect(STATE_TABLE_OPERATIONS as readonly string[]).toContain(op);
     }
   });
   it('the sender against dynalite: one event for a provider event delivered twice, one after a failure', async () => {
