@@ -40,9 +40,8 @@ import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type R
 import { METRIC } from '../core/names';
 import { applyCommit, eventClaimKey, judge, stateKeyOf, type Judgement, type UserState } from '../core/state';
 import type { BulkElement, EventPayload } from '../core/moengage/types';
-import { SQS_MAX_VISIBILITY_SECONDS } from '../core/retry';
 import { versionTime } from '../core/version';
-import { visibilityTimeoutSeconds } from '../core/retry';
+import { SQS_MAX_VISIBILITY_SECONDS, visibilityTimeoutSeconds } from '../core/retry';
 import type { CredentialsProvider } from '../shared/secrets';
 import type { StateStore } from '../shared/state-store';
 import type { Telemetry } from '../shared/observability';
