@@ -118,6 +118,8 @@ export interface DevStatus {
   /** How long the event source gathers a batch (0: one ReceiveMessage). */
   batchingWindowMs: number;
   sources: DevSourceInfo[];
+  /** The adapter configuration the receiver maps with (no secrets: those are in the environment); read by `backfill --local`. */
+  adapterConfig: AdapterConfig;
   counts: {
     poller: Poller['counters'];
     emulator?: ReturnType<MoEngageEmulator['stats']>;
@@ -419,6 +421,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       batchSize: r.batchSize,
       batchingWindowMs: r.batchingWindowMs,
       sources: sources.map((s) => ({ ...s })),
+      adapterConfig: r.config,
       counts: { poller: { ...poller.counters }, ...(emulator ? { emulator: emulator.stats() } : {}) },
     });
     ready = true;

@@ -44,6 +44,9 @@ ${SELECTION}
 ${EXIT_CODES}
 
 Run \`${TOOL} dlq <command> --help\` for the options of a command.
+
+Also: \`${TOOL} backfill <source>\` brings the users who already exist at a provider into
+MoEngage (\`${TOOL} backfill --help\`).
 `;
 
 export const COMMAND_HELP = {

@@ -35,6 +35,8 @@ export interface ResolvedTarget {
   sqs: SqsConfig;
   /** For messages: `stack adapter-prod (eu-west-1)`, `npm run dev on port 3000`, ... */
   description: string;
+  /** `--local`: the adapter configuration the dev server runs with (its /_dev/status), when it reports one. */
+  adapterConfig?: unknown;
 }
 
 /** The credentials fauxqs (and any local emulator) accepts. */
@@ -58,12 +60,15 @@ export function parsePort(value: string, flag = '--port'): number {
   return n;
 }
 
-/** Validates the queue-selection flags: exactly one of --stack / --queue-url+--dlq-url / --local. */
-export function selectionFromArgs(args: SelectionArgs, env: Record<string, string | undefined>): QueueSelection {
+/**
+ * Validates the queue-selection flags: exactly one of --stack / --queue-url+--dlq-url / --local.
+ * `mainOnly` (the backfill, which only writes to the main queue): --queue-url alone suffices.
+ */
+export function selectionFromArgs(args: SelectionArgs, env: Record<string, string | undefined>, opts: { mainOnly?: boolean } = {}): QueueSelection {
   const urls = args['queue-url'] !== undefined || args['dlq-url'] !== undefined;
   const chosen = [args.stack !== undefined, urls, args.local === true].filter(Boolean).length;
   if (chosen === 0) {
-    throw new UsageError('Choose the queues: --stack NAME, --queue-url URL --dlq-url URL, or --local.');
+    throw new UsageError(`Choose the queues: --stack NAME, --queue-url URL${opts.mainOnly ? '' : ' --dlq-url URL'}, or --local.`);
   }
   if (chosen > 1) throw new UsageError('Use only one of --stack, --queue-url/--dlq-url and --local.');
   if (args.endpoint !== undefined && !urls) throw new UsageError('--endpoint goes with --queue-url and --dlq-url (--local finds the endpoint itself).');
@@ -72,6 +77,12 @@ export function selectionFromArgs(args: SelectionArgs, env: Record<string, strin
   if (args.stack !== undefined) {
     if (args.stack.trim() === '') throw new UsageError('--stack needs the stack name.');
     return { mode: 'stack', stack: args.stack, ...(args.region ? { region: args.region } : {}) };
+  }
+  if (urls && opts.mainOnly) {
+    if (!args['queue-url']) throw new UsageError('--queue-url needs the main queue URL.');
+    const queueUrl = checkUrl(args['queue-url'], '--queue-url');
+    const endpoint = args.endpoint === undefined ? undefined : checkUrl(args.endpoint, '--endpoint');
+    return { mode: 'urls', queueUrl, dlqUrl: '', ...(endpoint ? { endpoint } : {}), ...(args.region ? { region: args.region } : {}) };
   }
   if (urls) {
     if (!args['queue-url'] || !args['dlq-url']) throw new UsageError('Give both --queue-url (the main queue) and --dlq-url (its dead-letter queue).');
@@ -225,6 +236,7 @@ async function resolveLocal(sel: Extract<QueueSelection, { mode: 'local' }>, dep
     queues: { queueUrl: status.queueUrl as string, dlqUrl: status.dlqUrl as string },
     sqs: { region: LOCAL_REGION, endpoint: status.sqsEndpoint as string, credentials: { ...LOCAL_CREDENTIALS } },
     description: `npm run dev on port ${sel.port}`,
+    ...(status.adapterConfig !== undefined ? { adapterConfig: status.adapterConfig } : {}),
   };
 }
 

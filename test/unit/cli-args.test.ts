@@ -62,7 +62,7 @@ describe('--help', () => {
 
 describe('usage errors: exit 2, one line, nothing contacted', () => {
   it.each([
-    [['frobnicate'], 'error: Unknown command "frobnicate": the tool has `dlq <list|redrive|export|purge>`.'],
+    [['frobnicate'], 'error: Unknown command "frobnicate": the tool has `dlq <list|redrive|export|purge>` and `backfill <source>`.'],
     [['dlq', 'peek'], 'error: Unknown dlq command "peek": use one of list, redrive, export, purge.'],
     [['dlq', 'list'], 'error: Choose the queues: --stack NAME, --queue-url URL --dlq-url URL, or --local.'],
     [['dlq', 'list', '--stack', 's', '--local'], 'error: Use only one of --stack, --queue-url/--dlq-url and --local.'],
