@@ -138,7 +138,10 @@ export async function classifyResponse<T>(res: Response, nowMs: number, parse: (
   const message = errorMessageOf(text);
   const kind: Exclude<Attempt<T>, { ok: true }>['kind'] =
     res.status === 401 || res.status === 403 ? 'auth' : res.status === 429 ? 'rate' : res.status >= 500 || res.status === 408 ? 'transient' : 'fatal';
-  const after = retryAfterMs(res.headers.get('retry-after'), nowMs);
+  // Retry-After, else (Auth0) X-RateLimit-Reset: the epoch second the limit resets.
+  let after = retryAfterMs(res.headers.get('retry-after'), nowMs);
+  const reset = res.headers.get('x-ratelimit-reset');
+  if (after === undefined && res.status === 429 && reset && /^\d{9,11}$/.test(reset)) after = Math.max(0, Number(reset) * 1000 - nowMs);
   return { ok: false, kind, status: res.status, message, ...(after !== undefined ? { retryAfterMs: after } : {}) };
 }
 
