@@ -275,7 +275,7 @@ export async function startProviderEmulator(opts: ProviderEmulatorOptions): Prom
     if (!/^\/admin\/api\/\d{4}-\d{2}\/graphql\.json$/.test(url.pathname)) return reply(404, { errors: 'Not Found' });
     const v = body.variables ?? {};
     const first = typeof v.first === 'number' ? v.first : NaN;
-    const cost = { requestedQueryCost: Number.isFinite(first) ? first + 2 : 0, actualQueryCost: null as number | null, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: throttled ? 50 : 1900, restoreRate: 100 } };
+    const cost = { requestedQueryCost: Number.isFinite(first) ? first + 2 : 0, actualQueryCost: null as number | null, throttleStatus: { maximumAvailable: 2000, currentlyAvailable: throttled ? 0 : 1900, restoreRate: 100 } };
     if (throttled) {
       return reply(200, { errors: [{ message: 'Throttled', extensions: { code: 'THROTTLED', documentation: 'https://shopify.dev/api/usage/rate-limits' } }], extensions: { cost } });
     }

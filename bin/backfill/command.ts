@@ -260,7 +260,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
         };
         if (opts.dryRun) {
           wouldEnqueue++;
-          sample ??= { eventType, version, payload: maskValue(mapped.payload) };
+          sample ??= { eventType, readAt: readAtIso, payload: { ...(maskValue(mapped.payload) as object), type: mapped.payload.type } };
           continue;
         }
         entries.push({
