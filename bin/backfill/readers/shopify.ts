@@ -9,11 +9,12 @@
  * consent, order count, amount spent) are not read: a value that no webhook ever updates would
  * go stale in MoEngage. --since becomes `query: "updated_at:>='<time>'"`.
  *
- * Rate: GraphQL calls cost points from a bucket refilled at the store's restore rate (50 points
- * per second on standard plans); a throttled call answers 200 with a THROTTLED error, and the
+ * Rate: GraphQL calls cost points from a bucket refilled at the store's restore rate (100 points
+ * per second on standard plans, more on Advanced and Plus); a throttled call answers 200 with a THROTTLED error, and the
  * reader then waits for the points it needs (from `extensions.cost.throttleStatus`). 429 and
- * Retry-After are honoured as well. The default of 0.5 requests per second keeps a page of 100
- * customers within a standard plan's restore rate.
+ * Retry-After are honoured as well. The default of 0.5 requests per second (a page of 100
+ * customers costs about 102 points) uses about half of a standard plan's restore rate, leaving
+ * the rest to the shop's other apps.
  */
 import type { ParsedEvent } from '../../../functions/sources/types';
 import type { Attempt, ProviderPolicy } from '../http';
