@@ -199,3 +199,29 @@ describe('a webhook older than the backfill read does not overwrite it; a newer 
     await waitFor(() => planAtMoEngage('cus_order_1') === 'newer', 'the newer webhook at MoEngage', 30_000);
   }, 90_000);
 });
+
+describe('bulk mode', () => {
+  let bulk: DevHandle;
+  beforeAll(async () => {
+    bulk = await startDev({ port: 0, sqsPort: 0, quiet: true, queueType: 'standard', env: { MOENGAGE_DELIVERY_MODE: 'bulk', POWERTOOLS_LOG_LEVEL: 'SILENT', POWERTOOLS_METRICS_DISABLED: 'true' }, poller: { waitTimeSeconds: 0 } });
+  });
+  afterAll(async () => {
+    await bulk?.stop();
+  });
+
+  it('backfilled users fill Bulk Import requests (a standard queue: no FIFO group)', async () => {
+    const e = await provider('workos', sampleObjects('workos', 250));
+    let out = '';
+    const code = await main(['backfill', 'workos', '--local', '--port', String(bulk.port), '--api-url', e.url, '--rate', '1000', '--checkpoint', 'bulk-workos.json', '--json'], {
+      io: { out: (t) => void (out += t), err: () => undefined, errIsTTY: false },
+      env: emulatorEnv(e),
+      cwd: tmp,
+    });
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ enqueued: 250 });
+    const users = () => new Set(bulk.emulator!.accepted.map((a) => a.payload.customer_id));
+    await waitFor(() => users().size === 250, '250 users at MoEngage', 90_000);
+    expect(bulk.emulator!.accepted.every((a) => a.path.startsWith(`/v1/transition/${bulk.emulator!.workspaceId}`))).toBe(true);
+    expect(bulk.emulator!.stats().acceptedRequests).toBeLessThan(bulk.emulator!.stats().acceptedUsers);
+  }, 120_000);
+});
