@@ -207,7 +207,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
   try {
     if (reader.total) total = await reader.total(opts.since);
     if (!opts.json && !io.errIsTTY) {
-      note(io, `backfill ${opts.source}: reading ${reader.apiUrl} at ${rate}/s${since ? `, ${info.sinceNote.replace(/^\w+ /, (w) => w)} ${since}` : ''}${total !== undefined ? ` (${fmtInt(total)} to read)` : ''}${opts.dryRun ? ' (dry run: nothing is enqueued)' : ''}`);
+      note(io, `backfill ${opts.source}: reading ${reader.apiUrl} at ${rate}/s${since ? ` (--since ${since}: ${info.sinceNote})` : ''}${total !== undefined ? ` (${fmtInt(total)} to read)` : ''}${opts.dryRun ? ' (dry run: nothing is enqueued)' : ''}`);
     }
     for (;;) {
       if (ctx.signal?.aborted) throw new Interrupted('interrupted');

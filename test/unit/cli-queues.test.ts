@@ -52,6 +52,12 @@ describe('selectionFromArgs', () => {
   it('refuses the same URL twice', () => {
     expect(() => selectionFromArgs({ 'queue-url': QURL, 'dlq-url': QURL }, {})).toThrow('--queue-url and --dlq-url are the same queue.');
   });
+
+  it('mainOnly (the backfill): --queue-url alone is a selection; the DLQ tool still needs both', () => {
+    expect(selectionFromArgs({ 'queue-url': QURL }, {}, { mainOnly: true })).toEqual({ mode: 'urls', queueUrl: QURL, dlqUrl: '' });
+    expect(() => selectionFromArgs({ 'queue-url': QURL }, {})).toThrow('Give both --queue-url');
+    expect(() => selectionFromArgs({}, {}, { mainOnly: true })).toThrow('Choose the queues: --stack NAME, --queue-url URL, or --local.');
+  });
 });
 
 describe('helpers', () => {
