@@ -11,7 +11,7 @@ import { isoString } from '../../functions/core/moengage/attributes';
 import { versionKey } from '../../functions/core/version';
 import { SOURCES } from '../../functions/sources';
 import type { SourceContext } from '../../functions/sources/types';
-import { CliError, ConfigError, EXIT, UsageError, toCliError } from '../dlq/errors';
+import { CliError, ConfigError, EXIT, OperationError, UsageError, toCliError } from '../dlq/errors';
 import { maskCustomerId } from '../dlq/format';
 import { line, note, type Clock, type Output, type SqsLike } from '../dlq/types';
 import { defaultCheckpointPath, emptyCounts, loadCheckpoint, saveCheckpoint, skippedTotal, type Checkpoint, type Counts } from './checkpoint';
@@ -288,6 +288,9 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
       counts.filtered += page.filtered ?? 0;
       counts.pages++;
       const limitReached = opts.limit !== undefined && counts.read >= opts.limit;
+      if (page.next !== null && JSON.stringify(page.next) === JSON.stringify(cursor)) {
+        throw new OperationError(`${info.provider} answered the same next-page cursor twice: stopping rather than reading the same page forever.`);
+      }
       cursor = page.next;
       if (checkpointPath) {
         checkpoint = { ...checkpoint, cursor, counts, done: cursor === null || limitReached, updatedAt: isoString(clock.now()) };

@@ -377,6 +377,25 @@ describe('--dry-run, output and credentials', () => {
     expect(noConfig.err).toContain('--config');
   });
 
+  it('a provider that answers the same cursor twice stops the run (exit 1) instead of looping', async () => {
+    const e = await emulator('workos', 0);
+    // Two users, and a list_metadata.after that never moves on.
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ object: 'user', id: 'user_loop', email: 'loop@example.com' }], list_metadata: { after: 'user_loop' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const r = await run(['workos', '--api-url', url, '--queue-url', QUEUE, '--config', '{}', '--checkpoint', 'loop.json'], emulatorEnv(e));
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('same next-page cursor twice');
+    } finally {
+      server.close();
+    }
+  });
+
   it('--help lists the sources and their variables', async () => {
     const r = await run(['--help'], {});
     expect(r.code).toBe(0);

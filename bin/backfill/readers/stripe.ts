@@ -9,6 +9,7 @@ import Stripe from 'stripe';
 import type { ParsedEvent } from '../../../functions/sources/types';
 import { type Attempt, ProviderPolicy, readTime } from '../http';
 import type { ListedPage, Reader, ReaderInfo, ToEvent } from '../types';
+import { UsageError } from '../../dlq/errors';
 import { apiBase, isRecord, requireEnv } from './common';
 
 export const STRIPE_INFO: ReaderInfo = {
@@ -25,6 +26,7 @@ export function stripeReader(opts: { env: Record<string, string | undefined>; ap
   const key = requireEnv(opts.env, 'STRIPE_API_KEY', 'a Stripe secret key (sk_…) or a restricted key (rk_…) with Customers: Read');
   const base = apiBase(opts.apiUrl, STRIPE_API);
   const url = new URL(base);
+  if (url.pathname !== '/' && url.pathname !== '') throw new UsageError("--api-url for Stripe is a host (Stripe's client takes a host, port and protocol, not a path).");
   const policy = opts.policy([key], 'STRIPE_API_KEY (a restricted key needs the Customers: Read permission)');
   const stripe = new Stripe(key, {
     host: url.hostname,
