@@ -227,6 +227,7 @@ async function backfillMain(source: string | undefined, rest: readonly string[],
       };
     }
   }
+  if (!config) note(io, 'note: no adapter configuration given (--config FILE): users are mapped with the default options.');
   config ??= parseAdapterConfig({});
   try {
     return await backfillCommand(

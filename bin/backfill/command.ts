@@ -331,7 +331,6 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
     ...(opts.dryRun && sample !== undefined ? { sample } : {}),
     ...(error ? { error: clean(error.message) } : {}),
   };
-  for (const n of reader.notes ?? []) note(io, clean(n));
   if (error) note(io, `error: ${clean(error.message)}`);
   if (opts.json) line(io, clean(JSON.stringify(summary)));
   else line(io, clean(humanSummary(summary)));

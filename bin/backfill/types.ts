@@ -45,8 +45,6 @@ export interface Reader {
   toEvent(object: unknown): ToEvent;
   /** Objects a page holds at most. */
   readonly pageSize: number;
-  /** Notes for the operator that the reader found while reading (printed once). */
-  notes?: string[];
 }
 
 export interface ReaderInfo {
