@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliDeps } from '../../bin/cli';
 import { decodeEnvelope, deduplicationId, messageGroupId } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';
+import { readTime, retryAfterMs, scrub } from '../../bin/backfill/http';
 import { emulatorEnv, sampleObjects, startProviderEmulator, type ProviderEmulator, type ProviderName } from '../../local/provider-emulator';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/123456789012/adapter.fifo';
@@ -230,6 +231,21 @@ describe('mapping failures and options', () => {
     expect(e.requests.every((q) => q.status === 200)).toBe(true);
   });
 
+  it('Clerk offset paging: users deleted between two pages make no one missed (each page starts a few places early)', async () => {
+    const e = await emulator('clerk', 1200);
+    const sqs = fakeSqs();
+    // After the first page (500 users) is in the queue, three of its users are deleted at Clerk:
+    // everyone after them moves three places back.
+    sqs.onCall = (n) => {
+      if (n === 1) for (const i of [10, 200, 499]) e.objects.splice(e.objects.findIndex((u) => u.id === `user_emu${String(i + 1).padStart(6, '0')}`), 1);
+    };
+    const r = await run(base(e, ['--rate', '1000']), emulatorEnv(e), { sqs });
+    expect(r.code).toBe(0);
+    const ids = new Set(sqs.entries.map((x) => (decodeEnvelope(x.MessageBody!) as { ok: true; envelope: { payload: { customer_id: string } } }).envelope.payload.customer_id));
+    for (const u of e.objects) expect(ids.has(String(u.id))).toBe(true);
+    expect(sqs.entries).toHaveLength(1200);
+  });
+
   it('Shopify THROTTLED: waits for the points it needs at the restore rate', async () => {
     const e = await emulator('shopify', 10);
     e.failNext('throttled');
@@ -413,5 +429,26 @@ describe('version', () => {
     // The virtual clock's T0 is earlier than the emulator's Date header: the request start wins.
     expect(d.envelope.version).toBe(versionKey(T0, 'backfill:user_emu000001'));
     expect(d.envelope.receivedAt).toBe(new Date(T0).toISOString());
+  });
+});
+
+describe('http helpers', () => {
+  it('Retry-After in seconds or as an HTTP date; nothing usable: undefined', () => {
+    expect(retryAfterMs('7', T0)).toBe(7000);
+    expect(retryAfterMs('1.5', T0)).toBe(1500);
+    expect(retryAfterMs(new Date(T0 + 30_000).toUTCString(), T0)).toBe(30_000);
+    expect(retryAfterMs('soon', T0)).toBeUndefined();
+    expect(retryAfterMs(null, T0)).toBeUndefined();
+  });
+
+  it('the read time is the early side: the request start, or the Date header less a second', () => {
+    expect(readTime(T0, null)).toBe(T0);
+    expect(readTime(T0, new Date(T0 + 5000).toUTCString())).toBe(T0);
+    expect(readTime(T0, new Date(T0).toUTCString())).toBe(T0 - 1000);
+  });
+
+  it('scrub removes the credentials and bearer tokens from any text', () => {
+    expect(scrub('key sk_live_abcdef was refused', ['sk_live_abcdef'])).toBe('key [redacted] was refused');
+    expect(scrub('Authorization: Bearer eyJhbGciOi.x.y failed', [])).toBe('Authorization: Bearer [redacted] failed');
   });
 });
