@@ -75,6 +75,9 @@ describe('backfill through npm run dev', () => {
   }, 120_000);
 
   it('250 Clerk users listed: 250 delivered to MoEngage', async () => {
+    // --local maps with the dev server's own configuration, reported by /_dev/status.
+    const status = (await (await fetch(`${dev.url}/_dev/status`)).json()) as { adapterConfig?: unknown };
+    expect(status.adapterConfig).toMatchObject({ sources: expect.any(Object) });
     const e = await provider('clerk', sampleObjects('clerk', 250));
     const r = await backfill(e);
     expect(r.code).toBe(0);

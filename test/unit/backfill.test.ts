@@ -412,6 +412,24 @@ describe('--dry-run, output and credentials', () => {
     }
   });
 
+  it('--local maps with the adapter configuration the dev server reports (/_dev/status adapterConfig)', async () => {
+    const e = await emulator('stripe', 3);
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ queueUrl: 'http://127.0.0.1:1/q.fifo', dlqUrl: 'http://127.0.0.1:1/d.fifo', sqsEndpoint: 'http://127.0.0.1:1', adapterConfig: { sources: { stripe: { customerIdField: 'email' } } } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = String((server.address() as { port: number }).port);
+      const r = await run(['stripe', '--local', '--port', port, '--api-url', e.url, '--dry-run', '--json'], emulatorEnv(e));
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.out).sample.payload.customer_id).toBe('u***@example.com');
+    } finally {
+      server.close();
+    }
+  });
+
   it('--help lists the sources and their variables', async () => {
     const r = await run(['--help'], {});
     expect(r.code).toBe(0);
