@@ -4,7 +4,8 @@
  * fetch rather than the `@workos-inc/node` client: the client renames every field to camelCase,
  * while the source's mapping reads the API's (and the webhooks') snake_case. The list has no
  * update-time filter: --since keeps the users whose `updated_at` is at or after it. Rate:
- * WorkOS allows 6,000 requests per minute; the default is 10/s.
+ * WorkOS allows 1,000 user-management reads per 10 s (and 6,000 requests per minute per key);
+ * the default is 10/s.
  */
 import type { ParsedEvent } from '../../../functions/sources/types';
 import type { ProviderPolicy } from '../http';
