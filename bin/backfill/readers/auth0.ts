@@ -9,7 +9,7 @@
  * so reads any number of users. Only when 1,000 users share one updated_at can it not go on:
  * it stops and points to the export job (POST /api/v2/jobs/users-exports), which has no cap.
  * --since becomes the first search's lower bound. Rate: Management API limits depend on the
- * plan (2 requests per second on free and developer tenants); the default is 2/s.
+ * plan (2 requests per second sustained on the Free plan, more on paid ones); the default is 2/s.
  */
 import type { ParsedEvent } from '../../../functions/sources/types';
 import { OperationError } from '../../dlq/errors';
