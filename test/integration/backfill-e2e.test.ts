@@ -230,5 +230,6 @@ describe('bulk mode', () => {
     await waitFor(() => users().size === 250, '250 users at MoEngage', 90_000);
     expect(bulk.emulator!.accepted.every((a) => a.path.startsWith(`/v1/transition/${bulk.emulator!.workspaceId}`))).toBe(true);
     expect(bulk.emulator!.stats().acceptedRequests).toBeLessThan(bulk.emulator!.stats().acceptedUsers);
+    console.log(`[backfill bulk] users=${bulk.emulator!.stats().acceptedUsers} bulkImportRequests=${bulk.emulator!.stats().acceptedRequests}`);
   }, 120_000);
 });

@@ -132,7 +132,9 @@ describe.each(ALL)('%s reader', (provider) => {
       expect(entry.MessageGroupId).toBe(env.userKey);
       expect(entry.MessageDeduplicationId).toBe(deduplicationId(provider, env.eventId));
       expect(env.version).toMatch(/^\d{15}~backfill:/);
-      expect(env.eventId).toMatch(/^backfill:/);
+      // How the DLQ tool shows a backfilled message (README): backfill:<type>, backfill:<object id>:<read time>.
+      expect(env.eventType).toMatch(/^backfill:(customer\.updated|user\.updated|customers\/update)$/);
+      expect(env.eventId).toMatch(/^backfill:.+:\d{13}$/);
     }
     expect(customerIds.size).toBe(250);
   });
