@@ -3,7 +3,7 @@
  * backfill's tests and for a rehearsal against `npm run dev`:
  *
  *   npm run provider-emulator -- stripe --users 250
- *   STRIPE_API_KEY=sk_test_emulator npx moengage-adapter backfill stripe --local --api-url http://127.0.0.1:PORT
+ *   STRIPE_API_KEY=sk_test_emulator npx --no-install moengage-adapter backfill stripe --local --api-url http://127.0.0.1:PORT
  *
  * Each emulator checks the credential the way its provider sends it, pages the way the provider
  * documents, and answers errors in the provider's shape:
@@ -23,6 +23,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { TOOL_COMMAND } from '../lib/tool-command';
 
 export type ProviderName = 'stripe' | 'clerk' | 'auth0' | 'workos' | 'shopify';
 export const PROVIDERS: readonly ProviderName[] = ['stripe', 'clerk', 'auth0', 'workos', 'shopify'];
@@ -462,7 +463,7 @@ async function cli(argv: string[]): Promise<void> {
     .join(' ');
   process.stdout.write(
     `${provider} list API emulator on ${e.url} with ${e.objects.length} users (credential: the emulator's test key, below)\n` +
-      `rehearse a backfill against \`npm run dev\`:\n  ${env} npx moengage-adapter backfill ${provider} --local --api-url ${e.url}\n`,
+      `rehearse a backfill against \`npm run dev\`:\n  ${env} ${TOOL_COMMAND} backfill ${provider} --local --api-url ${e.url}\n`,
   );
   const stop = () => void e.close().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -10,6 +10,7 @@ import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type
 import { isoString } from '../../functions/core/moengage/attributes';
 import { versionKey } from '../../functions/core/version';
 import { SOURCES } from '../../functions/sources';
+import { TOOL_COMMAND } from '../../lib/tool-command';
 import type { SourceContext } from '../../functions/sources/types';
 import { CliError, ConfigError, EXIT, OperationError, UsageError, toCliError } from '../dlq/errors';
 import { maskCustomerId } from '../dlq/format';
@@ -356,6 +357,6 @@ export function humanSummary(s: BackfillSummary): string {
   for (const k of s.skipped.slice(0, 10)) lines.push(`  skipped ${fmtInt(k.count)}: ${k.reason}`);
   if (s.skipped.length > 10) lines.push(`  ... and ${s.skipped.length - 10} more reasons (--json lists them all)`);
   if (s.sample !== undefined) lines.push(`sample (masked): ${JSON.stringify(s.sample)}`);
-  if (!s.dryRun && s.enqueued > 0) lines.push('The sender delivers them at MoEngage\'s pace: watch `npx moengage-adapter dlq list` for any that fail.');
+  if (!s.dryRun && s.enqueued > 0) lines.push(`The sender delivers them at MoEngage's pace: watch \`${TOOL_COMMAND} dlq list\` for any that fail.`);
   return lines.join('\n');
 }

@@ -1,9 +1,10 @@
 /** `backfill --help`. */
+import { TOOL_COMMAND } from '../../lib/tool-command';
 import { EXIT_CODES } from '../dlq/help';
 import { READER_INFO } from './readers';
 import { BACKFILL_SOURCES } from './types';
 
-const TOOL = 'npx moengage-adapter';
+const TOOL = TOOL_COMMAND;
 
 const sources = BACKFILL_SOURCES.map((s) => {
   const i = READER_INFO[s];

@@ -106,7 +106,7 @@ function spawnCli(args: string[], env: Record<string, string>, onStart?: (child:
 }
 
 describe('the bin entry, as a new user runs it', () => {
-  it('`npx moengage-adapter backfill stripe --local --api-url <emulator>`: delivered; Ctrl-C writes the checkpoint and --resume finishes', async () => {
+  it('`npx --no-install moengage-adapter backfill stripe --local --api-url <emulator>`: delivered; Ctrl-C writes the checkpoint and --resume finishes', async () => {
     const e = await provider('stripe', sampleObjects('stripe', 250).map((c) => ({ ...c, id: String(c.id).replace('cus_emu', 'cus_bin') })));
     const checkpoint = join(tmp, 'bin-stripe.json');
     const args = ['stripe', '--local', '--port', String(dev.port), '--api-url', e.url, '--checkpoint', checkpoint, '--rate', '1'];

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main, type CliDeps } from '../../bin/cli';
 import { decodeEnvelope, deduplicationId, messageGroupId } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';
+import { TOOL_COMMAND } from '../../lib/tool-command';
 import { readTime, retryAfterMs, scrub } from '../../bin/backfill/http';
 import { emulatorEnv, sampleObjects, startProviderEmulator, type ProviderEmulator, type ProviderName } from '../../local/provider-emulator';
 
@@ -436,6 +437,9 @@ describe('--dry-run, output and credentials', () => {
     const r = await run(['--help'], {});
     expect(r.code).toBe(0);
     for (const v of ['STRIPE_API_KEY', 'CLERK_SECRET_KEY', 'AUTH0_DOMAIN', 'WORKOS_API_KEY', 'SHOPIFY_ADMIN_TOKEN']) expect(r.out).toContain(v);
+    // Only in the form that cannot download a package of that name (lib/tool-command.ts).
+    expect(r.out).toContain(`Usage: ${TOOL_COMMAND} backfill <`);
+    expect(r.out).not.toMatch(/npx moengage-adapter/);
   });
 });
 
