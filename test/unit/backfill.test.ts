@@ -184,6 +184,15 @@ describe('mapping failures and options', () => {
     expect(env.ok && env.envelope.userKey).toBe(messageGroupId(env.ok ? env.envelope.payload.customer_id! : ''));
   });
 
+  it('fires no MoEngage events: the `events` option maps provider events, and a listed user is state, not an event', async () => {
+    const e = await emulator('clerk', 3);
+    const config = { sources: { clerk: { events: { 'user.created': 'Signed Up', 'user.updated': 'Profile Updated' } } } };
+    const r = await run([...base(e), '--config', JSON.stringify(config)], emulatorEnv(e));
+    expect(r.code).toBe(0);
+    expect(r.sqs.entries).toHaveLength(3);
+    for (const x of r.sqs.entries) expect(JSON.parse(x.MessageBody!)).not.toHaveProperty('events');
+  });
+
   it('an object without an id is skipped with its reason', async () => {
     const e = await emulator('workos', 5);
     delete e.objects[2]!.id;
