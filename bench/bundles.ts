@@ -1,16 +1,22 @@
 /**
- * Figure 2: bundle bytes and fresh-process import time of the receiver and sender Lambdas,
- * against a bundle of the bare SQS client built the same way.
+ * Figure 2: cold start as Lambda pays it. Bytes and fresh-process import time of the deployed
+ * receiver and sender bundles, against a bundle of the bare SQS client built and run the same way.
  *
- * Build: esbuild's JS API with the options the CDK construct gives NodejsFunction
- * (lib/moengage-adapter.ts `BUNDLING`, read at run time): ESM, platform node, minify,
- * mainFields, the `require` banner, linked source map, AWS SDK bundled (no externals).
- * The bytes are those of the node24 build (what deploys); the import times are measured on
- * a node20 build of the same sources (this machine runs Node 20).
+ * Bundles: scripts/build.ts `buildAssets()` (the one bundling path: what `npm run build`, `cdk
+ * synth` and the tests use, and what the package ships), into a scratch folder; the baseline with
+ * the same esbuild options (`LAMBDA_BUILD_OPTIONS`).
  *
- * Import time: `node --input-type=module -e "…await import(file)…"` in fresh processes, the
- * three bundles interleaved, `runs` times each; the figure is the median of the in-process
- * hrtime around the dynamic import (node's own start-up is excluded, as it is the same for all).
+ * Import time: on Node.js 24 (Lambda's nodejs24.x; `npx -p node@24` when this machine runs
+ * another), with each function's environment from the synthesized template (NODE_OPTIONS
+ * included when the template sets it; tokens such as queue URLs replaced by placeholders) plus
+ * what Lambda sets (AWS_REGION, AWS_LAMBDA_FUNCTION_NAME...). `node --input-type=module -e
+ * "…await import(file)…"` in fresh processes, all bundles interleaved, `runs` times each; the
+ * figure is the median of the in-process hrtime around the dynamic import (node's own start-up
+ * is excluded, as it is the same for all).
+ *
+ * "before" rows: the previous deployment for comparison (NodejsFunction's bundling without
+ * keepNames, source contents in the map, NODE_OPTIONS=--enable-source-maps), against a baseline
+ * run the same way.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -18,8 +24,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
-import { median, progress, PROJECT_ROOT } from './util';
+import { App } from 'aws-cdk-lib';
+import { build, type BuildOptions, type Metafile } from 'esbuild';
+import { buildAdapterApp } from '../lib/adapter-stack';
+import { buildAssets, LAMBDA_BUILD_OPTIONS, LAMBDA_HANDLERS, PROJECT_ROOT, REQUIRE_SHIM } from '../scripts/build';
+import { node24Binary } from '../scripts/node24';
+import { median, progress } from './util';
 
 const run = promisify(execFile);
 
@@ -28,11 +38,15 @@ export const BUNDLE_TARGET_RATIO = 1.2;
 /** The bare SQS client: the least a Lambda that talks to SQS ships. */
 export const BASELINE_SOURCE = "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = new SQSClient({});\n";
 
-export type BundleName = 'baseline (bare SQSClient)' | 'receiver' | 'sender' | 'receiver, what-if' | 'sender, what-if';
+export const BEFORE_NOTE = 'previous deployment: NODE_OPTIONS=--enable-source-maps, no keepNames, sources in the map';
+
+export type BundleName = 'baseline (bare SQSClient)' | 'receiver' | 'sender' | 'baseline, before' | 'receiver, before' | 'sender, before';
 
 export interface BundleRow {
   name: BundleName;
-  /** A build of the same sources with one change that is not deployed (informational). */
+  /** The row its ratios are computed against. */
+  baseline: BundleName;
+  /** A build or environment that is not deployed (informational). */
   whatIf?: string;
   bytes: number;
   sourceMapBytes: number;
@@ -41,40 +55,76 @@ export interface BundleRow {
   importSamples: number[];
   /** Minified bytes per package (node_modules package, or project folder), largest first. */
   byPackage: [string, number][];
+  /** NODE_OPTIONS of the run ('' when unset). */
+  nodeOptions: string;
 }
 
 export interface BundleResult {
   rows: BundleRow[];
   runs: number;
   target: number;
-  /** The esbuild options used (as given to esbuild.build, minus entry and outfile). */
+  /** The Node.js version the imports ran on. */
+  node: string;
+  /** The esbuild options of the deployed bundles (as given to esbuild.build, minus entry and outfile). */
   options: Record<string, unknown>;
+  /** The receiver's environment as measured (placeholders for tokens). */
+  environment: Record<string, string>;
 }
 
-interface CdkBundling {
-  format?: string;
-  target?: string;
-  mainFields?: string[];
-  minify?: boolean;
-  sourceMap?: boolean;
-  externalModules?: string[];
-  banner?: string;
-}
+/** The options the construct used to give NodejsFunction (before the prebuilt assets). */
+const BEFORE_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node24',
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourcemap: true,
+  external: [],
+  banner: { js: REQUIRE_SHIM },
+  logLevel: 'warning',
+};
 
-/** esbuild options equivalent to the construct's NodejsFunction bundling, for `target`. */
-export function esbuildOptionsFrom(bundling: CdkBundling, target: string): BuildOptions {
-  return {
-    bundle: true,
-    platform: 'node',
-    format: bundling.format === 'esm' ? 'esm' : 'cjs',
-    target,
-    minify: bundling.minify ?? false,
-    sourcemap: bundling.sourceMap ? true : false,
-    ...(bundling.mainFields ? { mainFields: bundling.mainFields } : {}),
-    external: bundling.externalModules ?? [],
-    ...(bundling.banner ? { banner: { js: bundling.banner } } : {}),
-    logLevel: 'silent',
+/** What Lambda itself sets in a function's environment (values as in us-east-1). */
+const LAMBDA_RUNTIME_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_DEFAULT_REGION: 'us-east-1',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+  AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  LAMBDA_TASK_ROOT: '/var/task',
+  TZ: ':UTC',
+};
+
+/**
+ * Each function's environment from the synthesized default stack (`cdk synth -c moengageDc=01`),
+ * with unresolved values (queue URLs, secret ARNs) replaced by placeholders of the same shape.
+ */
+export function templateEnvironments(): Record<'receiver' | 'sender', Record<string, string>> {
+  const app = new App({ context: { moengageDc: '01' } });
+  const stack = buildAdapterApp(app, { processEnv: {}, nag: false });
+  const template = app.synth().getStackArtifact(stack.artifactId).template as {
+    Resources: Record<string, { Type: string; Properties?: { Description?: string; Environment?: { Variables?: Record<string, unknown> } } }>;
   };
+  const out: Partial<Record<'receiver' | 'sender', Record<string, string>>> = {};
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type !== 'AWS::Lambda::Function') continue;
+    const name = id.includes('Receiver') ? 'receiver' : id.includes('Sender') ? 'sender' : undefined;
+    if (!name) continue;
+    const vars = r.Properties?.Environment?.Variables ?? {};
+    out[name] = Object.fromEntries(
+      Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : placeholder(k)]),
+    );
+  }
+  if (!out.receiver || !out.sender) throw new Error('bundles: the synthesized template has no receiver or sender function');
+  return out as Record<'receiver' | 'sender', Record<string, string>>;
+}
+
+function placeholder(name: string): string {
+  if (name.endsWith('_ARN')) return 'arn:aws:secretsmanager:us-east-1:123456789012:secret:placeholder-AbCdEf';
+  if (name.includes('QUEUE_URL') || name.includes('DLQ_URL')) return 'https://sqs.us-east-1.amazonaws.com/123456789012/placeholder.fifo';
+  return 'placeholder';
 }
 
 /** Output bytes per node_modules package (or per project folder such as functions/core). */
@@ -104,12 +154,12 @@ async function gzipSize(file: string): Promise<number> {
   return gzipSync(await readFile(file), { level: 9 }).length;
 }
 
-async function importMs(file: string): Promise<number> {
+async function importMs(node: string, file: string, env: Record<string, string>): Promise<number> {
   const script =
     'const t = process.hrtime.bigint(); await import(process.argv[1]); ' +
     'process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
-    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT', NODE_NO_WARNINGS: '1' },
+  const { stdout } = await run(node, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
+    env: { PATH: process.env.PATH ?? '', ...LAMBDA_RUNTIME_ENV, ...env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     timeout: 60_000,
   });
   const ms = Number(stdout.trim());
@@ -117,67 +167,57 @@ async function importMs(file: string): Promise<number> {
   return ms;
 }
 
-export const ZOD_WHAT_IF = "functions/ importing `* as z from 'zod'` instead of `{ z } from 'zod'`";
+interface Built {
+  name: BundleName;
+  baseline: BundleName;
+  whatIf?: string;
+  file: string;
+  env: Record<string, string>;
+  byPackage: [string, number][];
+}
 
-/**
- * What-if build: the project's `import { z } from 'zod'` read as `import * as z from 'zod'`.
- * The named import pulls zod's whole `z` namespace object (every locale, JSON Schema
- * conversion...) into the bundle; the namespace import lets esbuild drop what is unused.
- */
-const zodNamespaceImport: Plugin = {
-  name: 'zod-namespace-import',
-  setup(b) {
-    b.onLoad({ filter: /\/functions\/.*\.ts$/ }, async (args) => ({
-      contents: (await readFile(args.path, 'utf8')).replace(/import \{ z \} from 'zod';/g, "import * as z from 'zod';"),
-      loader: 'ts',
-    }));
-  },
-};
+async function buildOne(options: BuildOptions, outfile: string, input: { stdin?: string; entry?: string }): Promise<[string, number][]> {
+  const opts: BuildOptions = { ...options, outfile, metafile: true };
+  if (input.stdin !== undefined) opts.stdin = { contents: input.stdin, resolveDir: PROJECT_ROOT, sourcefile: 'baseline-sqs.mjs', loader: 'js' };
+  else if (input.entry !== undefined) opts.entryPoints = [join(PROJECT_ROOT, input.entry)];
+  const result = await build(opts);
+  return result.metafile ? bytesByPackage(result.metafile) : [];
+}
 
-export async function benchBundles(options: { runs?: number; whatIf?: boolean } = {}): Promise<BundleResult> {
+export async function benchBundles(options: { runs?: number; before?: boolean } = {}): Promise<BundleResult> {
   const runs = options.runs ?? 15;
-  // The construct module imports aws-cdk-lib: read once, only for its BUNDLING constant.
-  const { BUNDLING, RECEIVER_ENTRY, SENDER_ENTRY } = await import('../lib/moengage-adapter');
-  const bundling = BUNDLING as unknown as CdkBundling;
-  const deployTarget = bundling.target ?? 'node24';
+  const node = await node24Binary();
+  const nodeVersion = (await run(node, ['--version'])).stdout.trim();
+  const envs = templateEnvironments();
   const dir = await mkdtemp(join(tmpdir(), 'moengage-bench-bundles-'));
   try {
-    const entries: { name: BundleName; stdin?: string; entry?: string; plugins?: Plugin[]; whatIf?: string }[] = [
-      { name: 'baseline (bare SQSClient)', stdin: BASELINE_SOURCE },
-      { name: 'receiver', entry: RECEIVER_ENTRY },
-      { name: 'sender', entry: SENDER_ENTRY },
-    ];
-    if (options.whatIf !== false) {
-      entries.push(
-        { name: 'receiver, what-if', entry: RECEIVER_ENTRY, plugins: [zodNamespaceImport], whatIf: ZOD_WHAT_IF },
-        { name: 'sender, what-if', entry: SENDER_ENTRY, plugins: [zodNamespaceImport], whatIf: ZOD_WHAT_IF },
-      );
+    const built: Built[] = [];
+    // The deployed bundles, by the build script itself (metafile for the per-package bytes).
+    const metas = new Map<string, [string, number][]>();
+    const assets = await buildAssets(join(dir, 'assets'), { metafile: true });
+    for (const a of assets) {
+      const r = await build({ ...LAMBDA_BUILD_OPTIONS, entryPoints: [join(PROJECT_ROOT, LAMBDA_HANDLERS[a.name])], outfile: join(dir, 'meta', a.name, 'index.mjs'), metafile: true, write: false });
+      metas.set(a.name, r.metafile ? bytesByPackage(r.metafile) : []);
     }
-    const built: { name: BundleName; whatIf?: string; deployFile: string; localFile: string; byPackage: [string, number][] }[] = [];
-    for (const e of entries) {
-      const slug = e.name.replace(/[^a-z]+/g, '-');
-      const files = { deployFile: join(dir, `${slug}-${deployTarget}`, 'index.mjs'), localFile: join(dir, `${slug}-node20`, 'index.mjs') };
-      let byPackage: [string, number][] = [];
-      for (const [target, outfile] of [
-        [deployTarget, files.deployFile],
-        ['node20', files.localFile],
-      ] as const) {
-        const opts: BuildOptions = { ...esbuildOptionsFrom(bundling, target), outfile, metafile: true };
-        if (e.plugins) opts.plugins = e.plugins;
-        if (e.stdin !== undefined) opts.stdin = { contents: e.stdin, resolveDir: PROJECT_ROOT, sourcefile: 'baseline-sqs.mjs', loader: 'js' };
-        else if (e.entry !== undefined) opts.entryPoints = [e.entry];
-        const result = await build(opts);
-        if (target === deployTarget && result.metafile) byPackage = bytesByPackage(result.metafile);
+    const baseFile = join(dir, 'baseline', 'index.mjs');
+    built.push({ name: 'baseline (bare SQSClient)', baseline: 'baseline (bare SQSClient)', file: baseFile, env: envs.receiver, byPackage: await buildOne(LAMBDA_BUILD_OPTIONS, baseFile, { stdin: BASELINE_SOURCE }) });
+    for (const a of assets) built.push({ name: a.name, baseline: 'baseline (bare SQSClient)', file: a.file, env: envs[a.name], byPackage: metas.get(a.name) ?? [] });
+    if (options.before !== false) {
+      const withMaps = (env: Record<string, string>) => ({ ...env, NODE_OPTIONS: '--enable-source-maps' });
+      const beforeBase = join(dir, 'baseline-before', 'index.mjs');
+      built.push({ name: 'baseline, before', baseline: 'baseline, before', whatIf: BEFORE_NOTE, file: beforeBase, env: withMaps(envs.receiver), byPackage: await buildOne(BEFORE_OPTIONS, beforeBase, { stdin: BASELINE_SOURCE }) });
+      for (const name of ['receiver', 'sender'] as const) {
+        const file = join(dir, `${name}-before`, 'index.mjs');
+        built.push({ name: `${name}, before`, baseline: 'baseline, before', whatIf: BEFORE_NOTE, file, env: withMaps(envs[name]), byPackage: await buildOne(BEFORE_OPTIONS, file, { entry: LAMBDA_HANDLERS[name] }) });
       }
-      built.push({ name: e.name, ...(e.whatIf ? { whatIf: e.whatIf } : {}), ...files, byPackage });
     }
-    progress(`bundles built in ${dir}`);
+    progress(`bundles built in ${dir}; importing on ${nodeVersion}`);
 
     const samples = new Map<string, number[]>(built.map((b) => [b.name, []]));
     // One warm-up import each (file system cache), not counted.
-    for (const b of built) await importMs(b.localFile);
+    for (const b of built) await importMs(node, b.file, b.env);
     for (let i = 0; i < runs; i++) {
-      for (const b of built) samples.get(b.name)?.push(await importMs(b.localFile));
+      for (const b of built) samples.get(b.name)?.push(await importMs(node, b.file, b.env));
     }
 
     const rows: BundleRow[] = [];
@@ -185,18 +225,27 @@ export async function benchBundles(options: { runs?: number; whatIf?: boolean } 
       const s = samples.get(b.name) ?? [];
       rows.push({
         name: b.name,
+        baseline: b.baseline,
         ...(b.whatIf ? { whatIf: b.whatIf } : {}),
-        bytes: (await stat(b.deployFile)).size,
-        sourceMapBytes: (await stat(`${b.deployFile}.map`).catch(() => ({ size: 0 }))).size,
-        gzipBytes: await gzipSize(b.deployFile),
+        bytes: (await stat(b.file)).size,
+        sourceMapBytes: (await stat(`${b.file}.map`).catch(() => ({ size: 0 }))).size,
+        gzipBytes: await gzipSize(b.file),
         importMs: median(s),
         importSamples: s,
         byPackage: b.byPackage,
+        nodeOptions: b.env.NODE_OPTIONS ?? '',
       });
-      progress(`bundle ${b.name}: ${(await stat(b.deployFile)).size} bytes, import ${median(s).toFixed(1)} ms`);
+      progress(`bundle ${b.name}: ${(await stat(b.file)).size} bytes, import ${median(s).toFixed(1)} ms`);
     }
-    const shown = esbuildOptionsFrom(bundling, deployTarget);
-    return { rows, runs, target: BUNDLE_TARGET_RATIO, options: { ...shown, banner: bundling.banner ? '(createRequire shim, as in lib/)' : undefined } };
+    const { banner: _banner, logLevel: _logLevel, ...shown } = LAMBDA_BUILD_OPTIONS;
+    return {
+      rows,
+      runs,
+      target: BUNDLE_TARGET_RATIO,
+      node: nodeVersion,
+      options: { ...shown, banner: '(createRequire shim)' },
+      environment: { ...LAMBDA_RUNTIME_ENV, ...envs.receiver },
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

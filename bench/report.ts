@@ -60,19 +60,18 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
     }
   }
   if (r.bundles) {
-    const base = r.bundles.rows.find((x) => x.name.startsWith('baseline'));
+    const base = r.bundles.rows.find((x) => x.name === 'baseline (bare SQSClient)');
     for (const name of ['receiver', 'sender'] as const) {
       const row = r.bundles.rows.find((x) => x.name === name);
       if (!row || !base) continue;
-      const bytesRatio = row.bytes / base.bytes;
       const importRatio = row.importMs / base.importMs;
       rows.push({
-        figure: `2. ${name} bundle: bytes / import`,
-        measured: `${kb(row.bytes)} / ${fmt(row.importMs, 1)} ms`,
-        baseline: `bare SQSClient ${kb(base.bytes)} / ${fmt(base.importMs, 1)} ms`,
-        ratio: `${fmt(bytesRatio)}× / ${fmt(importRatio)}×`,
-        target: `≤ ${r.bundles.target}× (both)`,
-        result: pf(bytesRatio <= r.bundles.target && importRatio <= r.bundles.target),
+        figure: `2. ${name} cold start: import on ${r.bundles.node}, deployed environment`,
+        measured: `${fmt(row.importMs, 1)} ms (${kb(row.bytes)})`,
+        baseline: `bare SQSClient ${fmt(base.importMs, 1)} ms (${kb(base.bytes)})`,
+        ratio: `${fmt(importRatio)}× (bytes ${fmt(row.bytes / base.bytes)}×, informational)`,
+        target: `import ≤ ${r.bundles.target}×`,
+        result: pf(importRatio <= r.bundles.target),
       });
     }
   }
@@ -169,32 +168,40 @@ export function renderReport(r: BenchReport): string {
 
   if (r.bundles) {
     const b = r.bundles;
-    const base = b.rows.find((x) => x.name.startsWith('baseline'));
-    out.push('## 2. Bundles', '');
+    const byName = new Map(b.rows.map((x) => [x.name, x]));
+    const base = byName.get('baseline (bare SQSClient)');
+    out.push('## 2. Cold start: the deployed bundles', '');
     out.push(
-      "Built with esbuild's JS API and the construct's own bundling options (lib/moengage-adapter.ts `BUNDLING`):",
+      'The bundles `npm run build` ships (scripts/build.ts `buildAssets()`, the one bundling path), esbuild options:',
       '`' + JSON.stringify(b.options) + '`.',
-      `Bytes: the ${String(b.options.target)} build (what deploys; the source map ships next to it and is not counted). Import: a node20 build of the same sources,`,
-      `\`node --input-type=module -e "…await import(file)…"\` in a fresh process, the bundles interleaved, ${b.runs} runs each, median (node's own start-up excluded).`,
-      'Baseline: `' + 'import { SQSClient } from \'@aws-sdk/client-sqs\'; export const c = new SQSClient({})' + '` built the same way.',
+      `Import: on ${b.node} (Lambda's nodejs24.x), in a fresh process per import with the function's environment from the synthesized template`,
+      '(tokens replaced by placeholders) plus what Lambda sets (AWS_REGION, AWS_EXECUTION_ENV...);',
+      `\`node --input-type=module -e "…await import(file)…"\`, all bundles interleaved, ${b.runs} runs each, median (node's own start-up excluded).`,
+      'Baseline: `' + "import { SQSClient } from '@aws-sdk/client-sqs'; export const c = new SQSClient({})" + '` built and run the same way.',
+      'Target: import ≤ ' + `${b.target}× the baseline (cold start); bytes are shown for scale. The "before" rows are the previous deployment, against a baseline run the same way.`,
+      '',
+      'The receiver\'s environment as measured: `' + JSON.stringify(b.environment) + '`.',
       '',
     );
     out.push(
       table(
-        ['Bundle', 'Bytes', 'gzip', 'Bytes ratio', 'Import (median)', 'Import ratio', 'Target', 'Result'],
+        ['Bundle', 'NODE_OPTIONS', 'Bytes', 'Source map', 'gzip', 'Bytes ratio', 'Import (median)', 'Import ratio', 'Target', 'Result'],
         b.rows.map((x) => {
-          const br = base ? x.bytes / base.bytes : Number.NaN;
-          const ir = base ? x.importMs / base.importMs : Number.NaN;
-          const isBase = x.name.startsWith('baseline');
+          const rb = byName.get(x.baseline) ?? base;
+          const br = rb ? x.bytes / rb.bytes : Number.NaN;
+          const ir = rb ? x.importMs / rb.importMs : Number.NaN;
+          const isBase = x.name === x.baseline;
           return [
             x.whatIf ? `${x.name} (${x.whatIf}; not deployed)` : x.name,
+            x.nodeOptions ? `\`${x.nodeOptions}\`` : '(unset)',
             `${fmtInt(x.bytes)} (${kb(x.bytes)})`,
+            kb(x.sourceMapBytes),
             kb(x.gzipBytes),
             isBase ? '1.00×' : `${fmt(br)}×`,
             `${fmt(x.importMs, 1)} ms`,
             isBase ? '1.00×' : `${fmt(ir)}×`,
             isBase || x.whatIf ? '' : `≤ ${b.target}×`,
-            isBase || x.whatIf ? '' : pf(br <= b.target && ir <= b.target),
+            isBase || x.whatIf ? '' : pf(ir <= b.target),
           ];
         }),
       ),
@@ -202,7 +209,7 @@ export function renderReport(r: BenchReport): string {
     );
     if (base) {
       for (const name of ['receiver', 'sender'] as const) {
-        const row = b.rows.find((x) => x.name === name);
+        const row = byName.get(name);
         if (!row) continue;
         const deltas = packageDeltas(row.byPackage, base.byPackage).slice(0, 8);
         out.push(`What the ${name} adds over the baseline (minified bytes by package): ` + deltas.map(([k, v]) => `${k} ${kb(v)}`).join(', ') + '.', '');

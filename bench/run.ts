@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { deriveSenderConcurrency } from '../lib/concurrency';
-import { benchBundles, packageDeltas } from './bundles';
+import { benchBundles } from './bundles';
 import { computeCost, deployedMemorySizes, type CostResult } from './cost';
 import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
@@ -101,15 +101,16 @@ function findings(report: BenchReport): string[] {
   }
   const b = report.bundles;
   if (b) {
-    const base = b.rows.find((x) => x.name.startsWith('baseline'));
-    const recv = b.rows.find((x) => x.name === 'receiver');
-    const whatIf = b.rows.find((x) => x.name === 'receiver, what-if');
-    if (base && recv) {
-      const top = packageDeltas(recv.byPackage, base.byPackage)[0];
-      if (top && top[1] > 0.25 * base.bytes) {
+    const byName = new Map(b.rows.map((x) => [x.name, x]));
+    for (const name of ['receiver', 'sender'] as const) {
+      const now = byName.get(name);
+      const base = byName.get('baseline (bare SQSClient)');
+      const before = byName.get(`${name}, before`);
+      const beforeBase = byName.get('baseline, before');
+      if (now && base && before && beforeBase) {
         notes.push(
-          `The largest addition to the receiver bundle is ${top[0]} (${Math.round(top[1] / 1024)} KiB minified)` +
-            (whatIf ? `; with the what-if build (${whatIf.whatIf}) the receiver is ${(whatIf.bytes / base.bytes).toFixed(2)}× the baseline instead of ${(recv.bytes / base.bytes).toFixed(2)}×.` : '.'),
+          `Cold start of the ${name}: ${now.importMs.toFixed(1)} ms, ${(now.importMs / base.importMs).toFixed(2)}× the baseline; ` +
+            `the previous deployment (${before.whatIf}) took ${before.importMs.toFixed(1)} ms, ${(before.importMs / beforeBase.importMs).toFixed(2)}× its baseline.`,
         );
       }
     }

@@ -14,6 +14,7 @@
  * functions' environment.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Annotations, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -26,7 +27,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -56,11 +56,21 @@ import {
 import { acknowledge, NAG_REASONS } from './nag';
 import { ALARM_DESCRIPTION_LIMIT, ALARMS, AdapterObservability, alarmDescription, RECEIVER_SERVICE, SENDER_SERVICE, STATE_TABLE_OPERATIONS, type AdapterAlarms } from './observability';
 
-/** The handler entry files (bundled by the local esbuild at synth time). */
-export const RECEIVER_ENTRY = fileURLToPath(new URL('../functions/receiver/handler.ts', import.meta.url));
-export const SENDER_ENTRY = fileURLToPath(new URL('../functions/sender/handler.ts', import.meta.url));
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-const LOCK_FILE = fileURLToPath(new URL('../package-lock.json', import.meta.url));
+/**
+ * The Lambda code: the bundles `npm run build` writes to assets/{receiver,sender}/ (scripts/build.ts),
+ * shipped inside the package; synth only points at them, so no bundler runs in the user's app.
+ */
+export const ASSETS_DIR = fileURLToPath(new URL('../assets/', import.meta.url));
+export const LAMBDA_HANDLER = 'index.handler';
+
+/** The code of one of the adapter's Lambdas, from the package's prebuilt assets. */
+export function adapterLambdaCode(name: 'receiver' | 'sender'): lambda.Code {
+  const dir = join(ASSETS_DIR, name);
+  if (!existsSync(join(dir, 'index.mjs'))) {
+    fail(`The ${name} Lambda bundle ${join(dir, 'index.mjs')} is missing: run \`npm run build\` in a clone of this repository, or reinstall the package`);
+  }
+  return lambda.Code.fromAsset(dir);
+}
 
 /** SQS's longest retention: the main queue and the DLQ both keep messages this long. */
 export const QUEUE_RETENTION = Duration.days(14);
@@ -78,22 +88,6 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
 /** The size assumed for an unresolved token (an ARN or URL) when estimating the environment size. */
 const TOKEN_SIZE_ESTIMATE = 256;
-
-/**
- * esbuild options of both functions: one ESM file per function, AWS SDK included (it is smaller
- * and faster to load than the runtime's copy), with a `require` shim for the CommonJS
- * dependencies that call it.
- */
-export const BUNDLING: BundlingOptions = {
-  format: OutputFormat.ESM,
-  target: 'node24',
-  mainFields: ['module', 'main'],
-  minify: true,
-  sourceMap: true,
-  externalModules: [],
-  banner: "import { createRequire as __adapterCreateRequire } from 'node:module'; const require = __adapterCreateRequire(import.meta.url);",
-  forceDockerBundling: false,
-};
 
 export type AdapterConfigInput = z.input<typeof adapterConfigSchema>;
 
@@ -219,8 +213,11 @@ export interface MoEngageAdapterProps {
   readonly stateRetention?: Duration;
   /** Prefix of the alarm and dashboard names. @default the stack name */
   readonly namePrefix?: string;
-  /** Handler entry files (forks). @default this package's functions/receiver|sender/handler.ts */
-  readonly entries?: { readonly receiver?: string; readonly sender?: string };
+  /**
+   * The Lambda code (forks: your own bundle exporting `handler` from `index.mjs`, e.g.
+   * `lambda.Code.fromAsset(dir)`). @default this package's prebuilt assets/receiver|sender
+   */
+  readonly code?: { readonly receiver?: lambda.Code; readonly sender?: lambda.Code };
 }
 
 interface SecretRef {
@@ -249,8 +246,8 @@ function checkInt(name: string, value: number, min: number, max: number): number
 export class MoEngageAdapter extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly receiver: NodejsFunction;
-  readonly sender: NodejsFunction;
+  readonly receiver: lambda.Function;
+  readonly sender: lambda.Function;
   readonly moengageSecret: secretsmanager.ISecret;
   readonly signingSecret: secretsmanager.ISecret;
   readonly alarmTopic: sns.Topic;
@@ -432,22 +429,18 @@ export class MoEngageAdapter extends Construct {
     });
 
     // ----- functions ------------------------------------------------------------------------
-    const receiverEntry = props.entries?.receiver ?? RECEIVER_ENTRY;
-    const senderEntry = props.entries?.sender ?? SENDER_ENTRY;
     const common = {
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
-      handler: 'handler',
-      bundling: BUNDLING,
-      projectRoot: PROJECT_ROOT,
-      ...(existsSync(LOCK_FILE) ? { depsLockFilePath: LOCK_FILE } : {}),
+      handler: LAMBDA_HANDLER,
       ...(props.tracing ? { tracing: lambda.Tracing.ACTIVE } : {}),
     };
     const powertools = (service: string) => ({
       POWERTOOLS_SERVICE_NAME: service,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: logLevel,
-      NODE_OPTIONS: '--enable-source-maps',
+      // No NODE_OPTIONS=--enable-source-maps: it parses the source map on every cold start; the
+      // bundles map their stacks lazily instead (functions/shared/lazy-source-maps.ts).
     });
 
     const receiverLogs = new logs.LogGroup(this, 'ReceiverLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
@@ -487,9 +480,9 @@ export class MoEngageAdapter extends Construct {
       ...powertools(RECEIVER_SERVICE),
     };
     checkEnvironmentSize('receiver', receiverEnv);
-    this.receiver = new NodejsFunction(this, 'Receiver', {
+    this.receiver = new lambda.Function(this, 'Receiver', {
       ...common,
-      entry: receiverEntry,
+      code: props.code?.receiver ?? adapterLambdaCode('receiver'),
       description: 'MoEngage adapter: verifies provider webhooks and enqueues MoEngage user updates',
       memorySize: checkInt('receiverMemoryMb', props.receiverMemorySize ?? 256, 128, 10_240),
       timeout: receiverTimeout,
@@ -551,9 +544,9 @@ export class MoEngageAdapter extends Construct {
       ...powertools(SENDER_SERVICE),
     };
     checkEnvironmentSize('sender', senderEnv);
-    this.sender = new NodejsFunction(this, 'Sender', {
+    this.sender = new lambda.Function(this, 'Sender', {
       ...common,
-      entry: senderEntry,
+      code: props.code?.sender ?? adapterLambdaCode('sender'),
       description: 'MoEngage adapter: delivers queued user updates to MoEngage, parks failures in the DLQ',
       memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? 512, 128, 10_240),
       timeout: senderTimeout,

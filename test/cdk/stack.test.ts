@@ -1,11 +1,14 @@
 /**
  * The default deployment (`cdk synth -c moengageDc=01`): one synthesis shared by every assertion.
  */
+import { join } from 'node:path';
+import { FileSystem } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SOURCE_NAMES } from '../../functions/core/config';
 import { ENV, METRIC, METRICS_NAMESPACE } from '../../functions/core/names';
 import { OUTPUT_KEYS, webhookOutputKey } from '../../lib/adapter-stack';
+import { ASSETS_DIR } from '../../lib/moengage-adapter';
 import { ALARMS, alarmIdsFor, RECEIVER_SERVICE, SENDER_SERVICE } from '../../lib/observability';
 import { actionsOf, policyStatements, resource, resourcesOf, resourcesOfType, synthAdapter, type Synthesized } from './synth';
 
@@ -113,6 +116,33 @@ describe('functions', () => {
     expect(resourcesOfType(s, 'AWS::ApiGatewayV2::Api')).toHaveLength(0);
   });
 
+  it('receiver: the public Function URL grants both lambda:InvokeFunctionUrl and lambda:InvokeFunction (required since October 2025)', () => {
+    const permissions = resourcesOfType(s, 'AWS::Lambda::Permission')
+      .map(([, p]) => p)
+      .filter((p) => JSON.stringify(p.FunctionName) === JSON.stringify(arnOf(receiver.id)));
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        { Action: 'lambda:InvokeFunctionUrl', FunctionName: arnOf(receiver.id), FunctionUrlAuthType: 'NONE', Principal: '*' },
+        { Action: 'lambda:InvokeFunction', FunctionName: arnOf(receiver.id), InvokedViaFunctionUrl: true, Principal: '*' },
+      ]),
+    );
+    expect(permissions).toHaveLength(2);
+  });
+
+  it('code: the prebuilt bundles of assets/ (what `npm run build` ships), no bundling at synth', () => {
+    for (const [fn, name] of [
+      [receiver, 'receiver'],
+      [sender, 'sender'],
+    ] as const) {
+      const hash = FileSystem.fingerprint(join(ASSETS_DIR, name));
+      expect(fn.props.Code).toMatchObject({ S3Key: `${hash}.zip` });
+    }
+  });
+
+  it('no NODE_OPTIONS: the bundles map their stacks lazily, not at every cold start', () => {
+    for (const fn of [receiver, sender]) expect(Object.keys(fn.props.Environment.Variables)).not.toContain('NODE_OPTIONS');
+  });
+
   it('sender: SQS event source with partial batch responses and derived maxConcurrency', () => {
     const esm = resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender');
     expect(esm.props).toMatchObject({
@@ -140,7 +170,6 @@ describe('environment', () => {
       POWERTOOLS_SERVICE_NAME: RECEIVER_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 
@@ -163,7 +192,6 @@ describe('environment', () => {
       POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 

@@ -1,6 +1,7 @@
 /**
  * Test helper (not a test file): synthesizes the adapter app the way bin/app.ts does, with
- * cdk.json's feature flags, bundling skipped and cdk-nag registered.
+ * cdk.json's feature flags and cdk-nag registered. The functions' code is the assets/ bundles
+ * that the tests' globalSetup (test/global-setup.ts) builds with scripts/build.ts, as `cdk synth` does.
  */
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
@@ -11,9 +12,6 @@ import { buildAdapterApp, type BuildAdapterAppOptions, type MoEngageAdapterStack
 /** The "context" of cdk.json (feature flags). */
 export const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> })
   .context;
-
-/** Skips esbuild: the handlers are not bundled in these tests. */
-export const SKIP_BUNDLING = { 'aws:cdk:bundling-stacks': [] as string[] };
 
 export interface Synthesized {
   app: App;
@@ -31,7 +29,7 @@ export interface Synthesized {
  * Template.fromStack runs the registered cdk-nag plugin: an unacknowledged nag error throws.
  */
 export function synthAdapter(context: Record<string, unknown> = {}, options: BuildAdapterAppOptions = {}): Synthesized {
-  const app = new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, moengageDc: '01', ...context } });
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, moengageDc: '01', ...context } });
   const stack = buildAdapterApp(app, { processEnv: {}, ...options });
   const template = Template.fromStack(stack);
   const report = new AwsSolutionsChecks(undefined, { verbose: false }).validateScope(app);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../functions/core/names';
 import { AppConfigError } from '../../lib/app-config';
 import { alarmTopicDisplayName, MoEngageAdapter } from '../../lib/moengage-adapter';
-import { actionsOf, CDK_JSON_CONTEXT, policyStatements, resource, resourcesOf, resourcesOfType, SKIP_BUNDLING, synthAdapter, type Synthesized } from './synth';
+import { actionsOf, CDK_JSON_CONTEXT, policyStatements, resource, resourcesOf, resourcesOfType, synthAdapter, type Synthesized } from './synth';
 
 const env = (s: Synthesized, prefix: string) => resource(s, 'AWS::Lambda::Function', prefix).props.Environment.Variables as Record<string, unknown>;
 
@@ -388,7 +388,7 @@ describe('tuning keys (as -c strings)', () => {
 
 describe('the construct in a user\'s own stack', () => {
   function userStack(): Stack {
-    const app = new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING } });
+    const app = new App({ context: { ...CDK_JSON_CONTEXT } });
     return new Stack(app, 'UserStack');
   }
 
