@@ -509,6 +509,10 @@ function banner(x: {
 }
 
 async function main(): Promise<void> {
+  // On Node < 22 the AWS SDK prints a NodeVersionSupportWarning ("will require node >=22 from
+  // January 2027") when the first client starts: the SDK's own switch turns off that warning
+  // alone (every other warning still shows); README "Node.js versions" says what is supported.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   let handle: DevHandle;
   try {
     handle = await startDev();
