@@ -226,5 +226,8 @@ describe('a plain ESM JavaScript app', () => {
     });
     await sh(dir, 'npm', ['install', '--prefer-offline', '--ignore-scripts']);
     expectAdapter(await synth(dir, 'EsmAppStack'), dir);
+    // Nothing of the build came along; the DLQ tool (the package's bin) runs from dist/.
+    for (const tool of ['esbuild', 'tsx', 'typescript']) expect(existsSync(join(dir, 'node_modules', tool)), tool).toBe(false);
+    expect(await sh(dir, 'npx', ['--no-install', 'moengage-adapter', '--help'])).toContain('Usage: npx moengage-adapter dlq <command>');
   }, 900_000);
 });
