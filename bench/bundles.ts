@@ -51,8 +51,12 @@ export interface BundleRow {
   bytes: number;
   sourceMapBytes: number;
   gzipBytes: number;
+  /** Median wall-clock ms of the import (what a cold start waits). */
   importMs: number;
   importSamples: number[];
+  /** Median CPU ms of the import (user + system, all threads: insensitive to other load on the machine). */
+  importCpuMs: number;
+  importCpuSamples: number[];
   /** Minified bytes per package (node_modules package, or project folder), largest first. */
   byPackage: [string, number][];
   /** NODE_OPTIONS of the run ('' when unset). */
@@ -154,17 +158,19 @@ async function gzipSize(file: string): Promise<number> {
   return gzipSync(await readFile(file), { level: 9 }).length;
 }
 
-async function importMs(node: string, file: string, env: Record<string, string>): Promise<number> {
+/** Wall-clock and CPU (user + system, all threads) milliseconds of one fresh-process import. */
+async function importMs(node: string, file: string, env: Record<string, string>): Promise<{ wall: number; cpu: number }> {
   const script =
-    'const t = process.hrtime.bigint(); await import(process.argv[1]); ' +
-    'process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1e6));';
+    'const c = process.cpuUsage(); const t = process.hrtime.bigint(); await import(process.argv[1]); ' +
+    'const w = Number(process.hrtime.bigint() - t) / 1e6; const u = process.cpuUsage(c); ' +
+    'process.stdout.write(w + " " + (u.user + u.system) / 1000);';
   const { stdout } = await run(node, ['--input-type=module', '-e', script, pathToFileURL(file).href], {
     env: { PATH: process.env.PATH ?? '', ...LAMBDA_RUNTIME_ENV, ...env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     timeout: 60_000,
   });
-  const ms = Number(stdout.trim());
-  if (!Number.isFinite(ms)) throw new Error(`bundles: could not read the import time of ${file}: ${stdout.slice(0, 200)}`);
-  return ms;
+  const [wall, cpu] = stdout.trim().split(' ').map(Number);
+  if (!Number.isFinite(wall) || !Number.isFinite(cpu)) throw new Error(`bundles: could not read the import time of ${file}: ${stdout.slice(0, 200)}`);
+  return { wall: wall as number, cpu: cpu as number };
 }
 
 interface Built {
@@ -214,10 +220,15 @@ export async function benchBundles(options: { runs?: number; before?: boolean } 
     progress(`bundles built in ${dir}; importing on ${nodeVersion}`);
 
     const samples = new Map<string, number[]>(built.map((b) => [b.name, []]));
+    const cpuSamples = new Map<string, number[]>(built.map((b) => [b.name, []]));
     // One warm-up import each (file system cache), not counted.
     for (const b of built) await importMs(node, b.file, b.env);
     for (let i = 0; i < runs; i++) {
-      for (const b of built) samples.get(b.name)?.push(await importMs(node, b.file, b.env));
+      for (const b of built) {
+        const m = await importMs(node, b.file, b.env);
+        samples.get(b.name)?.push(m.wall);
+        cpuSamples.get(b.name)?.push(m.cpu);
+      }
     }
 
     const rows: BundleRow[] = [];
@@ -232,10 +243,12 @@ export async function benchBundles(options: { runs?: number; before?: boolean } 
         gzipBytes: await gzipSize(b.file),
         importMs: median(s),
         importSamples: s,
+        importCpuMs: median(cpuSamples.get(b.name) ?? []),
+        importCpuSamples: cpuSamples.get(b.name) ?? [],
         byPackage: b.byPackage,
         nodeOptions: b.env.NODE_OPTIONS ?? '',
       });
-      progress(`bundle ${b.name}: ${(await stat(b.file)).size} bytes, import ${median(s).toFixed(1)} ms`);
+      progress(`bundle ${b.name}: ${(await stat(b.file)).size} bytes, import ${median(s).toFixed(1)} ms wall, ${median(cpuSamples.get(b.name) ?? []).toFixed(1)} ms CPU`);
     }
     const { banner: _banner, logLevel: _logLevel, ...shown } = LAMBDA_BUILD_OPTIONS;
     return {

@@ -8,7 +8,7 @@
  *
  * Progress goes to stderr; the summary table to stdout.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { deriveSenderConcurrency } from '../lib/concurrency';
@@ -17,13 +17,15 @@ import { computeCost, deployedMemorySizes, type CostResult } from './cost';
 import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
 import { BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
-import { renderReport, summaryRows, type BenchReport } from './report';
+import { renderReport, spliceFigure2, summaryRows, type BenchReport } from './report';
 import { benchThroughput, type ThroughputResult } from './throughput';
 import { machineInfo, progress, PROJECT_ROOT } from './util';
 
 interface Args {
   quick: boolean;
   out: string;
+  /** `bundles`: figure 2 alone, spliced into the existing report. */
+  only?: 'bundles';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -33,8 +35,12 @@ function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--out' && argv[i + 1]) args.out = argv[++i] as string;
     else if (a?.startsWith('--out=')) args.out = a.slice('--out='.length);
+    else if (a === '--only' && argv[i + 1] === 'bundles') {
+      args.only = 'bundles';
+      i++;
+    }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE]\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE] [-- --only bundles]\n');
       process.exit(0);
     } else throw new Error(`unknown argument: ${a}`);
   }
@@ -99,22 +105,6 @@ function findings(report: BenchReport): string[] {
       );
     }
   }
-  const b = report.bundles;
-  if (b) {
-    const byName = new Map(b.rows.map((x) => [x.name, x]));
-    for (const name of ['receiver', 'sender'] as const) {
-      const now = byName.get(name);
-      const base = byName.get('baseline (bare SQSClient)');
-      const before = byName.get(`${name}, before`);
-      const beforeBase = byName.get('baseline, before');
-      if (now && base && before && beforeBase) {
-        notes.push(
-          `Cold start of the ${name}: ${now.importMs.toFixed(1)} ms, ${(now.importMs / base.importMs).toFixed(2)}× the baseline; ` +
-            `the previous deployment (${before.whatIf}) took ${before.importMs.toFixed(1)} ms, ${(before.importMs / beforeBase.importMs).toFixed(2)}× its baseline.`,
-        );
-      }
-    }
-  }
   return notes;
 }
 
@@ -130,6 +120,26 @@ async function main(): Promise<void> {
     ? { rounds: 5, importRuns: 7, customer: 3_000, customerUnscaled: 0, bulk: 14_000, latencySeconds: 5 }
     : { rounds: 9, importRuns: 15, customer: 5_000, customerUnscaled: 4_000, bulk: 27_000, latencySeconds: 10 };
 
+  if (args.only === 'bundles') {
+    progress('figure 2 alone: bundles');
+    const bundles = await benchBundles({ runs: sizes.importRuns });
+    const report: BenchReport = {
+      command: `npm run bench -- ${args.quick ? '--quick ' : ''}--only bundles`,
+      startedAt,
+      durationMs: performance.now() - t0,
+      machine: machineInfo(),
+      loadAverage,
+      bundles,
+      throughput: [],
+      latency: [],
+      cost: [],
+      notes: [],
+    };
+    await writeFile(args.out, spliceFigure2(await readFile(args.out, 'utf8'), report), 'utf8');
+    for (const s of summaryRows(report)) process.stdout.write(`${s.result.replaceAll('*', '').padEnd(5)} ${s.figure}: ${s.measured} | ${s.baseline} | ratio ${s.ratio} | target ${s.target}\n`);
+    process.stdout.write(`updated figure 2 in ${args.out} (${Math.round(report.durationMs / 1000)} s)\n`);
+    return;
+  }
   progress('figure 1: receiver hot path');
   const hotPath = await benchHotPath({ rounds: sizes.rounds });
   progress('figure 2: bundles');
