@@ -12,7 +12,8 @@
  * README's "Use it in your own CDK app" shows. Packages come from the npm cache when present.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -121,7 +122,8 @@ beforeAll(async () => {
   expect(existsSync(tarball)).toBe(true);
 }, 600_000);
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+// Two apps' node_modules: removing them takes a while on a loaded machine.
+afterAll(() => rm(work, { recursive: true, force: true }), 600_000);
 
 describe('the packed tarball', () => {
   it('holds the built library, types, assets and CLI, and no sources, tests or fixtures', async () => {
