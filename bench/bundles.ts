@@ -38,7 +38,9 @@ export const BUNDLE_TARGET_RATIO = 1.2;
 /** The bare SQS client: the least a Lambda that talks to SQS ships. */
 export const BASELINE_SOURCE = "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = new SQSClient({});\n";
 
-export const BEFORE_NOTE = 'previous deployment: NODE_OPTIONS=--enable-source-maps, no keepNames, sources in the map';
+/** What the "before" rows ran with: the deployment before the prebuilt assets. */
+export const BEFORE_SETTINGS = 'NODE_OPTIONS=--enable-source-maps, no keepNames, sources in the map';
+export const BEFORE_NOTE = `the previous deployment: ${BEFORE_SETTINGS}`;
 
 export type BundleName = 'baseline (bare SQSClient)' | 'receiver' | 'sender' | 'baseline, before' | 'receiver, before' | 'sender, before';
 

@@ -1,7 +1,7 @@
 /**
  * Renders BENCHMARKS.md from one run's results. Pure: data in, Markdown out.
  */
-import { packageDeltas, type BundleResult } from './bundles';
+import { BEFORE_SETTINGS, packageDeltas, type BundleResult } from './bundles';
 import { formatUsd, type CostResult } from './cost';
 import type { HotPathResult } from './hot-path';
 import type { LatencyResult } from './latency';
@@ -196,7 +196,7 @@ export function renderReport(r: BenchReport): string {
           const ir = rb ? x.importMs / rb.importMs : Number.NaN;
           const isBase = x.name === x.baseline;
           return [
-            x.whatIf ? `${x.name} (${x.whatIf}; not deployed)` : x.name,
+            x.whatIf ? `${x.name} (${x.whatIf})` : x.name,
             x.nodeOptions ? `\`${x.nodeOptions}\`` : '(unset)',
             `${fmtInt(x.bytes)} (${kb(x.bytes)})`,
             kb(x.sourceMapBytes),
@@ -220,7 +220,7 @@ export function renderReport(r: BenchReport): string {
       if (now && base && before && beforeBase) {
         out.push(
           `Cold start of the ${name}: ${fmt(now.importCpuMs, 1)} ms CPU, ${fmt(now.importCpuMs / base.importCpuMs)}× the baseline; ` +
-            `the previous deployment (${before.whatIf}) took ${fmt(before.importCpuMs, 1)} ms CPU, ${fmt(before.importCpuMs / beforeBase.importCpuMs)}× its baseline ` +
+            `the previous deployment (${BEFORE_SETTINGS}) took ${fmt(before.importCpuMs, 1)} ms CPU, ${fmt(before.importCpuMs / beforeBase.importCpuMs)}× its baseline ` +
             `and ${fmt(before.importCpuMs / base.importCpuMs)}× today's.`,
           '',
         );
