@@ -165,7 +165,9 @@ beforeAll(async () => {
   signingArn = sm.createSecret('moengage-adapter/signing-secrets', { clerk: CLERK_SECRET }).arn;
   moengageArn = sm.createSecret('moengage-adapter/moengage', { workspaceId: WORKSPACE, apiKey: API_KEY }).arn;
   moengage = await startMoEngageEmulator({ port: 0, workspaceId: WORKSPACE, apiKey: API_KEY });
-  if (ENV.stateTable in sender.env) dynamo = await startLocalDynamo({ port: 0, tableName: `deployed-${ENV.stateTable.toLowerCase()}` });
+  // The per-user state table, once the template names one: dynalite with that table (a token: a local name).
+  const table = sender.env[ENV.stateTable];
+  if (table !== undefined) dynamo = await startLocalDynamo({ port: 0, tableName: typeof table === 'string' ? table : 'moengage-adapter-state' });
 }, 300_000);
 
 afterAll(async () => {
