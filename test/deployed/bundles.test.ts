@@ -200,6 +200,8 @@ describe('the deployed bundles on Node.js 24', () => {
     expect(s.error).toBeUndefined();
     expect(s.result).toEqual({ batchItemFailures: [] });
     expect(moengage.users().get('user_deployed_1')?.updates).toBe(1);
+    // With the state table in the template, the sender bundle judged the event against it (dynalite).
+    if (ENV.stateTable in sender.env) expect(Object.values(dynamo?.requests ?? {}).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
 
   it('a base64-encoded body: 202 and one message queued', async () => {
