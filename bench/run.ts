@@ -122,7 +122,8 @@ async function main(): Promise<void> {
 
   if (args.only === 'bundles') {
     progress('figure 2 alone: bundles');
-    const bundles = await benchBundles({ runs: sizes.importRuns });
+    // Alone, the figure can afford twice the samples: tighter medians on a shared machine.
+    const bundles = await benchBundles({ runs: 2 * sizes.importRuns + 1 });
     const report: BenchReport = {
       command: `npm run bench -- ${args.quick ? '--quick ' : ''}--only bundles`,
       startedAt,
