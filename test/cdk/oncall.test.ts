@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { buildAdapterApp } from '../../lib/adapter-stack';
 import { ALARM_DESCRIPTION_LIMIT, alarmIdsFor } from '../../lib/observability';
 import { TOOL_COMMAND } from '../../lib/tool-command';
-import { CDK_JSON_CONTEXT, resourcesOfType, SKIP_BUNDLING, synthAdapter } from './synth';
+import { CDK_JSON_CONTEXT, resourcesOfType, synthAdapter } from './synth';
 
 const BASE = 'https://github.com/acme/moengage-webhook-adapter/blob/v1.2.0';
 
@@ -19,7 +19,7 @@ function descriptions(context: Record<string, unknown> = {}): Map<string, string
 }
 
 function build(context: Record<string, unknown>): () => unknown {
-  return () => buildAdapterApp(new App({ context: { ...CDK_JSON_CONTEXT, ...SKIP_BUNDLING, moengageDc: '01', ...context } }), { processEnv: {}, nag: false });
+  return () => buildAdapterApp(new App({ context: { ...CDK_JSON_CONTEXT, moengageDc: '01', ...context } }), { processEnv: {}, nag: false });
 }
 
 describe('runbookBaseUrl', () => {
