@@ -21,7 +21,7 @@ const bundle = join(dir, 'index.mjs');
 beforeAll(async () => {
   await build({
     ...LAMBDA_BUILD_OPTIONS,
-    stdin: { contents: lambdaEntrySource('test/fixtures/lazy-source-maps/thrower.ts'), resolveDir: PROJECT_ROOT, sourcefile: 'entry.ts', loader: 'ts' },
+    stdin: { contents: lambdaEntrySource('test/helpers/thrower.ts'), resolveDir: PROJECT_ROOT, sourcefile: 'entry.ts', loader: 'ts' },
     outfile: bundle,
   });
 });
@@ -48,8 +48,8 @@ describe('lazy source maps', () => {
     const lines = stack.split('\n');
     expect(lines[0]).toBe('TypeError: invalid event: no user id');
     // The map's sources are relative to the bundle (here in a temporary folder): shown without the leading ../
-    expect(lines[1]).toMatch(/^ {4}at validateEvent \((?!\.\.\/)\S*test\/fixtures\/lazy-source-maps\/thrower\.ts:7:9\)$/);
-    expect(lines[2]).toMatch(/^ {4}at (Module\.)?handler \((?!\.\.\/)\S*test\/fixtures\/lazy-source-maps\/thrower\.ts:3:10\)$/);
+    expect(lines[1]).toMatch(/^ {4}at validateEvent \((?!\.\.\/)\S*test\/helpers\/thrower\.ts:7:9\)$/);
+    expect(lines[2]).toMatch(/^ {4}at (Module\.)?handler \((?!\.\.\/)\S*test\/helpers\/thrower\.ts:3:10\)$/);
     expect(stack).not.toContain('index.mjs:1:');
   });
 
@@ -59,7 +59,7 @@ describe('lazy source maps', () => {
     renameSync(map, hidden);
     try {
       const stack = await stackOf(`(await import('node:fs')).renameSync(${JSON.stringify(hidden)}, ${JSON.stringify(map)});`);
-      expect(stack).toMatch(/at validateEvent \(\S*test\/fixtures\/lazy-source-maps\/thrower\.ts:7:9\)/);
+      expect(stack).toMatch(/at validateEvent \(\S*test\/helpers\/thrower\.ts:7:9\)/);
     } finally {
       try {
         renameSync(hidden, map);
