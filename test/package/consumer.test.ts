@@ -27,6 +27,7 @@ const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8'))
   devDependencies: Record<string, string>;
 };
 const dev = pkg.devDependencies;
+const pkgDeps = pkg as { dependencies?: Record<string, string> };
 /** The lowest versions the peerDependencies accept (`^2.257.0` → 2.257.0). */
 const floor = (name: string): string => (pkg.peerDependencies[name] ?? '').replace(/^[\^~>=]+/, '');
 const TS_NODE_VERSION = '10.9.2';
@@ -133,6 +134,20 @@ describe('the packed tarball', () => {
       expect(files).toContain(f);
     }
     expect(files.filter((f) => /^(test|functions|lib|local|bench|scripts)\//.test(f) || f.endsWith('.test.ts') || /\/cli\.ts$/.test(f))).toEqual([]);
+  });
+
+  it('declares every package dist/ imports as a dependency or peer dependency', () => {
+    const declared = new Set([...Object.keys(pkgDeps.dependencies ?? {}), ...Object.keys(pkg.peerDependencies)]);
+    const imported = new Set<string>();
+    for (const file of ['index.mjs', 'index.cjs', 'cli.mjs']) {
+      const text = readFileSync(join(PROJECT_ROOT, 'dist', file), 'utf8');
+      for (const m of text.matchAll(/(?:from|import|require\()\s*["']([^."'][^"']*)["']/g)) {
+        const spec = m[1]!;
+        if (spec.startsWith('node:')) continue;
+        imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);
+      }
+    }
+    expect([...imported].filter((p) => !declared.has(p))).toEqual([]);
   });
 });
 
