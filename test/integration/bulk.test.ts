@@ -195,12 +195,13 @@ describe('bulk mode on a standard queue (batching window)', () => {
     await postAll(dev, [...good.slice(0, 5), bad, ...good.slice(5)]);
     sender.open();
     const emulator = dev.emulator!;
-    await waitFor(() => emulator.users().size === 10 || undefined, 'the 10 good users at MoEngage');
+    // Isolating the refused user costs a Bulk Import call and 11 Track User calls: generous on a loaded machine.
+    await waitFor(() => emulator.users().size === 10 || undefined, 'the 10 good users at MoEngage', 60_000);
     let parked: Awaited<ReturnType<typeof drainDlq>> = [];
     await waitFor(async () => {
       parked = [...parked, ...(await drainDlq(dev))];
       return parked.length >= 1 || undefined;
-    }, 'the refused user in the DLQ');
+    }, 'the refused user in the DLQ', 60_000);
     await waitFor(() => dev.poller.counters.inFlight === 0 || undefined, 'the batch to settle');
 
     expect(new Set(emulator.accepted.map((a) => a.payload.customer_id))).toEqual(new Set(good.map((r) => r.customerId)));
