@@ -17,7 +17,16 @@ import { adapterConfigFrom } from '../functions/shared/runtime';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
-import { applyMoEngageMode, MASKED_IN_LOG, moengageProfiles, startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
+import {
+  applyMoEngageMode,
+  MASKED_IN_LOG,
+  moengageProfiles,
+  parseLatencySpec,
+  startMoEngageEmulator,
+  type LatencyModel,
+  type MoEngageEmulator,
+  type MoEngageEmulatorOptions,
+} from './moengage-emulator';
 import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
 import { DEV_SECRETS, effectiveSecret, SAMPLE_STANDARD_MAPPING, SIGNING_SECRET_ENV } from './samples';
 import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType } from './sqs';
@@ -154,6 +163,7 @@ interface Resolved {
   workspaceId: string;
   apiKey: string;
   emulatorPort: number;
+  emulatorLatency: LatencyModel | undefined;
 }
 
 /**
@@ -181,6 +191,19 @@ export function resolveBatching(
     throw new ConfigError(`${SENDER_BATCH_SIZE_ENV} / ${SENDER_BATCHING_WINDOW_MS_ENV}: ${(err as Error).message}`);
   }
   return { batchSize, batchingWindowMs };
+}
+
+/** MOENGAGE_EMULATOR_LATENCY_MS: `MEDIAN[,P99[,SEED]]` (see parseLatencySpec); unset or empty: none. */
+export const EMULATOR_LATENCY_ENV = 'MOENGAGE_EMULATOR_LATENCY_MS';
+
+export function emulatorLatencyFrom(env: NodeJS.ProcessEnv): LatencyModel | undefined {
+  const spec = env[EMULATOR_LATENCY_ENV]?.trim();
+  if (!spec) return undefined;
+  try {
+    return parseLatencySpec(spec);
+  } catch (err) {
+    throw new ConfigError(`${EMULATOR_LATENCY_ENV}: ${(err as Error).message}`);
+  }
 }
 
 /** Reads and checks everything before anything starts, so that a mistake fails fast and clearly. */
@@ -228,6 +251,7 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
     workspaceId: givenWorkspace ?? DEV_WORKSPACE_ID,
     apiKey: givenKey ?? DEV_API_KEY,
     emulatorPort: options.emulator?.port ?? intFrom(env, 'MOENGAGE_EMULATOR_PORT', 0, 0, 65_535),
+    emulatorLatency: emulatorLatencyFrom(env),
   };
 }
 
@@ -286,6 +310,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       emulator = await startMoEngageEmulator({
         ...(quiet ? {} : { log: (line: string) => log(line) }),
         ...(identifiers.length > 0 ? { identityIdentifiers: identifiers } : {}),
+        ...(r.emulatorLatency ? { latency: r.emulatorLatency } : {}),
         ...options.emulator,
         port: r.emulatorPort,
         workspaceId: r.workspaceId,
