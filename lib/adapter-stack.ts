@@ -43,9 +43,9 @@ export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
     ...(c.moengageDc ? { moengageDc: c.moengageDc } : {}),
     ...(c.moengageBaseUrl ? { moengageBaseUrl: c.moengageBaseUrl } : {}),
     deliveryMode: c.deliveryMode,
-    queueType: c.queueType,
+    ...(c.queueType !== undefined ? { queueType: c.queueType } : {}),
     maxReceiveCount: c.maxReceiveCount,
-    batchSize: c.batchSize,
+    ...(c.batchSize !== undefined ? { batchSize: c.batchSize } : {}),
     ...(c.maxBatchingWindowSeconds !== undefined ? { maxBatchingWindow: Duration.seconds(c.maxBatchingWindowSeconds) } : {}),
     ingress:
       c.ingress.type === 'httpApi'
@@ -63,9 +63,10 @@ export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
     senderMemorySize: c.senderMemoryMb,
     receiverTimeout: Duration.seconds(c.receiverTimeoutSeconds),
     senderTimeout: Duration.seconds(c.senderTimeoutSeconds),
-    senderParallelism: c.senderParallelism,
+    ...(c.senderParallelism !== undefined ? { senderParallelism: c.senderParallelism } : {}),
     ...(c.senderMaxConcurrency !== undefined ? { senderMaxConcurrency: c.senderMaxConcurrency } : {}),
     expectedMoEngageLatency: Duration.millis(c.expectedMoEngageLatencyMs),
+    ...(c.expectedMoEngageLatencyP99Ms !== undefined ? { expectedMoEngageLatencyP99: Duration.millis(c.expectedMoEngageLatencyP99Ms) } : {}),
     rateLimitPerMinute: c.rateLimitPerMinute,
     bulkRateLimitPerMinute: c.bulkRateLimitPerMinute,
     ...(c.moengageTimeoutMs !== undefined ? { moengageTimeout: Duration.millis(c.moengageTimeoutMs) } : {}),

@@ -11,6 +11,7 @@
  * `startDev()` is the programmatic entry (integration tests start the pipeline on free ports).
  */
 import { pathToFileURL } from 'node:url';
+import { defaultBatchSize, defaultQueueType } from '../lib/app-config';
 import { ConfigError, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
@@ -38,8 +39,9 @@ export const SENDER_TIMEOUT_MS = 60_000;
 export const DEV_WORKSPACE_ID = 'dev-workspace';
 export const DEV_API_KEY = 'dev-api-key';
 /** Bulk mode on a standard queue: messages per sender invocation, and the batching window. */
-export const BULK_STANDARD_BATCH_SIZE = 100;
-export const BULK_STANDARD_BATCHING_WINDOW_MS = 500;
+/** Bulk mode on a standard queue, as the construct deploys it (lib/app-config.ts defaultBatchSize, a 1 s batching window). */
+export const BULK_STANDARD_BATCH_SIZE = defaultBatchSize('bulk', 'standard');
+export const BULK_STANDARD_BATCHING_WINDOW_MS = 1_000;
 /** Environment overrides of the sender's batch size and batching window (local run). */
 export const SENDER_BATCH_SIZE_ENV = 'SENDER_BATCH_SIZE';
 export const SENDER_BATCHING_WINDOW_MS_ENV = 'SENDER_BATCHING_WINDOW_MS';
@@ -61,7 +63,7 @@ export interface DevOptions {
   visibilityTimeoutSeconds?: number;
   /**
    * Event source mapping. `batchSize` / `maximumBatchingWindowMs` default to SENDER_BATCH_SIZE /
-   * SENDER_BATCHING_WINDOW_MS, else 100 / 500 ms for bulk mode on a standard queue, else 10 / 0.
+   * SENDER_BATCHING_WINDOW_MS, else 100 / 1,000 ms for bulk mode on a standard queue, else 10 / 0.
    */
   poller?: Partial<
     Pick<PollerOptions, 'batchSize' | 'maximumBatchingWindowMs' | 'functionTimeoutMs' | 'maxConcurrency' | 'waitTimeSeconds' | 'stopTimeoutMs'>
@@ -168,7 +170,7 @@ interface Resolved {
 
 /**
  * The event source's batch size and batching window: options, else the environment, else the
- * defaults (bulk mode on a standard queue gathers batches of up to 100 for 500 ms, the way a
+ * defaults (bulk mode on a standard queue gathers batches of up to 100 for 1 s, the way a
  * deployed standard queue with a batching window feeds the sender; otherwise 10, no window).
  * Checked like Lambda checks an event source mapping (FIFO: ≤ 10, no window).
  */
@@ -210,12 +212,13 @@ export function emulatorLatencyFrom(env: NodeJS.ProcessEnv): LatencyModel | unde
 function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
   const port = options.port ?? intFrom(env, 'PORT', DEFAULT_PORT, 0, 65_535);
   const sqsPort = options.sqsPort ?? intFrom(env, 'SQS_PORT', DEFAULT_SQS_PORT, 0, 65_535);
-  const queueType = options.queueType ?? ((env[ENV.queueType] ?? 'fifo') as QueueType);
+  const deliveryMode = env[ENV.deliveryMode] ?? 'customer';
+  if (deliveryMode !== 'customer' && deliveryMode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk`);
+  // As the construct: bulk mode gathers full Bulk Import requests on a standard queue unless told otherwise.
+  const queueType = options.queueType ?? ((env[ENV.queueType]?.trim() || defaultQueueType(deliveryMode)) as QueueType);
   if (queueType !== 'fifo' && queueType !== 'standard') throw new ConfigError(`${ENV.queueType} must be fifo or standard`);
   const maxReceiveCount = options.maxReceiveCount ?? intFrom(env, ENV.maxReceiveCount, DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   const functionTimeoutMs = options.poller?.functionTimeoutMs ?? SENDER_TIMEOUT_MS;
-  const deliveryMode = env[ENV.deliveryMode] ?? 'customer';
-  if (deliveryMode !== 'customer' && deliveryMode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk`);
   const { batchSize, batchingWindowMs } = resolveBatching(options, env, queueType, deliveryMode);
   // As deployed: 6 × the function timeout, plus the batching window.
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * Math.ceil(functionTimeoutMs / 1000) + Math.ceil(batchingWindowMs / 1000);

@@ -139,7 +139,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   };
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);
-  const parallelism = positiveInt(env, ENV.senderParallelism, 4);
+  const parallelism = positiveInt(env, ENV.senderParallelism, DEFAULT_SENDER_PARALLELISM);
   const makeDeps = (context: Context): SenderDeps => ({
     mode,
     fifo,
@@ -159,6 +159,13 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   });
   return { handler: createSenderHandler(makeDeps) };
 }
+
+/**
+ * MoEngage requests one invocation keeps in flight when SENDER_PARALLELISM is unset: a whole
+ * batch of 10 (each user's messages still in order). The invocation is billed until its slowest
+ * request answers, so sending the batch at once is the cheapest (BENCHMARKS.md, figure 5).
+ */
+export const DEFAULT_SENDER_PARALLELISM = 10;
 
 /** Days a user's state is kept after its last change, by default: longer than any provider's retries (Stripe: 3 days). */
 export const DEFAULT_STATE_RETENTION_DAYS = 7;

@@ -62,9 +62,7 @@ describe('defaults and coercion of -c strings', () => {
     expect(c).toMatchObject({
       stackName: 'MoEngageAdapter',
       deliveryMode: 'customer',
-      queueType: 'fifo',
       maxReceiveCount: 5,
-      batchSize: 10,
       ingress: { type: 'functionUrl' },
       logRetentionDays: 30,
       logLevel: 'INFO',
@@ -73,7 +71,6 @@ describe('defaults and coercion of -c strings', () => {
       senderMemoryMb: 512,
       receiverTimeoutSeconds: 10,
       senderTimeoutSeconds: 60,
-      senderParallelism: 4,
       expectedMoEngageLatencyMs: 300,
       rateLimitPerMinute: 10_000,
       bulkRateLimitPerMinute: 60_000,

@@ -120,7 +120,7 @@ describe('functions', () => {
       FunctionName: ref(sender.id),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 13 },
+      ScalingConfig: { MaximumConcurrency: 22 },
     });
     // FIFO event sources have no batching window.
     expect(esm.props.MaximumBatchingWindowInSeconds).toBeUndefined();
@@ -154,10 +154,10 @@ describe('environment', () => {
       [ENV.moengageDc]: '01',
       [ENV.deliveryMode]: 'customer',
       [ENV.maxReceiveCount]: '5',
-      [ENV.senderParallelism]: '4',
+      [ENV.senderParallelism]: '10',
       [ENV.rateLimitPerMinute]: '10000',
       [ENV.bulkRateLimitPerMinute]: '60000',
-      [ENV.senderMaxConcurrency]: '13',
+      [ENV.senderMaxConcurrency]: '22',
       [ENV.stateTable]: ref(table.id),
       [ENV.stateRetentionDays]: '7',
       POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,
