@@ -60,7 +60,7 @@ export function adapterPropsFromConfig(c: AppConfig): MoEngageAdapterProps {
     logLevel: c.logLevel,
     tracing: c.tracing,
     receiverMemorySize: c.receiverMemoryMb,
-    senderMemorySize: c.senderMemoryMb,
+    ...(c.senderMemoryMb !== undefined ? { senderMemorySize: c.senderMemoryMb } : {}),
     receiverTimeout: Duration.seconds(c.receiverTimeoutSeconds),
     senderTimeout: Duration.seconds(c.senderTimeoutSeconds),
     ...(c.senderParallelism !== undefined ? { senderParallelism: c.senderParallelism } : {}),

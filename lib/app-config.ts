@@ -169,7 +169,8 @@ export const appConfigSchema = z
     /** AWS X-Ray active tracing on both functions. */
     tracing: bool().default(false),
     receiverMemoryMb: int(128, 10_240).default(256),
-    senderMemoryMb: int(128, 10_240).default(512),
+    /** Absent: 128 in customer mode, 256 in bulk mode (lib/concurrency.ts defaultSenderMemoryMb). */
+    senderMemoryMb: int(128, 10_240).optional(),
     receiverTimeoutSeconds: int(1, 60).default(10),
     senderTimeoutSeconds: int(5, 900).default(60),
     /** Concurrent MoEngage requests inside one sender invocation; absent: the batch size, at most 64. */

@@ -8,6 +8,16 @@ export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
 /** MoEngage's documented per-workspace ceiling for Bulk Import: users per minute. */
 export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
 
+/**
+ * The sender's memory when none is configured, in MB. The sender waits on MoEngage for almost
+ * all of its invocation, and Lambda bills that wait by memory: customer mode (batches of at most
+ * 10 messages) runs in 128 MB; bulk mode, whose batches hold up to 100 messages (up to 6 MB of
+ * payload), gets 256 MB. BENCHMARKS.md figure 5 prices the measured runs at other sizes.
+ */
+export function defaultSenderMemoryMb(deliveryMode: 'customer' | 'bulk'): number {
+  return deliveryMode === 'bulk' ? 256 : 128;
+}
+
 /** Lambda's bounds for an SQS event source's maximum concurrency. */
 export const MIN_SENDER_CONCURRENCY = 2;
 export const MAX_SENDER_CONCURRENCY = 1000;

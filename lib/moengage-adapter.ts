@@ -48,6 +48,7 @@ import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { AppConfigError, defaultBatchSize, defaultQueueType } from './app-config';
 import {
   BULK_IMPORT_LIMIT_PER_MINUTE,
+  defaultSenderMemoryMb,
   deriveSenderConcurrency,
   MAX_SENDER_CONCURRENCY,
   MIN_SENDER_CONCURRENCY,
@@ -137,7 +138,7 @@ export interface MoEngageAdapterProps {
   readonly tracing?: boolean;
   /** @default 256 */
   readonly receiverMemorySize?: number;
-  /** @default 512 */
+  /** @default 128 in customer mode, 256 in bulk mode (see defaultSenderMemoryMb) */
   readonly senderMemorySize?: number;
   /** @default 10 seconds */
   readonly receiverTimeout?: Duration;
@@ -566,7 +567,7 @@ export class MoEngageAdapter extends Construct {
       ...common,
       entry: senderEntry,
       description: 'MoEngage adapter: delivers queued user updates to MoEngage, parks failures in the DLQ',
-      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? 512, 128, 10_240),
+      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? defaultSenderMemoryMb(deliveryMode), 128, 10_240),
       timeout: senderTimeout,
       role: senderRole,
       logGroup: senderLogs,

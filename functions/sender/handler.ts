@@ -9,7 +9,7 @@ import { ConfigError } from '../core/config';
 import { parkAttributes } from '../core/dlq';
 import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
 import { RateLimiter } from '../core/moengage/rate-limit';
-import { ENV, SENDER_SERVICE } from '../core/names';
+import { DEFAULT_SENDER_PARALLELISM, ENV, SENDER_SERVICE } from '../core/names';
 import { retryPolicy, type RetryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
@@ -159,13 +159,6 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   });
   return { handler: createSenderHandler(makeDeps) };
 }
-
-/**
- * MoEngage requests one invocation keeps in flight when SENDER_PARALLELISM is unset: a whole
- * batch of 10 (each user's messages still in order). The invocation is billed until its slowest
- * request answers, so sending the batch at once is the cheapest (BENCHMARKS.md, figure 5).
- */
-export const DEFAULT_SENDER_PARALLELISM = 10;
 
 /** Days a user's state is kept after its last change, by default: longer than any provider's retries (Stripe: 3 days). */
 export const DEFAULT_STATE_RETENTION_DAYS = 7;

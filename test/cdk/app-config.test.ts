@@ -68,7 +68,6 @@ describe('defaults and coercion of -c strings', () => {
       logLevel: 'INFO',
       tracing: false,
       receiverMemoryMb: 256,
-      senderMemoryMb: 512,
       receiverTimeoutSeconds: 10,
       senderTimeoutSeconds: 60,
       expectedMoEngageLatencyMs: 300,

@@ -91,9 +91,9 @@ describe('functions', () => {
     }
   });
 
-  it('memory and timeouts: receiver 256 MB / 10 s, sender 512 MB / 60 s', () => {
+  it('memory and timeouts: receiver 256 MB / 10 s, sender 128 MB (customer mode) / 60 s', () => {
     expect(receiver.props).toMatchObject({ MemorySize: 256, Timeout: 10 });
-    expect(sender.props).toMatchObject({ MemorySize: 512, Timeout: 60 });
+    expect(sender.props).toMatchObject({ MemorySize: 128, Timeout: 60 });
   });
 
   it('the receiver has no reserved concurrency by default', () => {

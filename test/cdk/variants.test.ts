@@ -399,6 +399,8 @@ describe('the construct in a user\'s own stack', () => {
     expect(adapter.queueType).toBe('standard');
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100, MaximumBatchingWindowInSeconds: 1, ScalingConfig: { MaximumConcurrency: 7 } });
     t.resourcePropertiesCountIs('AWS::SQS::Queue', { FifoQueue: true }, 0);
+    // Batches of up to 100 messages: 256 MB for the sender (128 MB in customer mode).
+    t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Environment: { Variables: { MOENGAGE_DELIVERY_MODE: 'bulk' } } });
   });
 
   it('synthesizes with only a data center, names alarms after the stack', () => {
