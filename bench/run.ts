@@ -11,7 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { deriveSenderConcurrency } from '../lib/concurrency';
+import { deriveSenderConcurrency, expectedSlowestMs } from '../lib/concurrency';
 import { benchBundles, packageDeltas } from './bundles';
 import { computeCost, deployedMemorySizes, type CostResult } from './cost';
 import { benchHotPath, type HotPathRow } from './hot-path';
@@ -189,6 +189,24 @@ async function main(): Promise<void> {
   if (tc && lc) cost.push(costFor('customer mode (FIFO), with the state store', tc, lc));
   if (lc) cost.push(costFor('customer mode (FIFO), stateStore: false', stateless, lc));
   if (tb && lb) cost.push(costFor('bulk mode (standard)', tb, lb));
+  // The same configuration at a trickle (every message its own invocation, as below ~10 webhooks/s
+  // on a FIFO queue): one receive and one delete per message, and each invocation waits for one
+  // MoEngage answer (mean 381 ms) plus the overhead measured above (invocation time beyond the
+  // slowest of its batch's answers).
+  const trickle: CostResult[] = [];
+  for (const [label, t, l] of [
+    ['customer mode (FIFO), with the state store, at a trickle', tc, lc],
+    ['customer mode (FIFO), stateStore: false, at a trickle', stateless, lc],
+  ] as const) {
+    if (!t || !l) continue;
+    const perInvocation = t.senderBilledMsPerMessage * t.meanRecordsPerInvocation;
+    const overhead = Math.max(0, perInvocation - expectedSlowestMs(BENCH_LATENCY.medianMs, BENCH_LATENCY.p99Ms, Math.round(t.meanRecordsPerInvocation)));
+    const billed = Math.ceil(expectedSlowestMs(BENCH_LATENCY.medianMs, BENCH_LATENCY.p99Ms, 1) + overhead);
+    trickle.push(
+      costFor(label, { ...t, senderInvocationsPerMessage: 1, receiveCallsPerMessage: 1, deleteCallsPerMessage: 1, meanRecordsPerInvocation: 1 }, l, deployedMemorySizes(t.mode), billed),
+    );
+  }
+
   // The same measured runs at other sender memory sizes: the sender waits on MoEngage, so its
   // billed time is taken as memory-independent (see the report for what that leaves out).
   for (const c of cost) {
@@ -213,6 +231,7 @@ async function main(): Promise<void> {
     latency,
     cost,
     costSensitivity: sensitivity,
+    costTrickle: trickle,
     notes: [],
   };
   report.notes = findings(report);
