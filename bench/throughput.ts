@@ -17,7 +17,6 @@
  * 5. 429s: the emulator's 429 answers / its requests. Lost: users answered 202 that never arrived.
  */
 import { startBenchPipeline, until, type BenchPipeline, type PipelineOptions, type SenderInvocation } from './pipeline';
-import { DEFAULT_SENDER_PARALLELISM } from '../functions/core/names';
 import { mean, preciseNow, progress, signedTraffic } from './util';
 
 export const THROUGHPUT_TARGET_FRACTION = 0.95;
@@ -243,7 +242,7 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
       stateReadsPerMessage: messages > 0 ? (tableRequests(['GetItem']) - reads0) / messages : 0,
       stateWritesPerMessage: messages > 0 ? (tableRequests(['UpdateItem', 'PutItem']) - writes0) / messages : 0,
       pollerConcurrency,
-      senderParallelism: options.senderParallelism ?? DEFAULT_SENDER_PARALLELISM,
+      senderParallelism: options.senderParallelism ?? Math.min(batch, 64),
       batchSize: batch,
       batchingWindowMs: p.dev.status().batchingWindowMs,
       passed,

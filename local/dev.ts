@@ -347,6 +347,8 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       // Deployed, each sender container paces itself at 1/N of the workspace's budget; here every
       // invocation runs in this one process and shares one rate limiter: the whole budget.
       [ENV.senderMaxConcurrency]: input[ENV.senderMaxConcurrency] ?? '1',
+      // As the construct: the whole batch in flight (at most 64) unless SENDER_PARALLELISM says otherwise.
+      [ENV.senderParallelism]: input[ENV.senderParallelism] ?? String(Math.min(r.batchSize, 64)),
       ...secretValues,
     };
     if (dynamo) {
