@@ -220,9 +220,10 @@ export interface MoEngageEmulatorOptions {
   /** Keep at most this many accepted records (oldest dropped). Default 100,000. */
   maxRecords?: number;
   /**
-   * Response time of every API request (before the answer is written; a queued `delay` fault
-   * adds to it): a lognormal distribution from its median and p99 (`LatencyModel`), or a
-   * sampler returning milliseconds. Default: none (answers as fast as it can).
+   * Response time of every API request: the request is judged and counted against the rate
+   * limit on arrival, and the answer leaves after a delay drawn from this lognormal
+   * distribution (`LatencyModel`: median and p99), or from a sampler returning milliseconds.
+   * A queued `delay` fault waits before the request is judged, in addition. Default: none.
    */
   latency?: LatencyModel | (() => number);
 }
@@ -1109,17 +1110,10 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
 
     let fault = nextFault();
     if (fault) counters.faultsInjected++;
-    const waitMs = (latency ? Math.max(0, latency()) : 0) + (fault?.kind === 'delay' ? fault.ms : 0);
-    if (fault?.kind === 'delay') fault = undefined;
-    if (waitMs > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, waitMs);
-        timers.add(t);
-      });
+    if (fault?.kind === 'delay') {
+      await wait(fault.ms);
       if (res.destroyed) return;
+      fault = undefined;
     }
 
     if (fault && (fault.kind === 'timeout' || fault.kind === 'reset')) {
@@ -1134,17 +1128,34 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       }
       return;
     }
+    // The modelled response time: the request is judged (and counted against the rate limit) on
+    // arrival, as MoEngage counts it; the answer leaves after the drawn delay.
+    const delayMs = latency ? Math.max(0, latency()) : 0;
     if (fault) {
       const status = fault.status;
       const headers: Record<string, string> = { ...rateHeaders(api), ...(fault.headers ?? {}) };
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
       if (status === 429) counters.rateLimited++;
+      if (delayMs > 0) await wait(delayMs);
+      if (res.destroyed) return;
       send(res, status, fault.body ?? defaultBodyFor(status, requestId), headers);
       return;
     }
 
     const answer = evaluate(req, api, pathWorkspace, url.searchParams, raw, requestId);
+    if (delayMs > 0) await wait(delayMs);
+    if (res.destroyed) return;
     send(res, answer.status, answer.body, answer.headers);
+  }
+
+  function wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
   }
 
   const server: Server = createServer((req, res) => {
