@@ -64,12 +64,15 @@ describe('emulator answers after the drawn response time', () => {
 
   it('waits the sampled time on every API request, none on its own state route', async () => {
     let draws = 0;
+    let acceptedAt = 0;
     em = await startMoEngageEmulator({
       port: 0,
       latency: () => {
         draws++;
         return 60;
       },
+      // Judged on arrival (and counted against the rate limit then), answered after the delay.
+      onAccepted: () => (acceptedAt = performance.now()),
     });
     const auth = `Basic ${Buffer.from(`${em.workspaceId}:${em.apiKey}`).toString('base64')}`;
     const t = performance.now();
@@ -80,8 +83,12 @@ describe('emulator answers after the drawn response time', () => {
     });
     await res.text();
     // Timers never fire early by more than their millisecond rounding.
-    expect(performance.now() - t).toBeGreaterThanOrEqual(58);
+    const answeredAt = performance.now();
+    expect(answeredAt - t).toBeGreaterThanOrEqual(58);
     expect(res.status).toBe(200);
+    expect(acceptedAt).toBeGreaterThan(0);
+    expect(answeredAt - acceptedAt).toBeGreaterThanOrEqual(58);
+    expect(em.stats().rateLimit.customer.remaining).toBe(em.stats().rateLimit.customer.limit - 1);
     await (await fetch(`${em.url}/_emulator/state`)).text();
     expect(draws).toBe(1);
   });
