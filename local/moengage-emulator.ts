@@ -1143,9 +1143,25 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     }
 
     const answer = evaluate(req, api, pathWorkspace, url.searchParams, raw, requestId);
-    if (delayMs > 0) await wait(delayMs);
-    if (res.destroyed) return;
+    if (delayMs > 0) {
+      await wait(delayMs);
+      if (res.destroyed) return;
+      send(res, answer.status, answer.body, freshRateHeaders(api, answer.headers));
+      return;
+    }
     send(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * A delayed answer states the rate-limit window as it is when the answer is written, as a
+   * server writes its headers (a 429's Retry-After, equal to the reset, follows it).
+   */
+  function freshRateHeaders(api: ApiKind, headers: Record<string, string> | undefined): Record<string, string> | undefined {
+    if (!headers || headers['x-ratelimit-limit'] === undefined) return headers;
+    const fresh = rateHeaders(api);
+    const out = { ...headers, ...fresh };
+    if (headers['retry-after'] !== undefined && headers['retry-after'] === headers['x-ratelimit-reset']) out['retry-after'] = fresh['x-ratelimit-reset'] as string;
+    return out;
   }
 
   function wait(ms: number): Promise<void> {
