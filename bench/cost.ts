@@ -25,6 +25,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaultSenderMemoryMb } from '../lib/concurrency';
 import { PROJECT_ROOT } from './util';
 
 export const COST_TARGET_USD = 1;
@@ -88,15 +89,15 @@ function usd(n: number): string {
   return `$${n.toFixed(4)}`;
 }
 
-/** The construct's default memory sizes, read from lib/moengage-adapter.ts. */
-export function deployedMemorySizes(root = PROJECT_ROOT): { receiverMb: number; senderMb: number } {
+/** The construct's default memory sizes: the receiver's read from lib/moengage-adapter.ts, the sender's per delivery mode (lib/concurrency.ts). */
+export function deployedMemorySizes(mode: 'customer' | 'bulk', root = PROJECT_ROOT): { receiverMb: number; senderMb: number } {
   const source = readFileSync(join(root, 'lib', 'moengage-adapter.ts'), 'utf8');
   const find = (prop: string): number => {
     const m = new RegExp(`props\\.${prop} \\?\\? (\\d+)`).exec(source);
     if (!m?.[1]) throw new Error(`cost: could not read the default ${prop} from lib/moengage-adapter.ts`);
     return Number(m[1]);
   };
-  return { receiverMb: find('receiverMemorySize'), senderMb: find('senderMemorySize') };
+  return { receiverMb: find('receiverMemorySize'), senderMb: defaultSenderMemoryMb(mode) };
 }
 
 export function computeCost(inputs: CostInputs): CostResult {

@@ -37,6 +37,9 @@ export interface LatencyResult {
   receiverP50Ms: number;
   batchSize: number;
   batchingWindowMs: number;
+  /** Bulk Import: users per accepted request (bulk mode only; NaN otherwise). */
+  usersPerRequest: number;
+  pollerConcurrency: number;
   notes: string[];
 }
 
@@ -48,6 +51,8 @@ export interface LatencyOptions {
   seconds: number;
   windowMs: number;
   floorRequests?: number;
+  /** Sender invocations in flight (the event source's maxConcurrency). */
+  pollerConcurrency?: number;
 }
 
 async function floorRoundTrips(url: string, workspaceId: string, apiKey: string, n: number, tag: string): Promise<number[]> {
@@ -70,7 +75,13 @@ async function floorRoundTrips(url: string, workspaceId: string, apiKey: string,
 }
 
 export async function benchLatency(options: LatencyOptions): Promise<LatencyResult> {
-  const p = await startBenchPipeline({ mode: options.mode, queueType: options.queueType, windowMs: options.windowMs, gated: false });
+  const p = await startBenchPipeline({
+    mode: options.mode,
+    queueType: options.queueType,
+    windowMs: options.windowMs,
+    gated: false,
+    ...(options.pollerConcurrency !== undefined ? { pollerConcurrency: options.pollerConcurrency } : {}),
+  });
   const notes: string[] = [];
   try {
     const tag = `${options.label.replace(/\W+/g, '')}${Date.now().toString(36)}`;
@@ -101,6 +112,8 @@ export async function benchLatency(options: LatencyOptions): Promise<LatencyResu
     }
     if (latencies.length !== ok.length) notes.push(`${ok.length - latencies.length} accepted webhooks did not arrive within 60 s`);
     const receiverMs = p.receiverMs.slice(receiverFrom);
+    const bulk = p.emulator.accepted.filter((a) => a.api === 'bulk');
+    const usersPerRequest = bulk.length > 0 ? bulk.length / new Set(bulk.map((a) => a.requestId)).size : Number.NaN;
     const limitPerSecond = (options.mode === 'bulk' ? 60_000 : 10_000) / 60;
     const result: LatencyResult = {
       label: options.label,
@@ -120,6 +133,8 @@ export async function benchLatency(options: LatencyOptions): Promise<LatencyResu
       receiverP50Ms: percentile(receiverMs, 50),
       batchSize: p.dev.status().batchSize,
       batchingWindowMs: p.dev.status().batchingWindowMs,
+      usersPerRequest,
+      pollerConcurrency: options.pollerConcurrency ?? 2,
       notes,
     };
     progress(`${options.label}: p50 ${result.p50Ms.toFixed(0)} ms, p99 ${result.p99Ms.toFixed(0)} ms (floor p50 ${result.floorP50Ms.toFixed(1)} ms); receiver ${result.receiverMeanMs.toFixed(2)} ms`);

@@ -21,7 +21,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { ENV } from '../functions/core/names';
 import { DEV_API_KEY, DEV_WORKSPACE_ID, SENDER_TIMEOUT_MS, startDev, type DevHandle } from '../local/dev';
 import type { ReceiverHandler, ReceiverResult } from '../local/http';
-import { startMoEngageEmulator, type AcceptedRecord, type MoEngageEmulator } from '../local/moengage-emulator';
+import { startMoEngageEmulator, type AcceptedRecord, type LatencyModel, type MoEngageEmulator } from '../local/moengage-emulator';
 import type { SqsHandler } from '../local/poller';
 import type { SignedRequest } from '../local/samples';
 import { preciseNow } from './util';
@@ -29,6 +29,12 @@ import { preciseNow } from './util';
 /** MoEngage's documented per-workspace limits (shared/seeds/moengage-user-api.txt). */
 export const TRACK_USER_PER_MINUTE = 10_000;
 export const BULK_USERS_PER_MINUTE = 60_000;
+
+/**
+ * MoEngage's response time as the figures model it: lognormal, median 300 ms, p99 1.5 s
+ * (mean 381 ms), seeded so that every run draws the same sequence.
+ */
+export const BENCH_LATENCY: LatencyModel = { medianMs: 300, p99Ms: 1500, seed: 20_261_207 };
 
 export interface PipelineOptions {
   mode: 'customer' | 'bulk';
@@ -48,6 +54,8 @@ export interface PipelineOptions {
   scaleHeaderResolution?: boolean;
   /** The per-user state store (embedded DynamoDB). Default true, as deployed. */
   stateStore?: boolean;
+  /** The emulator's response time. Default BENCH_LATENCY; `null`: answer at once. */
+  latency?: LatencyModel | null;
 }
 
 export interface SenderInvocation {
@@ -152,6 +160,7 @@ export async function startBenchPipeline(options: PipelineOptions): Promise<Benc
     workspaceId: DEV_WORKSPACE_ID,
     apiKey: DEV_API_KEY,
     rateLimit: limits,
+    ...(options.latency === null ? {} : { latency: options.latency ?? BENCH_LATENCY }),
     // Sub-millisecond timestamps, on the same clock as the posts' (latency figure).
     now: preciseNow,
     onAccepted: (rec: AcceptedRecord) => {
@@ -247,7 +256,8 @@ export function scaledResetSeconds(nowMs: number, windowMs: number): string {
 
 /** The pass-through proxy of `scaleHeaderResolution`. */
 async function startHeaderProxy(target: string, windowMs: number): Promise<{ url: string; close(): Promise<void> }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // Up to a few hundred requests wait on MoEngage's response time at once: no socket limit in between.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1024 });
   const upstream = new URL(target);
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];

@@ -62,6 +62,11 @@ export interface ThroughputResult {
   requestsPerUser: number;
   /** Sender handler time per message, ms (wall time: what Lambda bills). */
   senderMsPerMessage: number;
+  /**
+   * CPU ms per message of the whole process during the drain (sender, poller, local SQS, state
+   * table and MoEngage emulator together): an upper bound on the sender's own CPU per message.
+   */
+  processCpuMsPerMessage: number;
   /** Σ ceil(ms) over invocations / messages: billed ms per message. */
   senderBilledMsPerMessage: number;
   senderInvocationsPerMessage: number;
@@ -137,6 +142,7 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     const tableRequests = (ops: string[]) => ops.reduce((n, op) => n + (p.dev.dynamo?.requests[op] ?? 0), 0);
     const reads0 = tableRequests(['GetItem']);
     const writes0 = tableRequests(['UpdateItem', 'PutItem']);
+    const cpu0 = process.cpuUsage();
     const t0 = preciseNow();
     p.open();
     const drainTimeoutMs = options.drainTimeoutMs ?? Math.ceil((3 * ok.length * 60_000) / limitPerMinute) + 30_000;
@@ -156,6 +162,7 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     if (!drained) notes.push(`not every accepted user arrived within ${Math.round(drainTimeoutMs / 1000)} s`);
     // Let the last batches settle (deletes) before reading the counters.
     await until(() => p.dev.poller.counters.inFlight === 0, 10_000, 20);
+    const cpu = process.cpuUsage(cpu0);
 
     const times = [...wanted].map((id) => p.firstAccepted.get(id)).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     const delivered = times.length;
@@ -224,6 +231,7 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
       maxRecordsPerInvocation: s.maxRecords,
       requestsPerUser: delivered > 0 ? requests / delivered : Number.NaN,
       senderMsPerMessage: s.msPerMessage,
+      processCpuMsPerMessage: messages > 0 ? (cpu.user + cpu.system) / 1000 / messages : Number.NaN,
       senderBilledMsPerMessage: s.billedMsPerMessage,
       senderInvocationsPerMessage: s.invocationsPerMessage,
       receiveCallsPerMessage: messages > 0 ? (counters.receiveCalls - receiveCalls0) / messages : Number.NaN,
@@ -234,7 +242,7 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
       stateReadsPerMessage: messages > 0 ? (tableRequests(['GetItem']) - reads0) / messages : 0,
       stateWritesPerMessage: messages > 0 ? (tableRequests(['UpdateItem', 'PutItem']) - writes0) / messages : 0,
       pollerConcurrency,
-      senderParallelism: options.senderParallelism ?? 4,
+      senderParallelism: options.senderParallelism ?? Math.min(batch, 64),
       batchSize: batch,
       batchingWindowMs: p.dev.status().batchingWindowMs,
       passed,

@@ -127,6 +127,16 @@ const secretRef = z
     'must be a Secrets Manager secret name or its full ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf)',
   );
 
+/** The queue type when none is configured: bulk mode gathers full Bulk Import requests on a standard queue. */
+export function defaultQueueType(deliveryMode: 'customer' | 'bulk'): 'fifo' | 'standard' {
+  return deliveryMode === 'bulk' ? 'standard' : 'fifo';
+}
+
+/** Messages per sender invocation when none is configured: 100 (one Bulk Import request) in bulk mode on a standard queue, else 10. */
+export function defaultBatchSize(deliveryMode: 'customer' | 'bulk', queueType: 'fifo' | 'standard'): number {
+  return deliveryMode === 'bulk' && queueType === 'standard' ? 100 : 10;
+}
+
 export const appConfigSchema = z
   .object({
     /** CloudFormation stack name. */
@@ -139,11 +149,12 @@ export const appConfigSchema = z
     /** Send to this base URL instead of https://api-{DC}.moengage.com (a proxy). */
     moengageBaseUrl: z.string().trim().min(1).optional(),
     deliveryMode: z.enum(['customer', 'bulk']).default('customer'),
-    queueType: z.enum(['fifo', 'standard']).default('fifo'),
+    /** `fifo`, or `standard`; absent: `standard` in bulk mode (full Bulk Import requests), else `fifo`. */
+    queueType: z.enum(['fifo', 'standard']).optional(),
     /** Receives of one message before it goes to the DLQ. */
     maxReceiveCount: int(2, 1000).default(5),
-    /** Messages per sender invocation (FIFO: at most 10). */
-    batchSize: int(1, 10_000).default(10),
+    /** Messages per sender invocation (FIFO: at most 10); absent: 100 in bulk mode on a standard queue, else 10. */
+    batchSize: int(1, 10_000).optional(),
     /** Standard queue only: seconds the event source waits to fill a batch. */
     maxBatchingWindowSeconds: int(0, 300).optional(),
     alarmEmail: z.email().optional(),
@@ -158,15 +169,18 @@ export const appConfigSchema = z
     /** AWS X-Ray active tracing on both functions. */
     tracing: bool().default(false),
     receiverMemoryMb: int(128, 10_240).default(256),
-    senderMemoryMb: int(128, 10_240).default(512),
+    /** Absent: 128 in customer mode, 256 in bulk mode (lib/concurrency.ts defaultSenderMemoryMb). */
+    senderMemoryMb: int(128, 10_240).optional(),
     receiverTimeoutSeconds: int(1, 60).default(10),
     senderTimeoutSeconds: int(5, 900).default(60),
-    /** Concurrent MoEngage requests inside one sender invocation. */
-    senderParallelism: int(1, 64).default(4),
+    /** Concurrent MoEngage requests inside one sender invocation; absent: the batch size, at most 64. */
+    senderParallelism: int(1, 64).optional(),
     /** The event source's maxConcurrency; derived from MoEngage's limits when absent. */
     senderMaxConcurrency: int(MIN_SENDER_CONCURRENCY, MAX_SENDER_CONCURRENCY).optional(),
     /** Expected MoEngage response time, used to derive the sender's concurrency. */
     expectedMoEngageLatencyMs: int(1, 60_000).default(300),
+    /** Expected MoEngage 99th-percentile response time (ms); absent: 1,500 (or the median, if higher). */
+    expectedMoEngageLatencyP99Ms: int(1, 600_000).optional(),
     /** Track User users per minute for the workspace. */
     rateLimitPerMinute: int(1, 10_000_000).default(TRACK_USER_LIMIT_PER_MINUTE),
     /** Bulk Import users per minute for the workspace. */
@@ -203,12 +217,17 @@ export const appConfigSchema = z
         ctx.addIssue({ code: 'custom', path: ['moengageBaseUrl'], message: (err as Error).message.replace(/^MOENGAGE_BASE_URL /, '') });
       }
     }
-    if (c.queueType === 'fifo') {
-      if (c.batchSize > 10) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: 'a FIFO queue delivers at most 10 messages per batch' });
+    const queueType = c.queueType ?? defaultQueueType(c.deliveryMode);
+    const batchSize = c.batchSize ?? defaultBatchSize(c.deliveryMode, queueType);
+    if (c.expectedMoEngageLatencyP99Ms !== undefined && c.expectedMoEngageLatencyP99Ms < c.expectedMoEngageLatencyMs) {
+      ctx.addIssue({ code: 'custom', path: ['expectedMoEngageLatencyP99Ms'], message: 'must be at least expectedMoEngageLatencyMs (the median)' });
+    }
+    if (queueType === 'fifo') {
+      if (batchSize > 10) ctx.addIssue({ code: 'custom', path: ['batchSize'], message: 'a FIFO queue delivers at most 10 messages per batch' });
       if (c.maxBatchingWindowSeconds !== undefined && c.maxBatchingWindowSeconds > 0) {
         ctx.addIssue({ code: 'custom', path: ['maxBatchingWindowSeconds'], message: 'a FIFO event source has no batching window: use queueType "standard"' });
       }
-    } else if (c.batchSize > 10 && (c.maxBatchingWindowSeconds ?? 1) < 1) {
+    } else if (batchSize > 10 && (c.maxBatchingWindowSeconds ?? 1) < 1) {
       ctx.addIssue({ code: 'custom', path: ['maxBatchingWindowSeconds'], message: 'a batch size above 10 needs a batching window of at least 1 second' });
     }
     if (c.ingress.type === 'httpApi' && c.receiverTimeoutSeconds > 29) {

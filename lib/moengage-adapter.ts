@@ -45,9 +45,10 @@ import {
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
 import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
-import { AppConfigError } from './app-config';
+import { AppConfigError, defaultBatchSize, defaultQueueType } from './app-config';
 import {
   BULK_IMPORT_LIMIT_PER_MINUTE,
+  defaultSenderMemoryMb,
   deriveSenderConcurrency,
   MAX_SENDER_CONCURRENCY,
   MIN_SENDER_CONCURRENCY,
@@ -108,11 +109,14 @@ export interface MoEngageAdapterProps {
   readonly moengageBaseUrl?: string;
   /** `customer` (one Track User call per user, default) or `bulk` (Bulk Import). */
   readonly deliveryMode?: 'customer' | 'bulk';
-  /** `fifo` (default: per-user ordering, exactly-once enqueue) or `standard`. */
+  /**
+   * `fifo` (per-user ordering, exactly-once enqueue) or `standard`.
+   * @default `standard` in bulk mode (batches that fill Bulk Import requests), else `fifo`
+   */
   readonly queueType?: 'fifo' | 'standard';
   /** Receives before a message moves to the DLQ. @default 5 (at least 2) */
   readonly maxReceiveCount?: number;
-  /** Messages per sender invocation. @default 10 */
+  /** Messages per sender invocation. @default 100 in bulk mode on a standard queue (one Bulk Import request), else 10 */
   readonly batchSize?: number;
   /** Standard queue only: how long the event source gathers a batch. @default 1 second */
   readonly maxBatchingWindow?: Duration;
@@ -128,18 +132,23 @@ export interface MoEngageAdapterProps {
   readonly tracing?: boolean;
   /** @default 256 */
   readonly receiverMemorySize?: number;
-  /** @default 512 */
+  /** @default 128 in customer mode, 256 in bulk mode (see defaultSenderMemoryMb) */
   readonly senderMemorySize?: number;
   /** @default 10 seconds */
   readonly receiverTimeout?: Duration;
   /** @default 60 seconds */
   readonly senderTimeout?: Duration;
-  /** Concurrent MoEngage requests in one sender invocation. @default 4 */
+  /**
+   * Concurrent MoEngage requests in one sender invocation (each user's messages still go in
+   * order). @default the batch size, at most 64: a whole batch in flight at once
+   */
   readonly senderParallelism?: number;
   /** The event source's maxConcurrency. @default deriveSenderConcurrency(...) */
   readonly senderMaxConcurrency?: number;
-  /** Expected MoEngage response time, for deriving the sender's concurrency. @default 300 ms */
+  /** Expected MoEngage median response time, for deriving the sender's concurrency. @default 300 ms */
   readonly expectedMoEngageLatency?: Duration;
+  /** Expected MoEngage 99th-percentile response time, for deriving the sender's concurrency. @default 1.5 seconds */
+  readonly expectedMoEngageLatencyP99?: Duration;
   /** Track User users per minute of the workspace. @default 10,000 */
   readonly rateLimitPerMinute?: number;
   /** Bulk Import users per minute of the workspace. @default 60,000 */
@@ -293,17 +302,17 @@ export class MoEngageAdapter extends Construct {
     const idProblems = customerIdFieldProblems(this.adapterConfig, 'adapter');
     if (idProblems.length > 0) fail(idProblems.map((l) => `Invalid configuration ${l}`).join('\n'));
 
-    const queueType = (this.queueType = props.queueType ?? 'fifo');
-    const fifo = queueType === 'fifo';
     const deliveryMode = props.deliveryMode ?? 'customer';
+    const queueType = (this.queueType = props.queueType ?? defaultQueueType(deliveryMode));
+    const fifo = queueType === 'fifo';
     const maxReceiveCount = (this.maxReceiveCount = checkInt('maxReceiveCount', props.maxReceiveCount ?? 5, 2, 1000));
-    const batchSize = checkInt('batchSize', props.batchSize ?? 10, 1, fifo ? 10 : 10_000);
+    const batchSize = checkInt('batchSize', props.batchSize ?? defaultBatchSize(deliveryMode, queueType), 1, fifo ? 10 : 10_000);
     const batchingWindow = fifo ? undefined : (props.maxBatchingWindow ?? Duration.seconds(1));
     if (fifo && props.maxBatchingWindow !== undefined && props.maxBatchingWindow.toSeconds() > 0) {
       fail('Invalid configuration maxBatchingWindowSeconds: a FIFO event source has no batching window: use queueType "standard"');
     }
     if (batchingWindow !== undefined) checkInt('maxBatchingWindowSeconds', batchingWindow.toSeconds(), batchSize > 10 ? 1 : 0, 300);
-    const parallelism = checkInt('senderParallelism', props.senderParallelism ?? 4, 1, 64);
+    const parallelism = checkInt('senderParallelism', props.senderParallelism ?? Math.min(batchSize, 64), 1, 64);
     const receiverTimeout = props.receiverTimeout ?? Duration.seconds(10);
     const senderTimeout = props.senderTimeout ?? Duration.seconds(60);
     checkInt('receiverTimeoutSeconds', receiverTimeout.toSeconds(), 1, 60);
@@ -318,14 +327,17 @@ export class MoEngageAdapter extends Construct {
     }
     const rateLimit = checkInt('rateLimitPerMinute', props.rateLimitPerMinute ?? TRACK_USER_LIMIT_PER_MINUTE, 1, 10_000_000);
     const bulkRateLimit = checkInt('bulkRateLimitPerMinute', props.bulkRateLimitPerMinute ?? BULK_IMPORT_LIMIT_PER_MINUTE, 1, 10_000_000);
-    const latency = props.expectedMoEngageLatency ?? Duration.millis(300);
+    const latencyMs = (props.expectedMoEngageLatency ?? Duration.millis(300)).toMilliseconds();
+    const latencyP99Ms = (props.expectedMoEngageLatencyP99 ?? Duration.millis(Math.max(1500, latencyMs))).toMilliseconds();
+    if (latencyP99Ms < latencyMs) fail('Invalid configuration expectedMoEngageLatencyP99Ms: the p99 must be at least the median (expectedMoEngageLatencyMs)');
     this.senderMaxConcurrency =
       props.senderMaxConcurrency !== undefined
         ? checkInt('senderMaxConcurrency', props.senderMaxConcurrency, MIN_SENDER_CONCURRENCY, MAX_SENDER_CONCURRENCY)
         : deliveryMode === 'bulk'
           ? // One Bulk Import request carries the whole batch (≤ 100,000 bytes), one request per invocation.
-            deriveSenderConcurrency({ limitPerMinute: bulkRateLimit, latencyMs: latency.toMilliseconds(), parallelism: 1, usersPerRequest: batchSize })
-          : deriveSenderConcurrency({ limitPerMinute: rateLimit, latencyMs: latency.toMilliseconds(), parallelism, usersPerRequest: 1 });
+            deriveSenderConcurrency({ limitPerMinute: bulkRateLimit, latencyMs, latencyP99Ms, parallelism: 1, usersPerRequest: batchSize, requestsPerInvocation: 1 })
+          : // One Track User request per message, `parallelism` at a time.
+            deriveSenderConcurrency({ limitPerMinute: rateLimit, latencyMs, latencyP99Ms, parallelism, usersPerRequest: 1, requestsPerInvocation: batchSize });
     const ingress: IngressOptions = props.ingress ?? { type: 'functionUrl' };
     if (ingress.type === 'httpApi' && receiverTimeout.toSeconds() > 29) {
       fail('Invalid configuration receiverTimeoutSeconds: API Gateway waits at most 29 seconds for the receiver: use at most 29 with the httpApi ingress');
@@ -548,7 +560,7 @@ export class MoEngageAdapter extends Construct {
       ...common,
       code: props.code?.sender ?? adapterLambdaCode('sender'),
       description: 'MoEngage adapter: delivers queued user updates to MoEngage, parks failures in the DLQ',
-      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? 512, 128, 10_240),
+      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? defaultSenderMemoryMb(deliveryMode), 128, 10_240),
       timeout: senderTimeout,
       role: senderRole,
       logGroup: senderLogs,

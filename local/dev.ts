@@ -11,13 +11,23 @@
  * `startDev()` is the programmatic entry (integration tests start the pipeline on free ports).
  */
 import { pathToFileURL } from 'node:url';
+import { defaultBatchSize, defaultQueueType } from '../lib/app-config';
 import { ConfigError, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { startLocalDynamo, type LocalDynamo } from './dynamodb';
 import { startHttpServer, type HttpServerHandle, type ReceiverHandler } from './http';
-import { applyMoEngageMode, MASKED_IN_LOG, moengageProfiles, startMoEngageEmulator, type MoEngageEmulator, type MoEngageEmulatorOptions } from './moengage-emulator';
+import {
+  applyMoEngageMode,
+  MASKED_IN_LOG,
+  moengageProfiles,
+  parseLatencySpec,
+  startMoEngageEmulator,
+  type LatencyModel,
+  type MoEngageEmulator,
+  type MoEngageEmulatorOptions,
+} from './moengage-emulator';
 import { checkBatching, startPoller, type Poller, type PollerOptions, type SqsHandler } from './poller';
 import { DEV_SECRETS, effectiveSecret, SAMPLE_STANDARD_MAPPING, SIGNING_SECRET_ENV } from './samples';
 import { DEFAULT_MAX_RECEIVE_COUNT, startLocalSqs, type LocalSqs, type QueueType } from './sqs';
@@ -29,8 +39,9 @@ export const SENDER_TIMEOUT_MS = 60_000;
 export const DEV_WORKSPACE_ID = 'dev-workspace';
 export const DEV_API_KEY = 'dev-api-key';
 /** Bulk mode on a standard queue: messages per sender invocation, and the batching window. */
-export const BULK_STANDARD_BATCH_SIZE = 100;
-export const BULK_STANDARD_BATCHING_WINDOW_MS = 500;
+/** Bulk mode on a standard queue, as the construct deploys it (lib/app-config.ts defaultBatchSize, a 1 s batching window). */
+export const BULK_STANDARD_BATCH_SIZE = defaultBatchSize('bulk', 'standard');
+export const BULK_STANDARD_BATCHING_WINDOW_MS = 1_000;
 /** Environment overrides of the sender's batch size and batching window (local run). */
 export const SENDER_BATCH_SIZE_ENV = 'SENDER_BATCH_SIZE';
 export const SENDER_BATCHING_WINDOW_MS_ENV = 'SENDER_BATCHING_WINDOW_MS';
@@ -52,7 +63,7 @@ export interface DevOptions {
   visibilityTimeoutSeconds?: number;
   /**
    * Event source mapping. `batchSize` / `maximumBatchingWindowMs` default to SENDER_BATCH_SIZE /
-   * SENDER_BATCHING_WINDOW_MS, else 100 / 500 ms for bulk mode on a standard queue, else 10 / 0.
+   * SENDER_BATCHING_WINDOW_MS, else 100 / 1,000 ms for bulk mode on a standard queue, else 10 / 0.
    */
   poller?: Partial<
     Pick<PollerOptions, 'batchSize' | 'maximumBatchingWindowMs' | 'functionTimeoutMs' | 'maxConcurrency' | 'waitTimeSeconds' | 'stopTimeoutMs'>
@@ -154,11 +165,12 @@ interface Resolved {
   workspaceId: string;
   apiKey: string;
   emulatorPort: number;
+  emulatorLatency: LatencyModel | undefined;
 }
 
 /**
  * The event source's batch size and batching window: options, else the environment, else the
- * defaults (bulk mode on a standard queue gathers batches of up to 100 for 500 ms, the way a
+ * defaults (bulk mode on a standard queue gathers batches of up to 100 for 1 s, the way a
  * deployed standard queue with a batching window feeds the sender; otherwise 10, no window).
  * Checked like Lambda checks an event source mapping (FIFO: ≤ 10, no window).
  */
@@ -183,16 +195,30 @@ export function resolveBatching(
   return { batchSize, batchingWindowMs };
 }
 
+/** MOENGAGE_EMULATOR_LATENCY_MS: `MEDIAN[,P99[,SEED]]` (see parseLatencySpec); unset or empty: none. */
+export const EMULATOR_LATENCY_ENV = 'MOENGAGE_EMULATOR_LATENCY_MS';
+
+export function emulatorLatencyFrom(env: NodeJS.ProcessEnv): LatencyModel | undefined {
+  const spec = env[EMULATOR_LATENCY_ENV]?.trim();
+  if (!spec) return undefined;
+  try {
+    return parseLatencySpec(spec);
+  } catch (err) {
+    throw new ConfigError(`${EMULATOR_LATENCY_ENV}: ${(err as Error).message}`);
+  }
+}
+
 /** Reads and checks everything before anything starts, so that a mistake fails fast and clearly. */
 function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
   const port = options.port ?? intFrom(env, 'PORT', DEFAULT_PORT, 0, 65_535);
   const sqsPort = options.sqsPort ?? intFrom(env, 'SQS_PORT', DEFAULT_SQS_PORT, 0, 65_535);
-  const queueType = options.queueType ?? ((env[ENV.queueType] ?? 'fifo') as QueueType);
+  const deliveryMode = env[ENV.deliveryMode] ?? 'customer';
+  if (deliveryMode !== 'customer' && deliveryMode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk`);
+  // As the construct: bulk mode gathers full Bulk Import requests on a standard queue unless told otherwise.
+  const queueType = options.queueType ?? ((env[ENV.queueType]?.trim() || defaultQueueType(deliveryMode)) as QueueType);
   if (queueType !== 'fifo' && queueType !== 'standard') throw new ConfigError(`${ENV.queueType} must be fifo or standard`);
   const maxReceiveCount = options.maxReceiveCount ?? intFrom(env, ENV.maxReceiveCount, DEFAULT_MAX_RECEIVE_COUNT, 1, 1000);
   const functionTimeoutMs = options.poller?.functionTimeoutMs ?? SENDER_TIMEOUT_MS;
-  const deliveryMode = env[ENV.deliveryMode] ?? 'customer';
-  if (deliveryMode !== 'customer' && deliveryMode !== 'bulk') throw new ConfigError(`${ENV.deliveryMode} must be customer or bulk`);
   const { batchSize, batchingWindowMs } = resolveBatching(options, env, queueType, deliveryMode);
   // As deployed: 6 × the function timeout, plus the batching window.
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 6 * Math.ceil(functionTimeoutMs / 1000) + Math.ceil(batchingWindowMs / 1000);
@@ -228,6 +254,7 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
     workspaceId: givenWorkspace ?? DEV_WORKSPACE_ID,
     apiKey: givenKey ?? DEV_API_KEY,
     emulatorPort: options.emulator?.port ?? intFrom(env, 'MOENGAGE_EMULATOR_PORT', 0, 0, 65_535),
+    emulatorLatency: emulatorLatencyFrom(env),
   };
 }
 
@@ -286,6 +313,7 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       emulator = await startMoEngageEmulator({
         ...(quiet ? {} : { log: (line: string) => log(line) }),
         ...(identifiers.length > 0 ? { identityIdentifiers: identifiers } : {}),
+        ...(r.emulatorLatency ? { latency: r.emulatorLatency } : {}),
         ...options.emulator,
         port: r.emulatorPort,
         workspaceId: r.workspaceId,
@@ -319,6 +347,8 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       // Deployed, each sender container paces itself at 1/N of the workspace's budget; here every
       // invocation runs in this one process and shares one rate limiter: the whole budget.
       [ENV.senderMaxConcurrency]: input[ENV.senderMaxConcurrency] ?? '1',
+      // As the construct: the whole batch in flight (at most 64) unless SENDER_PARALLELISM says otherwise.
+      [ENV.senderParallelism]: input[ENV.senderParallelism] ?? String(Math.min(r.batchSize, 64)),
       ...secretValues,
     };
     if (dynamo) {

@@ -219,6 +219,24 @@ export interface MoEngageEmulatorOptions {
   now?: () => number;
   /** Keep at most this many accepted records (oldest dropped). Default 100,000. */
   maxRecords?: number;
+  /**
+   * Response time of every API request: the request is judged and counted against the rate
+   * limit on arrival, and the answer leaves after a delay drawn from this lognormal
+   * distribution (`LatencyModel`: median and p99), or from a sampler returning milliseconds.
+   * A queued `delay` fault waits before the request is judged, in addition. Default: none.
+   */
+  latency?: LatencyModel | (() => number);
+}
+
+/**
+ * A lognormal response-time distribution, given by its median and its 99th percentile, as
+ * MoEngage's answer times are described (e.g. median 300 ms, p99 1,500 ms). `seed` makes the
+ * draws reproducible (the same seed, the same sequence); without it they come from Math.random.
+ */
+export interface LatencyModel {
+  medianMs: number;
+  p99Ms: number;
+  seed?: number;
 }
 
 export interface EmulatorStats {
@@ -320,6 +338,61 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
+}
+
+/** z of the standard normal distribution's 99th percentile. */
+const Z99 = 2.3263478740408408;
+
+/** Checks a latency model; throws a RangeError naming the problem. */
+function checkLatencyModel(model: LatencyModel): void {
+  if (!(Number.isFinite(model.medianMs) && model.medianMs >= 0)) throw new RangeError('latency: medianMs must be a number ≥ 0');
+  if (!(Number.isFinite(model.p99Ms) && model.p99Ms >= model.medianMs)) throw new RangeError('latency: p99Ms must be a number ≥ medianMs');
+  if (model.p99Ms > 0 && model.medianMs === 0) throw new RangeError('latency: a p99 above 0 needs a median above 0');
+  if (model.seed !== undefined && !Number.isInteger(model.seed)) throw new RangeError('latency: seed must be an integer');
+}
+
+/**
+ * A sampler of the lognormal distribution with the model's median and p99, in ms:
+ * `median × exp(σ z)`, σ = ln(p99 / median) / z₀.₉₉, z standard normal (Box–Muller over the
+ * seeded PRNG, or Math.random without a seed). Median = p99 gives a constant.
+ */
+export function lognormalLatency(model: LatencyModel): () => number {
+  checkLatencyModel(model);
+  const { medianMs, p99Ms } = model;
+  if (medianMs === p99Ms) return () => medianMs;
+  const sigma = Math.log(p99Ms / medianMs) / Z99;
+  const random = model.seed !== undefined ? seededRandom(model.seed) : Math.random;
+  let spare: number | undefined;
+  const normal = (): number => {
+    if (spare !== undefined) {
+      const z = spare;
+      spare = undefined;
+      return z;
+    }
+    // 1 - u is in (0, 1]: its log is finite.
+    const r = Math.sqrt(-2 * Math.log(1 - random()));
+    const theta = 2 * Math.PI * random();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+  return () => medianMs * Math.exp(sigma * normal());
+}
+
+/**
+ * Parses `MOENGAGE_EMULATOR_LATENCY_MS` style specifications: `300` (always 300 ms),
+ * `300,1500` (median 300 ms, p99 1,500 ms), `300,1500,42` (the same, seeded). Throws a
+ * RangeError naming the problem.
+ */
+export function parseLatencySpec(spec: string): LatencyModel {
+  const parts = spec.split(',').map((x) => x.trim());
+  const nums = parts.map((x) => (/^\d+(\.\d+)?$/.test(x) ? Number(x) : Number.NaN));
+  if (parts.length < 1 || parts.length > 3 || nums.some((n) => Number.isNaN(n))) {
+    throw new RangeError('latency: expected MEDIAN_MS[,P99_MS[,SEED]], e.g. 300,1500');
+  }
+  const [medianMs = 0, p99Ms = medianMs, seed] = nums;
+  const model: LatencyModel = { medianMs, p99Ms, ...(seed !== undefined ? { seed } : {}) };
+  checkLatencyModel(model);
+  return model;
 }
 
 /** Deep equality of JSON values (for UserFaultRule.equals). */
@@ -661,6 +734,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   const identifiers = opts.identityIdentifiers ?? [];
   const maxRecords = opts.maxRecords ?? 100_000;
   const validate = opts.validate === false ? undefined : (opts.validate ?? validateCustomerPayload);
+  const latency = typeof opts.latency === 'function' ? opts.latency : opts.latency ? lognormalLatency(opts.latency) : undefined;
   const windowMs = opts.rateLimit?.windowMs ?? 60_000;
   const limiters: Record<ApiKind, FixedWindowLimiter> = {
     customer: new FixedWindowLimiter(opts.rateLimit?.customerPerWindow ?? 10_000, windowMs, now),
@@ -1037,14 +1111,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     let fault = nextFault();
     if (fault) counters.faultsInjected++;
     if (fault?.kind === 'delay') {
-      const ms = fault.ms;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, ms);
-        timers.add(t);
-      });
+      await wait(fault.ms);
       if (res.destroyed) return;
       fault = undefined;
     }
@@ -1061,17 +1128,50 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       }
       return;
     }
+    // The modelled response time: the request is judged (and counted against the rate limit) on
+    // arrival, as MoEngage counts it; the answer leaves after the drawn delay.
+    const delayMs = latency ? Math.max(0, latency()) : 0;
     if (fault) {
       const status = fault.status;
       const headers: Record<string, string> = { ...rateHeaders(api), ...(fault.headers ?? {}) };
       if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
       if (status === 429) counters.rateLimited++;
+      if (delayMs > 0) await wait(delayMs);
+      if (res.destroyed) return;
       send(res, status, fault.body ?? defaultBodyFor(status, requestId), headers);
       return;
     }
 
     const answer = evaluate(req, api, pathWorkspace, url.searchParams, raw, requestId);
+    if (delayMs > 0) {
+      await wait(delayMs);
+      if (res.destroyed) return;
+      send(res, answer.status, answer.body, freshRateHeaders(api, answer.headers));
+      return;
+    }
     send(res, answer.status, answer.body, answer.headers);
+  }
+
+  /**
+   * A delayed answer states the rate-limit window as it is when the answer is written, as a
+   * server writes its headers (a 429's Retry-After, equal to the reset, follows it).
+   */
+  function freshRateHeaders(api: ApiKind, headers: Record<string, string> | undefined): Record<string, string> | undefined {
+    if (!headers || headers['x-ratelimit-limit'] === undefined) return headers;
+    const fresh = rateHeaders(api);
+    const out = { ...headers, ...fresh };
+    if (headers['retry-after'] !== undefined && headers['retry-after'] === headers['x-ratelimit-reset']) out['retry-after'] = fresh['x-ratelimit-reset'] as string;
+    return out;
+  }
+
+  function wait(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        timers.delete(t);
+        resolve();
+      }, ms);
+      timers.add(t);
+    });
   }
 
   const server: Server = createServer((req, res) => {

@@ -108,3 +108,10 @@ export const ENV = {
   /** Public base URL of the webhook endpoint, for providers whose signature covers the URL. */
   publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;
+
+/**
+ * MoEngage requests one invocation keeps in flight when SENDER_PARALLELISM is unset: a whole
+ * batch of 10 (each user's messages still in order). The invocation is billed until its slowest
+ * request answers, so sending the batch at once is the cheapest (BENCHMARKS.md, figure 5).
+ */
+export const DEFAULT_SENDER_PARALLELISM = 10;

@@ -9,7 +9,7 @@ import { ConfigError } from '../core/config';
 import { parkAttributes } from '../core/dlq';
 import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
 import { RateLimiter } from '../core/moengage/rate-limit';
-import { ENV, SENDER_SERVICE } from '../core/names';
+import { DEFAULT_SENDER_PARALLELISM, ENV, SENDER_SERVICE } from '../core/names';
 import { retryPolicy, type RetryPolicy } from '../core/retry';
 import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
@@ -139,7 +139,7 @@ export function senderFromEnv(env: NodeJS.ProcessEnv, t: Telemetry = telemetry, 
   };
   const queue = sqsSenderQueue(sqs, queueUrl, dlqUrl, fifo);
   const maxReceiveCount = positiveInt(env, ENV.maxReceiveCount, 5);
-  const parallelism = positiveInt(env, ENV.senderParallelism, 4);
+  const parallelism = positiveInt(env, ENV.senderParallelism, DEFAULT_SENDER_PARALLELISM);
   const makeDeps = (context: Context): SenderDeps => ({
     mode,
     fifo,

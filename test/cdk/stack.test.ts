@@ -94,9 +94,9 @@ describe('functions', () => {
     }
   });
 
-  it('memory and timeouts: receiver 256 MB / 10 s, sender 512 MB / 60 s', () => {
+  it('memory and timeouts: receiver 256 MB / 10 s, sender 128 MB (customer mode) / 60 s', () => {
     expect(receiver.props).toMatchObject({ MemorySize: 256, Timeout: 10 });
-    expect(sender.props).toMatchObject({ MemorySize: 512, Timeout: 60 });
+    expect(sender.props).toMatchObject({ MemorySize: 128, Timeout: 60 });
   });
 
   it('the receiver has no reserved concurrency by default', () => {
@@ -150,7 +150,7 @@ describe('functions', () => {
       FunctionName: ref(sender.id),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 13 },
+      ScalingConfig: { MaximumConcurrency: 22 },
     });
     // FIFO event sources have no batching window.
     expect(esm.props.MaximumBatchingWindowInSeconds).toBeUndefined();
@@ -183,10 +183,10 @@ describe('environment', () => {
       [ENV.moengageDc]: '01',
       [ENV.deliveryMode]: 'customer',
       [ENV.maxReceiveCount]: '5',
-      [ENV.senderParallelism]: '4',
+      [ENV.senderParallelism]: '10',
       [ENV.rateLimitPerMinute]: '10000',
       [ENV.bulkRateLimitPerMinute]: '60000',
-      [ENV.senderMaxConcurrency]: '13',
+      [ENV.senderMaxConcurrency]: '22',
       [ENV.stateTable]: ref(table.id),
       [ENV.stateRetentionDays]: '7',
       POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,

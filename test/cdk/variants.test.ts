@@ -50,9 +50,9 @@ describe('standard queue, bulk delivery, alarm e-mail', () => {
     expect(resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props.VisibilityTimeout).toBe(6 * 60 + 1);
   });
 
-  it('bulk mode: Bulk Import budget, concurrency ceil(1000/s ÷ 10 users × 0.3 s) = 30', () => {
-    expect(env(s, 'AdapterSender')).toMatchObject({ [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard', [ENV.senderMaxConcurrency]: '30', [ENV.maxReceiveCount]: '3' });
-    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 30 });
+  it('bulk mode: Bulk Import budget, batches of 100: 10/s × (0.381 + 0.1) s × 1.25 = 6.0 → 7', () => {
+    expect(env(s, 'AdapterSender')).toMatchObject({ [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard', [ENV.senderMaxConcurrency]: '7', [ENV.maxReceiveCount]: '3' });
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 7 });
     expect(env(s, 'AdapterReceiver')[ENV.queueType]).toBe('standard');
   });
 
@@ -363,10 +363,10 @@ describe('tuning keys (as -c strings)', () => {
     expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 5 });
   });
 
-  it('concurrency derived from the tuned limit, latency and parallelism: ceil(333.3 × 0.6 / 8) = 25', () => {
-    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 25 });
+  it('concurrency derived from the tuned limit, latency and parallelism: 3.33/s × (12.5 × 0.648 + (1.083 − 0.648) + 0.1) s × 1.25 = 36.0 → 36', () => {
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 36 });
     expect(env(s, 'AdapterSender')).toMatchObject({
-      [ENV.senderMaxConcurrency]: '25',
+      [ENV.senderMaxConcurrency]: '36',
       [ENV.senderParallelism]: '8',
       [ENV.rateLimitPerMinute]: '20000',
       [ENV.moengageTimeoutMs]: '5000',
@@ -392,6 +392,17 @@ describe('the construct in a user\'s own stack', () => {
     return new Stack(app, 'UserStack');
   }
 
+  it('bulk mode alone defaults to full Bulk Import requests: a standard queue, batches of 100 over 1 s', () => {
+    const stack = userStack();
+    const adapter = new MoEngageAdapter(stack, 'Bulk', { moengageDc: '01', deliveryMode: 'bulk' });
+    const t = Template.fromStack(stack);
+    expect(adapter.queueType).toBe('standard');
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100, MaximumBatchingWindowInSeconds: 1, ScalingConfig: { MaximumConcurrency: 7 } });
+    t.resourcePropertiesCountIs('AWS::SQS::Queue', { FifoQueue: true }, 0);
+    // Batches of up to 100 messages: 256 MB for the sender (128 MB in customer mode).
+    t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Environment: { Variables: { MOENGAGE_DELIVERY_MODE: 'bulk' } } });
+  });
+
   it('synthesizes with only a data center, names alarms after the stack', () => {
     const stack = userStack();
     const adapter = new MoEngageAdapter(stack, 'MoEngage', {
@@ -402,7 +413,7 @@ describe('the construct in a user\'s own stack', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'UserStack-MoEngageAuthFailures' });
     t.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, VisibilityTimeout: 720 });
-    expect(adapter.senderMaxConcurrency).toBe(13);
+    expect(adapter.senderMaxConcurrency).toBe(22);
     expect(Object.keys(adapter.webhookUrls)).toHaveLength(7);
   });
 

@@ -120,7 +120,7 @@ describe('bulk mode on a standard queue (batching window)', () => {
       port: 0,
       sqsPort: 0,
       quiet: true,
-      queueType: 'standard',
+      // No QUEUE_TYPE: bulk mode alone picks the standard queue, as the construct does.
       env: { MOENGAGE_DELIVERY_MODE: 'bulk' },
       handlers: { sender: sender.handler },
       emulator: { validate: rejectOneUser },
@@ -138,8 +138,9 @@ describe('bulk mode on a standard queue (batching window)', () => {
   });
   afterEach(() => sender.open());
 
-  it('uses batches of up to 100 with a 500 ms window by default', () => {
+  it('bulk mode alone: a standard queue, batches of up to 100 with a 1 s window (the construct\'s defaults)', () => {
     expect(dev.status()).toMatchObject({ deliveryMode: 'bulk', queueType: 'standard', batchSize: BULK_STANDARD_BATCH_SIZE, batchingWindowMs: BULK_STANDARD_BATCHING_WINDOW_MS });
+    expect([BULK_STANDARD_BATCH_SIZE, BULK_STANDARD_BATCHING_WINDOW_MS]).toEqual([100, 1_000]);
   });
 
   it('packs 30 users into a few Bulk Import requests, each under 100,000 bytes', async () => {
@@ -233,11 +234,11 @@ describe('bulk mode on a FIFO queue', () => {
 
 describe('batch size and batching window', () => {
   it('local run defaults and overrides', () => {
-    expect(resolveBatching({}, {}, 'standard', 'bulk')).toEqual({ batchSize: 100, batchingWindowMs: 500 });
+    expect(resolveBatching({}, {}, 'standard', 'bulk')).toEqual({ batchSize: 100, batchingWindowMs: 1_000 });
     expect(resolveBatching({}, {}, 'standard', 'customer')).toEqual({ batchSize: 10, batchingWindowMs: 0 });
     expect(resolveBatching({}, {}, 'fifo', 'bulk')).toEqual({ batchSize: 10, batchingWindowMs: 0 });
     expect(resolveBatching({}, { SENDER_BATCH_SIZE: '250', SENDER_BATCHING_WINDOW_MS: '2000' }, 'standard', 'bulk')).toEqual({ batchSize: 250, batchingWindowMs: 2000 });
-    expect(resolveBatching({ poller: { batchSize: 40 } }, { SENDER_BATCH_SIZE: '250' }, 'standard', 'bulk')).toEqual({ batchSize: 40, batchingWindowMs: 500 });
+    expect(resolveBatching({ poller: { batchSize: 40 } }, { SENDER_BATCH_SIZE: '250' }, 'standard', 'bulk')).toEqual({ batchSize: 40, batchingWindowMs: 1_000 });
     expect(() => resolveBatching({}, { SENDER_BATCH_SIZE: '20' }, 'fifo', 'bulk')).toThrow(ConfigError);
     expect(() => resolveBatching({}, { SENDER_BATCHING_WINDOW_MS: '500' }, 'fifo', 'customer')).toThrow(/FIFO queue has no batching window/);
     expect(() => resolveBatching({}, { SENDER_BATCHING_WINDOW_MS: '0' }, 'standard', 'bulk')).toThrow(/needs a batching window/);

@@ -98,7 +98,8 @@ describe('state table cost (docs/deploy.md, per-user state table)', () => {
     expect(cell('Storage')).toBe(usd(c.storage));
     expect(cell('Point-in-time recovery')).toBe(usd(c.pitr));
     expect(cell('**Table total**')).toBe(`**≈ ${usd(c.total)}**`);
-    expect(row('DynamoDB state table')[3 + column]).toBe(usd(c.total));
+    // The monthly table: the requests are in the per-webhook usage (BENCHMARKS.md's cost model), storage and PITR on their own row.
+    expect(row('DynamoDB storage and PITR')[3 + column]).toBe(usd(c.storage + c.pitr));
   });
 
   it('the monthly totals add up', () => {
@@ -108,6 +109,34 @@ describe('state table cost (docs/deploy.md, per-user state table)', () => {
       const sum = rows.reduce((acc, l) => acc + Number(l.split('|')[column]!.trim().replace('$', '')), 0);
       const total = table.split('\n').find((l) => l.startsWith('| **Total**'))!.split('|')[column]!.trim();
       expect(total).toBe(`**≈ $${sum.toFixed(2)}**`);
+    }
+  });
+});
+
+describe('one cost model (BENCHMARKS.md "Cost model", README, docs/deploy.md)', () => {
+  const benchmarks = readFileSync(new URL('../../BENCHMARKS.md', import.meta.url), 'utf8');
+  const model = benchmarks.split('## Cost model')[1]!.split('\n## ')[0]!;
+  const perMillion = (label: string): string => {
+    const line = model.split('\n').find((l) => l.startsWith(`| ${label} |`));
+    expect(line, label).toBeDefined();
+    return line!.split('|')[4]!.trim();
+  };
+  const cents = (usd: string) => `$${Number(usd.slice(1)).toFixed(2)}`;
+
+  it('docs/deploy.md prices the monthly usage with the model\'s figures', () => {
+    const trickle = cents(perMillion('customer mode (FIFO), with the state store, at a trickle'));
+    const table = deploy.split('## Monthly cost')[1]!;
+    const usage = table.split('\n').find((l) => l.startsWith('| Per-webhook usage |'))!.split('|').map((x) => x.trim());
+    expect(usage[2]).toContain(`N × ${trickle}/1M`);
+    expect(usage[3]).toBe(trickle);
+    expect(usage[4]).toBe(`$${(10 * Number(trickle.slice(1))).toFixed(2)}`);
+    expect(table).toContain(`${cents(perMillion('customer mode (FIFO), with the state store'))} per million with the state store`);
+    expect(table).toContain(`${cents(perMillion('customer mode (FIFO), stateStore: false, at a trickle'))} without`);
+  });
+
+  it('the README quotes the same figures', () => {
+    for (const label of ['customer mode (FIFO), with the state store', 'customer mode (FIFO), stateStore: false', 'bulk mode (standard)']) {
+      expect(readme).toContain(cents(perMillion(label)));
     }
   });
 });

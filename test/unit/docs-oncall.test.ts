@@ -84,7 +84,7 @@ describe('teardown (docs/deploy.md)', () => {
 describe('README', () => {
   it('documents exactly the context keys the app reads', () => {
     const table = section(DOCS['README.md'], '## Configuration');
-    const documented = [...table.matchAll(/^\| `([A-Za-z]+)` \|/gm)].map((m) => m[1]);
+    const documented = [...table.matchAll(/^\| `([A-Za-z0-9]+)` \|/gm)].map((m) => m[1]);
     expect([...documented].sort()).toEqual([...APP_CONFIG_KEYS, 'configFile'].sort());
   });
 
