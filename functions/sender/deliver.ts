@@ -692,7 +692,7 @@ async function prefetchStates(items: Item[], deps: SenderDeps, states: BatchStat
   const store = deps.state;
   if (!store) return;
   const keys = [...new Set(items.map((i) => i.key))];
-  await runLimited(keys, 16, async (key) => {
+  await runLimited(keys, STATE_PARALLELISM, async (key) => {
     try {
       states.set(key, await store.read(key));
     } catch {
@@ -734,19 +734,23 @@ async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDep
     return;
   }
   if (outcome.kind !== 'delivered') await releaseBulkEvents(members, deps);
-  for (const { item, judgement, event } of members) {
+  // A request holds one message per user (deliverBulk's rounds): its members settle in parallel.
+  await runLimited(members, STATE_PARALLELISM, async ({ item, judgement, event }) => {
     if (outcome.kind === 'delivered') {
       if (event) await eventsSent(item, event, deps);
       const deferred = judgement ? await commitState(item, judgement, deps, states) : undefined;
       if (deferred) {
         results.set(item.record.messageId, deferred);
-        continue;
+        return;
       }
     }
     const decision = outcome.kind === 'delivered' ? run.decision : decide(outcome, { attempt: deps.policy.maxAttemptsPerInvocation, receiveCount: item.receiveCount, maxReceiveCount: deps.maxReceiveCount, remainingMs: 0, credentialsRefreshed: true }, deps.policy, deps.random);
     results.set(item.record.messageId, await settle(item, outcome, decision, deps));
-  }
+  });
 }
+
+/** State-table calls in flight at once for the members of a Bulk Import request (reads and writes). */
+const STATE_PARALLELISM = 16;
 
 function loopDeps(deps: SenderDeps, refreshCredentials: () => Promise<void>): RetryLoopDeps {
   return { sleep: deps.sleep, random: deps.random, remainingMs: deps.remainingMs, refreshCredentials };
