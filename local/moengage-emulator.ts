@@ -944,6 +944,12 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   }
 
   /** Runs the documented checks; returns the answer, or accepts (records) and returns 200. */
+  /** 429 with the window's headers and a Retry-After until the window resets (counted). */
+  function rateLimitedAnswer(headers: Record<string, string>, resetMs: number, requestId: string) {
+    counters.rateLimited++;
+    return { status: 429, body: ERROR_BODIES.rateLimited(requestId), headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(resetMs / 1000))) } };
+  }
+
   function evaluate(
     req: IncomingMessage,
     api: ApiKind,
@@ -998,14 +1004,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       if (!identity.ok) return { status: 400, body: identity.body, headers: rate };
       const taken = limiters.delete.take(1);
       const headers = rateHeaders('delete', taken.remaining, taken.resetMs);
-      if (!taken.allowed) {
-        counters.rateLimited++;
-        return {
-          status: 429,
-          body: ERROR_BODIES.rateLimited(requestId),
-          headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(taken.resetMs / 1000))) },
-        };
-      }
+      if (!taken.allowed) return rateLimitedAnswer(headers, taken.resetMs, requestId);
       if (mode === 'reject') {
         const body = rejectBody ?? failBody('InvalidAttributeError', 'The request was refused (emulator reject mode)', requestId, 'identity_value');
         return { status: 400, body, headers };
@@ -1057,14 +1056,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const units = api === 'event' ? ((json as { actions: unknown[] }).actions.length) : payloads.length;
     const taken = limiters[api].take(units);
     const headers = rateHeaders(api, taken.remaining, taken.resetMs);
-    if (!taken.allowed) {
-      counters.rateLimited++;
-      return {
-        status: 429,
-        body: ERROR_BODIES.rateLimited(requestId),
-        headers: { ...headers, 'retry-after': String(Math.max(1, Math.ceil(taken.resetMs / 1000))) },
-      };
-    }
+    if (!taken.allowed) return rateLimitedAnswer(headers, taken.resetMs, requestId);
 
     if (mode === 'reject') {
       const body =

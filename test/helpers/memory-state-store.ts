@@ -50,3 +50,14 @@ export function memoryStateStore(
   };
 }
 
+
+/** `store` under a key prefix: each property case gets its own users in one shared table. */
+export function prefixedStore(store: StateStore, prefix: string): StateStore {
+  return {
+    read: (k) => store.read(prefix + k),
+    commit: (k, c) => store.commit(prefix + k, c),
+    claimEvent: (k, token, until) => store.claimEvent(prefix + k, token, until),
+    markEventSent: (k) => store.markEventSent(prefix + k),
+    releaseEvent: (k, token) => store.releaseEvent(prefix + k, token),
+  };
+}

@@ -11,7 +11,7 @@ import type { Envelope } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
-import { memoryStateStore } from '../helpers/memory-state-store';
+import { memoryStateStore, prefixedStore } from '../helpers/memory-state-store';
 import { mergeInto, recordOf, senderHarness, type Profiles } from '../helpers/sender-harness';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -121,14 +121,7 @@ describe('exactly-once events: any delivery order, duplicates, failures and redr
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           const store = dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 3600, now: () => T0 });
-          const p = `${n++}:`;
-          const prefixed: StateStore = {
-            read: (k) => store.read(p + k),
-            commit: (k, c) => store.commit(p + k, c),
-            claimEvent: (k, token, until) => store.claimEvent(p + k, token, until),
-            markEventSent: (k) => store.markEventSent(p + k),
-            releaseEvent: (k, token) => store.releaseEvent(p + k, token),
-          };
+          const prefixed = prefixedStore(store, `${n++}:`);
           expect(await run(s, prefixed)).toEqual(expected(s));
         }),
         { numRuns: 30 },

@@ -12,7 +12,7 @@ import type { Envelope } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
-import { memoryStateStore } from '../helpers/memory-state-store';
+import { memoryStateStore, prefixedStore } from '../helpers/memory-state-store';
 import { mergeInto, recordOf, senderHarness, type Profiles } from '../helpers/sender-harness';
 
 const T0 = Date.parse('2026-12-01T10:00:00.000Z');
@@ -130,14 +130,7 @@ describe('convergence: any delivery order gives the in-order profile', () => {
       await fc.assert(
         fc.asyncProperty(scenario, async (s) => {
           const store = dynamoStateStore({ client: dynamo.client, tableName: dynamo.tableName, retentionSeconds: 3600, now: () => T0 });
-          const prefixed: StateStore = {
-            read: (k) => store.read(`${n}:${k}`),
-            commit: (k, c) => store.commit(`${n}:${k}`, c),
-            claimEvent: (k, token, until) => store.claimEvent(`${n}:${k}`, token, until),
-            markEventSent: (k) => store.markEventSent(`${n}:${k}`),
-            releaseEvent: (k, token) => store.releaseEvent(`${n}:${k}`, token),
-          };
-          n++;
+          const prefixed = prefixedStore(store, `${n++}:`);
           expect(await run(s, prefixed)).toEqual(inOrder(s));
         }),
         { numRuns: 40 },
