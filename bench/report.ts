@@ -81,7 +81,7 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
     if (t.informational) continue;
     rows.push({
       figure: `3. Throughput, ${t.label}`,
-      measured: `${fmtInt((t.usersInFullWindows / Math.max(1, t.fullWindows)) * (60_000 / t.windowMs))} users/min; 429s ${fmt(t.fraction429 * 100, 2)} %; lost ${t.lost}`,
+      measured: `${fmtInt((t.usersInFullWindows / Math.max(1, t.fullWindows)) * (60_000 / t.windowMs))} users/min; 429s ${fmt(t.fraction429 * 100, 2)} %; lost ${t.lost}${t.pending > 0 ? `; ${fmtInt(t.pending)} still queued at the end` : ''}`,
       baseline: `limit ${fmtInt(t.limitPerMinute)} users/min`,
       ratio: t.fullWindows > 0 ? fmt(t.fraction, 3) : 'n/a (no whole window)',
       target: `≥ ${THROUGHPUT_TARGET_FRACTION}, 429s < ${MAX_429_FRACTION * 100} %, none lost`,
@@ -272,7 +272,7 @@ export function renderReport(r: BenchReport): string {
           fmt(t.fraction, 3),
           t.perWindow.map(fmtInt).join(', '),
           `${t.requests429} / ${fmtInt(t.requests)} (${fmt(t.fraction429 * 100, 2)} %)`,
-          `${t.lost} of ${fmtInt(t.accepted202)}`,
+          `${t.lost} of ${fmtInt(t.accepted202)}${t.pending > 0 ? ` (${fmtInt(t.pending)} still queued)` : ''}`,
           String(t.dlqDepth),
           t.informational ? '(comparison)' : `≥ ${THROUGHPUT_TARGET_FRACTION}`,
           t.informational ? 'n/a' : pf(t.passed),
