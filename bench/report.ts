@@ -5,6 +5,7 @@ import { BEFORE_SETTINGS, packageDeltas, type BundleResult } from './bundles';
 import { formatUsd, type CostResult } from './cost';
 import type { HotPathResult } from './hot-path';
 import type { LatencyResult } from './latency';
+import { renderLambdaShare, type ShareResult } from './lambda-share';
 import type { ThroughputResult } from './throughput';
 import { MAX_429_FRACTION, THROUGHPUT_TARGET_FRACTION } from './throughput';
 import { fmt, fmtInt, type MachineInfo } from './util';
@@ -20,6 +21,8 @@ export interface BenchReport {
   bundles?: BundleResult;
   throughput: ThroughputResult[];
   latency: LatencyResult[];
+  /** Figure 6: the deployed bundles at Lambda's CPU share per memory size. */
+  memory?: ShareResult;
   cost: CostResult[];
   /** The same cost model with a sender duration that was not measured (what-if). */
   costSensitivity?: CostResult[];
@@ -27,6 +30,9 @@ export interface BenchReport {
   costTrickle?: CostResult[];
   notes: string[];
 }
+
+/** A default memory size may cost at most this much more than the cheapest size measured (the receiver trades a little for latency). */
+export const MEMORY_TARGET_RATIO = 1.1;
 
 const pf = (ok: boolean) => (ok ? '**pass**' : '**FAIL**');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
@@ -107,6 +113,24 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
       target: `≤ ${formatUsd(c.target)}`,
       result: pf(c.passed),
     });
+  }
+  if (r.memory?.available) {
+    for (const fn of ['receiver', 'sender'] as const) {
+      const measured = r.memory.rows.filter((x) => x.fn === fn && (fn === 'receiver' || x.stateStore));
+      const defaultMb = fn === 'receiver' ? r.memory.defaults.receiverMb : r.memory.defaults.senderMb;
+      const chosen = measured.find((x) => x.memoryMb === defaultMb);
+      const cheapest = [...measured].sort((a, b) => a.usdPerMillion - b.usdPerMillion)[0];
+      if (!chosen || !cheapest) continue;
+      const ratio = chosen.usdPerMillion / cheapest.usdPerMillion;
+      rows.push({
+        figure: `6. ${fn} memory (customer mode), the default ${defaultMb} MB at Lambda's CPU share`,
+        measured: `compute ${formatUsd(chosen.usdPerMillion)} per 1M; median invocation ${fmt(chosen.medianMs, 1)} ms`,
+        baseline: `cheapest measured: ${cheapest.memoryMb} MB, ${formatUsd(cheapest.usdPerMillion)}`,
+        ratio: `${fmt(ratio, 3)}`,
+        target: `≤ ${MEMORY_TARGET_RATIO}× the cheapest measured size`,
+        result: pf(ratio <= MEMORY_TARGET_RATIO),
+      });
+    }
   }
   return rows;
 }
@@ -404,6 +428,8 @@ export function renderReport(r: BenchReport): string {
       out.push(`### ${c.inputs.label}`, '', table(['Item', 'Arithmetic', 'USD'], [...c.lines.map((l) => [l.item, l.arithmetic, formatUsd(l.usd)]), ['**Total**', '', `**${formatUsd(c.totalUsd)}**`]]), '');
     }
   }
+
+  if (r.memory) out.push(...renderLambdaShare(r.memory));
 
   if (r.notes.length > 0) {
     out.push('## Notes', '');

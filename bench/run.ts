@@ -16,6 +16,7 @@ import { benchBundles } from './bundles';
 import { computeCost, deployedMemorySizes, type CostResult } from './cost';
 import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
+import { benchLambdaShare, renderLambdaShare, type ShareRow } from './lambda-share';
 import { DEFAULT_SENDER_PARALLELISM } from '../functions/core/names';
 import { BENCH_LATENCY, BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
 import { renderReport, spliceFigure2, summaryRows, type BenchReport } from './report';
@@ -25,8 +26,8 @@ import { machineInfo, progress, PROJECT_ROOT } from './util';
 interface Args {
   quick: boolean;
   out: string;
-  /** `bundles`: figure 2 alone, spliced into the existing report. */
-  only?: 'bundles';
+  /** `bundles`: figure 2 alone, spliced into the existing report. `memory`: figure 6 alone, printed. */
+  only?: 'bundles' | 'memory';
 }
 
 function parseArgs(argv: string[]): Args {
@@ -36,12 +37,12 @@ function parseArgs(argv: string[]): Args {
     if (a === '--quick') args.quick = true;
     else if (a === '--out' && argv[i + 1]) args.out = argv[++i] as string;
     else if (a?.startsWith('--out=')) args.out = a.slice('--out='.length);
-    else if (a === '--only' && argv[i + 1] === 'bundles') {
-      args.only = 'bundles';
+    else if (a === '--only' && (argv[i + 1] === 'bundles' || argv[i + 1] === 'memory')) {
+      args.only = argv[i + 1] as 'bundles' | 'memory';
       i++;
     }
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE] [-- --only bundles]\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE] [-- --only bundles|memory]\n');
       process.exit(0);
     } else throw new Error(`unknown argument: ${a}`);
   }
@@ -70,10 +71,11 @@ function costFor(
   l: LatencyResult,
   mem: { receiverMb: number; senderMb: number } = deployedMemorySizes(t.mode),
   senderBilledMsPerMessage = t.senderBilledMsPerMessage,
+  receiverBilledMs = l.receiverBilledMs,
 ): CostResult {
   const ratePerMinute = t.mode === 'bulk' ? BULK_USERS_PER_MINUTE : TRACK_USER_PER_MINUTE;
   // Little's law: containers busy = arrivals per second × seconds each.
-  const receiverContainers = Math.max(1, Math.ceil((ratePerMinute / 60) * (l.receiverBilledMs / 1000)));
+  const receiverContainers = Math.max(1, Math.ceil((ratePerMinute / 60) * (receiverBilledMs / 1000)));
   const senderContainers = t.pollerConcurrency;
   return computeCost({
     label,
@@ -81,7 +83,7 @@ function costFor(
     queueType: t.queueType,
     receiverMemoryMb: mem.receiverMb,
     senderMemoryMb: mem.senderMb,
-    receiverBilledMs: l.receiverBilledMs,
+    receiverBilledMs,
     senderBilledMsPerMessage,
     senderInvocationsPerMessage: t.senderInvocationsPerMessage,
     meanMessageBytes: t.meanMessageBytes,
@@ -151,6 +153,12 @@ async function main(): Promise<void> {
     process.stdout.write(`updated figure 2 in ${args.out} (${Math.round(report.durationMs / 1000)} s)\n`);
     return;
   }
+  if (args.only === 'memory') {
+    progress('figure 6 alone: memory sizes at Lambda\'s CPU share');
+    const memory = await benchLambdaShare(args.quick ? { receiverRequests: 100, senderBatches: 20 } : {});
+    process.stdout.write(`${renderLambdaShare(memory).join('\n')}\n`);
+    return;
+  }
   progress('figure 1: receiver hot path');
   const hotPath = await benchHotPath({ rounds: sizes.rounds });
   progress('figure 2: bundles');
@@ -161,6 +169,8 @@ async function main(): Promise<void> {
     // 100 events/s: the rate at which bulk mode's defaults must fill requests with ≥ 50 users.
     await benchLatency({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', ratePerSecond: 100, seconds: sizes.latencySeconds, windowMs: WINDOW_MS, pollerConcurrency: derivedConcurrency('bulk'), floorRequests: 40 }),
   ];
+  progress('figure 6: memory sizes at Lambda\'s CPU share');
+  const memory = await benchLambdaShare(args.quick ? { receiverRequests: 100, senderBatches: 20 } : {});
   progress('figure 3: throughput');
   const throughput = [
     await benchThroughput({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', windowMs: WINDOW_MS, webhooks: sizes.customer, pollerConcurrency: derivedConcurrency('customer') }),
@@ -198,8 +208,15 @@ async function main(): Promise<void> {
   const [tc, tb] = throughput;
   const [lc, lb] = latency;
   const sensitivity: CostResult[] = [];
-  if (tc && lc) cost.push(costFor('customer mode (FIFO), with the state store', tc, lc));
-  if (lc) cost.push(costFor('customer mode (FIFO), stateStore: false', stateless, lc));
+  // Customer mode is priced with the deployed bundles' times at the default memory sizes, at Lambda's
+  // CPU share (figure 6), where this machine can measure them; otherwise with the in-process runs.
+  const customerDefaults = deployedMemorySizes('customer');
+  const measuredAt = (fn: 'receiver' | 'sender', memoryMb: number, stateStore: boolean): ShareRow | undefined =>
+    memory.rows.find((x) => x.fn === fn && x.memoryMb === memoryMb && (fn === 'receiver' || x.stateStore === stateStore));
+  const perMessage = (row: ShareRow | undefined) => (row ? row.meanBilledMs / row.messagesPerInvocation : undefined);
+  const receiverMeasured = measuredAt('receiver', customerDefaults.receiverMb, false)?.meanBilledMs;
+  if (tc && lc) cost.push(costFor('customer mode (FIFO), with the state store', tc, lc, undefined, perMessage(measuredAt('sender', customerDefaults.senderMb, true)), receiverMeasured));
+  if (lc) cost.push(costFor('customer mode (FIFO), stateStore: false', stateless, lc, undefined, perMessage(measuredAt('sender', customerDefaults.senderMb, false)), receiverMeasured));
   if (tb && lb) cost.push(costFor('bulk mode (standard)', tb, lb));
   // The same configuration at a trickle (every message its own invocation, as below ~10 webhooks/s
   // on a FIFO queue): one receive and one delete per message, and each invocation waits for one
@@ -219,15 +236,26 @@ async function main(): Promise<void> {
     );
   }
 
-  // The same measured runs at other sender memory sizes: the sender waits on MoEngage, so its
-  // billed time is taken as memory-independent (see the report for what that leaves out).
+  // The same cases at other sender memory sizes: with the sender's time measured at that size
+  // (figure 6) where it was, else taken as the same as at the default size.
   for (const c of cost) {
-    const t = c.inputs.label.includes('stateStore: false') ? stateless : c.inputs.mode === 'bulk' ? tb : tc;
+    const statelessCase = c.inputs.label.includes('stateStore: false');
+    const t = statelessCase ? stateless : c.inputs.mode === 'bulk' ? tb : tc;
     const l = c.inputs.mode === 'bulk' ? lb : lc;
     if (!t || !l) continue;
     for (const senderMb of [128, 256, 512, 1024]) {
       if (senderMb === c.inputs.senderMemoryMb) continue;
-      sensitivity.push(costFor(`${c.inputs.label}, sender ${senderMb} MB`, t, l, { receiverMb: c.inputs.receiverMemoryMb, senderMb }));
+      const row = c.inputs.mode === 'customer' ? measuredAt('sender', senderMb, !statelessCase) : undefined;
+      sensitivity.push(
+        costFor(
+          `${c.inputs.label}, sender ${senderMb} MB ${row ? '(measured at that size, figure 6)' : '(time assumed as at the default size)'}`,
+          t,
+          l,
+          { receiverMb: c.inputs.receiverMemoryMb, senderMb },
+          perMessage(row) ?? c.inputs.senderBilledMsPerMessage,
+          c.inputs.receiverBilledMs,
+        ),
+      );
     }
   }
 
@@ -241,6 +269,7 @@ async function main(): Promise<void> {
     bundles,
     throughput,
     latency,
+    memory,
     cost,
     costSensitivity: sensitivity,
     costTrickle: trickle,
