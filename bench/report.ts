@@ -358,9 +358,11 @@ export function renderReport(r: BenchReport): string {
     out.push(
       'AWS list prices, us-east-1: Lambda arm64 $0.0000133334 per GB-s + $0.20 per 1M requests (Function URL: no charge); SQS FIFO $0.50 and',
       'standard $0.40 per 1M requests (each 64 KB chunk a request); Secrets Manager $0.05 per 10,000 calls (5-minute cache). Durations are the ones',
-      'measured in this run, rounded up to the millisecond per invocation as Lambda bills them: the receiver handler per webhook from the latency run',
-      '(in-process, local SQS: a real SendMessage takes longer), the sender per message from the throughput run (saturated: includes waiting for the',
-      'rate limiter and for MoEngage\'s modelled response time, which Lambda bills too). Memory sizes are the construct\'s defaults (lib/moengage-adapter.ts).',
+      'measured in this run, rounded up to the millisecond per invocation as Lambda bills them. Customer mode: the deployed bundles at the default',
+      'memory sizes at Lambda\'s CPU share (figure 6: receiver per webhook, sender per message, waiting on MoEngage\'s modelled response time, which',
+      'Lambda bills too) where this machine could measure them, else the in-process runs. Bulk mode: the receiver from the latency run (in-process,',
+      'local SQS: a real SendMessage takes longer) and the sender from the throughput run (saturated: includes waiting for the rate limiter).',
+      'Memory sizes are the construct\'s defaults (lib/moengage-adapter.ts).',
       'Sender containers (for Secrets Manager reads) are the derived concurrency of figure 3. DynamoDB: the state table\'s measured requests, on-demand.',
       '',
     );
@@ -378,9 +380,9 @@ export function renderReport(r: BenchReport): string {
       out.push(
         '### Sender memory',
         '',
-        'The same measured runs priced at other sender memory sizes. The sender spends its invocation waiting on MoEngage, so its billed time is taken',
-        'as the same at every size; that holds while its CPU work (under 10 ms per batch on a full core here) stays small beside the ~1 s wait. At',
-        '128 MB Lambda gives about 1/14 of a vCPU: CPU work, TLS handshakes and the cold start take ~14× longer, which this table does not show.',
+        'The same cases priced at other sender memory sizes: with the sender\'s time measured at that size at Lambda\'s CPU share (figure 6) where',
+        'the row says so; otherwise its time is taken as at the default size (it waits on MoEngage for most of its invocation; figure 6 shows how',
+        'much longer a smaller CPU share makes it).',
         '',
         table(
           ['Case', 'Sender billed ms / message', 'Sender compute', 'Total', 'Target'],
