@@ -30,7 +30,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type ReceiveMessageCommandOutput } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import type { SQSRecord } from 'aws-lambda';
+import { parseAdapterConfig } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
+import { receiveWebhook, type QueueMessage } from '../functions/receiver/receive';
+import { SOURCES } from '../functions/sources';
 import { startLocalDynamo, type LocalDynamo } from '../local/dynamodb';
 import { toFunctionUrlEvent } from '../local/http';
 import { startMoEngageEmulator, type MoEngageEmulator } from '../local/moengage-emulator';
@@ -43,7 +48,7 @@ import { node24Binary } from '../scripts/node24';
 import { templateEnvironments } from './bundles';
 import { deployedMemorySizes } from './cost';
 import { BENCH_LATENCY } from './pipeline';
-import { median, progress } from './util';
+import { median, NOOP_TELEMETRY, progress } from './util';
 
 /** Memory at which a function has the equivalent of one vCPU (AWS Lambda developer guide). */
 export const MB_PER_VCPU = 1769;
@@ -59,6 +64,8 @@ export interface ShareRow {
   fn: 'receiver' | 'sender';
   /** Sender: whether the per-user state store was on. */
   stateStore: boolean;
+  /** Sender: the delivery mode. */
+  mode: 'customer' | 'bulk';
   memoryMb: number;
   vcpu: number;
   /** INIT (module import) at this share: wall and CPU ms. */
@@ -83,12 +90,14 @@ export interface ShareResult {
   /** Why nothing was measured, when `available` is false. */
   reason?: string;
   cgroup?: 'v1' | 'v2';
-  /** The construct's default memory sizes in customer mode. */
-  defaults: { receiverMb: number; senderMb: number };
+  /** The construct's default memory sizes in customer mode, and the sender's in bulk mode. */
+  defaults: { receiverMb: number; senderMb: number; bulkSenderMb: number };
   rows: ShareRow[];
   receiverRequests: number;
   senderBatches: number;
   batchSize: number;
+  bulkBatches: number;
+  bulkBatchSize: number;
 }
 
 interface CpuCap {
@@ -206,6 +215,10 @@ export interface ShareOptions {
   receiverRequests?: number;
   /** Warm sender batches per size. */
   senderBatches?: number;
+  /** Bulk-mode sender sizes (batches of 100 on a standard queue, the state store on). */
+  bulkSizes?: number[];
+  /** Warm bulk batches per size. */
+  bulkBatches?: number;
   /** Sender sizes also measured with `stateStore: false`. Default: the construct's customer-mode default. */
   statelessSizes?: number[];
   /** Runs the containers uncapped with `--cpu-prof` into this folder (to see where their CPU goes). */
@@ -216,6 +229,9 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
   const receiverSizes = options.receiverSizes ?? [128, 256, 512];
   const senderSizes = options.senderSizes ?? [128, 256, 512, 1024];
   const statelessSizes = options.statelessSizes ?? [deployedMemorySizes('customer').senderMb];
+  const bulkSizes = options.bulkSizes ?? [128, 256, 512, 1024];
+  const bulkBatches = options.bulkBatches ?? 15;
+  const bulkBatchSize = 100;
   const receiverRequests = options.receiverRequests ?? 250;
   const senderBatches = options.senderBatches ?? 50;
   const batchSize = 10;
@@ -223,8 +239,8 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
   const profileArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const probe = makeCap(`moengage-bench-probe-${process.pid}`, 1);
   probe.cap?.remove();
-  const defaults = deployedMemorySizes('customer');
-  if (!probe.cap) return { available: false, reason: probe.reason, defaults, rows: [], receiverRequests, senderBatches, batchSize };
+  const defaults = { ...deployedMemorySizes('customer'), bulkSenderMb: deployedMemorySizes('bulk').senderMb };
+  if (!probe.cap) return { available: false, reason: probe.reason, defaults, rows: [], receiverRequests, senderBatches, batchSize, bulkBatches, bulkBatchSize };
 
   const work = mkdtempSync(join(tmpdir(), 'moengage-share-'));
   let sqs: LocalSqs | undefined;
@@ -336,7 +352,33 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
         moengage = undefined;
       }
     }
-    return { available: true, cgroup: probe.version, defaults, rows, receiverRequests, senderBatches, batchSize };
+    for (const memoryMb of bulkSizes) {
+      moengage = await startMoEngageEmulator({ port: 0, workspaceId: WORKSPACE, apiKey: API_KEY, latency: BENCH_LATENCY });
+      const made = makeCap(`moengage-bench-bulk-${memoryMb}-${process.pid}`, memoryMb / MB_PER_VCPU);
+      if (!made.cap) throw new Error(`lambda-share: ${made.reason}`);
+      const cap = made.cap;
+      progress(`figure 6: bulk-mode sender at ${memoryMb} MB (${((100 * memoryMb) / MB_PER_VCPU).toFixed(1)} % of a vCPU)`);
+      const env = { ...envFor('sender', memoryMb, moengage.url, true), [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard' };
+      const { container, initMs, initCpuMs } = await Container.start(node, bundleOf('sender'), env, profiling ? undefined : cap, profileArgs);
+      try {
+        const outcomes: InvokeOutcome[] = [];
+        let failures = 0;
+        for (let i = 0; i < bulkBatches + 1; i++) {
+          const records = await bulkRecords(bulkBatchSize, `share_bulk_${memoryMb}_${i}`);
+          const r = await container.invoke({ Records: records }, timeoutOf('sender'));
+          failures += r.error ? records.length : ((r.result as { batchItemFailures?: unknown[] } | undefined)?.batchItemFailures?.length ?? records.length);
+          outcomes.push({ ...r, records: records.length });
+        }
+        const warm = outcomes.slice(1);
+        rows.push(rowOf('sender', true, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), warm, bulkBatchSize, failures, 'bulk'));
+      } finally {
+        await container.stop();
+        cap.remove();
+        await moengage.close();
+        moengage = undefined;
+      }
+    }
+    return { available: true, cgroup: probe.version, defaults, rows, receiverRequests, senderBatches, batchSize, bulkBatches, bulkBatchSize };
   } finally {
     await moengage?.close();
     await dynamo?.stop();
@@ -344,6 +386,44 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
     await sqs?.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * `n` bulk-mode queue messages as the event source hands them (one Clerk user each), made by the
+ * receiver's own code in this process (the receiver bundle is measured above).
+ */
+async function bulkRecords(n: number, prefix: string): Promise<SQSRecord[]> {
+  const config = parseAdapterConfig({ sources: {} });
+  const records: SQSRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = `${prefix}_${i}`;
+    const signed = signSample(buildSampleEvent('clerk', { user: { id }, eventId: `msg_${id}` }), DEV_SECRETS.clerk);
+    let queued: QueueMessage | undefined;
+    const answer = await receiveWebhook(
+      { method: 'POST', path: signed.path, headers: signed.headers, rawBody: Buffer.from(signed.body, 'utf8') },
+      {
+        sources: SOURCES,
+        config,
+        secrets: async () => [DEV_SECRETS.clerk],
+        enqueue: async (m) => {
+          queued = m;
+        },
+        queueType: 'standard',
+        now: () => new Date(),
+        telemetry: NOOP_TELEMETRY,
+      },
+    );
+    if (answer.statusCode !== 202 || !queued) throw new Error(`lambda-share: a bulk sample was answered ${answer.statusCode}`);
+    const attributes = Object.fromEntries(Object.entries(queued.attributes).map(([k, v]) => [k, { DataType: 'String', StringValue: v }]));
+    records.push(
+      toSqsRecord(
+        { MessageId: randomUUID(), ReceiptHandle: randomUUID(), Body: queued.body, MessageAttributes: attributes, Attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) } },
+        'arn:aws:sqs:us-east-1:123456789012:moengage-adapter-bulk',
+        REGION,
+      ),
+    );
+  }
+  return records;
 }
 
 /** Up to `n` messages of distinct groups (the local SQS hands out one per FIFO group per receive). */
@@ -361,7 +441,18 @@ async function receiveBatch(sqs: LocalSqs, n: number): Promise<Message[]> {
 /** Share of the warm invocations left out at the start: V8 is still compiling the hot code (JIT warm-up). */
 const WARMUP_SHARE = 0.2;
 
-function rowOf(fn: 'receiver' | 'sender', stateStore: boolean, memoryMb: number, initMs: number, initCpuMs: number, first: InvokeOutcome[], all: InvokeOutcome[], messagesPerInvocation: number, failures: number): ShareRow {
+function rowOf(
+  fn: 'receiver' | 'sender',
+  stateStore: boolean,
+  memoryMb: number,
+  initMs: number,
+  initCpuMs: number,
+  first: InvokeOutcome[],
+  all: InvokeOutcome[],
+  messagesPerInvocation: number,
+  failures: number,
+  mode: 'customer' | 'bulk' = 'customer',
+): ShareRow {
   const warm = all.slice(Math.floor(all.length * WARMUP_SHARE));
   const ms = warm.map((o) => o.ms).sort((a, b) => a - b);
   const meanBilledMs = warm.reduce((n, o) => n + Math.ceil(o.ms), 0) / Math.max(1, warm.length);
@@ -369,6 +460,7 @@ function rowOf(fn: 'receiver' | 'sender', stateStore: boolean, memoryMb: number,
   return {
     fn,
     stateStore,
+    mode,
     memoryMb,
     vcpu: memoryMb / MB_PER_VCPU,
     initMs,
@@ -396,7 +488,7 @@ export function renderLambdaShare(r: ShareResult): string[] {
     'The local SQS, Secrets Manager, DynamoDB (the per-user state table) and the MoEngage emulator run uncapped beside them; the',
     'emulator answers after the modelled response time (median 300 ms, p99 1.5 s), the same seeded draws for every size.',
     `Receiver: ${r.receiverRequests} signed Clerk webhooks one after another (Function URL events, each 202 after the local SQS accepted it).`,
-    `Sender (customer mode, the state store on): ${r.senderBatches} batches of ${r.batchSize} of those messages. The first invocation of each`,
+    `Sender (customer mode, the state store on): ${r.senderBatches} batches of ${r.batchSize} of those messages; bulk mode: ${r.bulkBatches} batches of ${r.bulkBatchSize}. The first invocation of each`,
     `container (secrets read, first connections) is shown apart; the warm figures leave out the next ${Math.round(WARMUP_SHARE * 100)} % (V8 still compiling the hot code). "Compute per 1M" is the GB-seconds`,
     'of the mean billed duration (each invocation rounded up to the millisecond) per message, at the arm64 price.',
     'What this leaves out: the local SQS answers in about a millisecond (a real SendMessage takes longer, at every size alike);',
@@ -411,7 +503,7 @@ export function renderLambdaShare(r: ShareResult): string[] {
     table(
       ['Function', 'Memory', 'vCPU share', 'INIT ms (CPU ms)', 'First invocation ms', 'Warm invocations', 'Median ms', 'p90 ms', 'Mean billed ms', 'CPU ms / invocation', 'Messages / invocation', 'Compute per 1M messages', 'Failures'],
       r.rows.map((x) => [
-        x.fn === 'sender' ? (x.stateStore ? 'sender' : 'sender, stateStore: false') : x.fn,
+        x.fn === 'sender' ? `sender${x.mode === 'bulk' ? ', bulk mode' : ''}${x.stateStore ? '' : ', stateStore: false'}` : x.fn,
         `${x.memoryMb} MB`,
         `${(x.vcpu * 100).toFixed(1)} %`,
         `${f1(x.initMs)} (${f1(x.initCpuMs)})`,

@@ -9,6 +9,8 @@ import { renderLambdaShare, type ShareResult } from './lambda-share';
 import type { ThroughputResult } from './throughput';
 import { MAX_429_FRACTION, THROUGHPUT_TARGET_FRACTION } from './throughput';
 import { fmt, fmtInt, type MachineInfo } from './util';
+import { deriveSenderConcurrency } from '../lib/concurrency';
+import { BENCH_LATENCY, BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
 
 export interface BenchReport {
   command: string;
@@ -115,15 +117,33 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
     });
   }
   if (r.memory?.available) {
-    for (const fn of ['receiver', 'sender'] as const) {
-      const measured = r.memory.rows.filter((x) => x.fn === fn && (fn === 'receiver' || x.stateStore));
-      const defaultMb = fn === 'receiver' ? r.memory.defaults.receiverMb : r.memory.defaults.senderMb;
+    for (const [fn, mode] of [['receiver', 'customer'], ['sender', 'customer'], ['sender', 'bulk']] as const) {
+      const measured = r.memory.rows.filter((x) => x.fn === fn && (fn === 'receiver' || (x.stateStore && x.mode === mode)));
+      const defaultMb = fn === 'receiver' ? r.memory.defaults.receiverMb : mode === 'bulk' ? r.memory.defaults.bulkSenderMb : r.memory.defaults.senderMb;
       const chosen = measured.find((x) => x.memoryMb === defaultMb);
       const cheapest = [...measured].sort((a, b) => a.usdPerMillion - b.usdPerMillion)[0];
       if (!chosen || !cheapest) continue;
+      if (fn === 'sender') {
+        // The construct's derived concurrency against the measured invocation: enough invocations in
+        // flight to carry the whole MoEngage budget at the measured mean time per batch?
+        const limit = mode === 'bulk' ? BULK_USERS_PER_MINUTE : TRACK_USER_PER_MINUTE;
+        const needed = (limit / 60 / chosen.messagesPerInvocation) * (chosen.meanBilledMs / 1000);
+        const derived =
+          mode === 'bulk'
+            ? deriveSenderConcurrency({ limitPerMinute: limit, latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms, parallelism: 1, usersPerRequest: chosen.messagesPerInvocation, requestsPerInvocation: 1, memoryMb: defaultMb })
+            : deriveSenderConcurrency({ limitPerMinute: limit, latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms, parallelism: chosen.messagesPerInvocation, requestsPerInvocation: chosen.messagesPerInvocation, memoryMb: defaultMb });
+        rows.push({
+          figure: `6. sender concurrency (${mode} mode, ${defaultMb} MB): the derived maxConcurrency against the measured invocation`,
+          measured: `derived ${derived}`,
+          baseline: `${fmt(needed, 1)} invocations in flight carry ${fmtInt(limit)} users/min at ${fmt(chosen.meanBilledMs, 0)} ms per batch of ${fmt(chosen.messagesPerInvocation, 0)}`,
+          ratio: fmt(derived / needed, 2),
+          target: '≥ 1 (the derivation covers the measured time)',
+          result: pf(derived >= needed),
+        });
+      }
       const ratio = chosen.usdPerMillion / cheapest.usdPerMillion;
       rows.push({
-        figure: `6. ${fn} memory (customer mode), the default ${defaultMb} MB at Lambda's CPU share`,
+        figure: `6. ${fn} memory${fn === 'sender' ? ` (${mode} mode)` : ''}, the default ${defaultMb} MB at Lambda's CPU share`,
         measured: `compute ${formatUsd(chosen.usdPerMillion)} per 1M; median invocation ${fmt(chosen.medianMs, 1)} ms`,
         baseline: `cheapest measured: ${cheapest.memoryMb} MB, ${formatUsd(cheapest.usdPerMillion)}`,
         ratio: `${fmt(ratio, 3)}`,

@@ -60,9 +60,10 @@ const CUSTOMER_BATCH = 10;
  */
 function derivedConcurrency(mode: 'customer' | 'bulk'): number {
   const latency = { latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms };
+  const memoryMb = deployedMemorySizes(mode).senderMb;
   return mode === 'bulk'
-    ? deriveSenderConcurrency({ limitPerMinute: BULK_USERS_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1 })
-    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH });
+    ? deriveSenderConcurrency({ limitPerMinute: BULK_USERS_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1, memoryMb })
+    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH, memoryMb });
 }
 
 function costFor(
@@ -212,7 +213,7 @@ async function main(): Promise<void> {
   // CPU share (figure 6), where this machine can measure them; otherwise with the in-process runs.
   const customerDefaults = deployedMemorySizes('customer');
   const measuredAt = (fn: 'receiver' | 'sender', memoryMb: number, stateStore: boolean): ShareRow | undefined =>
-    memory.rows.find((x) => x.fn === fn && x.memoryMb === memoryMb && (fn === 'receiver' || x.stateStore === stateStore));
+    memory.rows.find((x) => x.fn === fn && x.memoryMb === memoryMb && (fn === 'receiver' || (x.mode === 'customer' && x.stateStore === stateStore)));
   const perMessage = (row: ShareRow | undefined) => (row ? row.meanBilledMs / row.messagesPerInvocation : undefined);
   const receiverMeasured = measuredAt('receiver', customerDefaults.receiverMb, false)?.meanBilledMs;
   if (tc && lc) cost.push(costFor('customer mode (FIFO), with the state store', tc, lc, undefined, perMessage(measuredAt('sender', customerDefaults.senderMb, true)), receiverMeasured));

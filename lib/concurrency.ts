@@ -38,11 +38,31 @@ export interface SenderConcurrencyInput {
   usersPerRequest?: number;
   /** MoEngage requests one invocation makes: the batch size for Track User, 1 for Bulk Import. Default: `parallelism`. */
   requestsPerInvocation?: number;
-  /** Time an invocation spends besides waiting on MoEngage (state table, SQS, CPU), in ms. Default 100. */
+  /**
+   * The sender's memory in MB. Lambda gives a function CPU in proportion to its memory (one vCPU
+   * at 1,769 MB), and the sender's CPU work per message (decoding, the AWS SDK's state-table
+   * calls, logs) takes longer at a small share. Absent: the CPU work is left out (the construct
+   * always passes the sender's memory).
+   */
+  memoryMb?: number;
+  /**
+   * Time an invocation spends besides waiting on MoEngage, in ms. Default: 100 ms (SQS, the state
+   * table's round trips) + SENDER_CPU_MS_PER_MESSAGE per message at the memory's CPU share.
+   */
   overheadMs?: number;
   /** Spare capacity over the bare estimate, so that pacing, not latency, binds. Default 1.25. */
   headroom?: number;
 }
+
+/** Memory at which a Lambda function has the equivalent of one vCPU (AWS Lambda developer guide). */
+export const MB_PER_VCPU = 1769;
+
+/**
+ * The sender's CPU time per message on one vCPU, in ms, as the deployed bundle spends it in a warm
+ * container (BENCHMARKS.md figure 6: "CPU ms / invocation" over messages per invocation, state
+ * store on): what a smaller CPU share stretches.
+ */
+export const SENDER_CPU_MS_PER_MESSAGE = 3;
 
 /** z of the standard normal distribution's 99th percentile. */
 const Z99 = 2.3263478740408408;
@@ -88,9 +108,14 @@ export function expectedSlowestMs(medianMs: number, p99Ms: number, k: number): n
  * maxConcurrency       = ceil(invocationsPerSecond × invocationMs / 1000 × headroom), clamped to [2, 1000]
  * ```
  *
+ * overheadMs = 100 + SENDER_CPU_MS_PER_MESSAGE × messages per invocation × MB_PER_VCPU / memoryMb
+ * (the CPU work at the memory's CPU share, counted as not overlapping the wait: conservative).
+ *
  * Examples (median 300 ms, p99 1,500 ms; E[slowest of 10] = 949 ms, E[one] = 381 ms):
- * - Track User (`customer` mode), 10,000/min, batches of 10 all in flight: 16.67/s × 1.049 s × 1.25 = 21.9 → **22**.
- * - Bulk Import (`bulk` mode), 60,000/min, one request of 100 users per invocation: 10/s × 0.481 s × 1.25 = 6.0 → **7**.
+ * - Track User (`customer` mode), 10,000/min, batches of 10 all in flight, 128 MB: 16.67/s × (0.949 + 0.1 + 0.415) s × 1.25 = 30.5 → **31**.
+ * - Bulk Import (`bulk` mode), 60,000/min, one request of 100 users per invocation, 256 MB: 10/s × (0.381 + 0.1 + 2.073) s × 1.25 = 31.9 → **32**.
+ * Without the CPU term (memoryMb absent): 22 and 7; BENCHMARKS.md figure 6 measured the deployed
+ * sender at 128 MB taking ~0.4 s longer per batch of 10, and bulk mode at 256 MB ~2 s longer per 100.
  *
  * Measured (BENCHMARKS.md, figure 3): the older formula, `requests/s × median / parallelism`
  * (13 for Track User with parallelism 4), reached about half the Track User limit at this
@@ -103,7 +128,13 @@ export function deriveSenderConcurrency(input: SenderConcurrencyInput): number {
   const usersPerRequest = input.usersPerRequest ?? 1;
   const latencyP99Ms = input.latencyP99Ms ?? latencyMs;
   const requestsPerInvocation = input.requestsPerInvocation ?? parallelism;
-  const overheadMs = input.overheadMs ?? 100;
+  const { memoryMb } = input;
+  if (memoryMb !== undefined && (!Number.isFinite(memoryMb) || memoryMb <= 0)) {
+    throw new RangeError(`deriveSenderConcurrency: memoryMb must be a positive number, not ${String(memoryMb)}`);
+  }
+  const messagesPerInvocation = (input.requestsPerInvocation ?? parallelism) * usersPerRequest;
+  const cpuMs = memoryMb === undefined ? 0 : SENDER_CPU_MS_PER_MESSAGE * messagesPerInvocation * (MB_PER_VCPU / memoryMb);
+  const overheadMs = input.overheadMs ?? 100 + cpuMs;
   const headroom = input.headroom ?? 1.25;
   for (const [name, value] of [
     ['limitPerMinute', limitPerMinute],

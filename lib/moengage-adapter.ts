@@ -330,14 +330,15 @@ export class MoEngageAdapter extends Construct {
     const latencyMs = (props.expectedMoEngageLatency ?? Duration.millis(300)).toMilliseconds();
     const latencyP99Ms = (props.expectedMoEngageLatencyP99 ?? Duration.millis(Math.max(1500, latencyMs))).toMilliseconds();
     if (latencyP99Ms < latencyMs) fail('Invalid configuration expectedMoEngageLatencyP99Ms: the p99 must be at least the median (expectedMoEngageLatencyMs)');
+    const senderMemoryMb = checkInt('senderMemoryMb', props.senderMemorySize ?? defaultSenderMemoryMb(deliveryMode), 128, 10_240);
     this.senderMaxConcurrency =
       props.senderMaxConcurrency !== undefined
         ? checkInt('senderMaxConcurrency', props.senderMaxConcurrency, MIN_SENDER_CONCURRENCY, MAX_SENDER_CONCURRENCY)
         : deliveryMode === 'bulk'
           ? // One Bulk Import request carries the whole batch (≤ 100,000 bytes), one request per invocation.
-            deriveSenderConcurrency({ limitPerMinute: bulkRateLimit, latencyMs, latencyP99Ms, parallelism: 1, usersPerRequest: batchSize, requestsPerInvocation: 1 })
+            deriveSenderConcurrency({ limitPerMinute: bulkRateLimit, latencyMs, latencyP99Ms, parallelism: 1, usersPerRequest: batchSize, requestsPerInvocation: 1, memoryMb: senderMemoryMb })
           : // One Track User request per message, `parallelism` at a time.
-            deriveSenderConcurrency({ limitPerMinute: rateLimit, latencyMs, latencyP99Ms, parallelism, usersPerRequest: 1, requestsPerInvocation: batchSize });
+            deriveSenderConcurrency({ limitPerMinute: rateLimit, latencyMs, latencyP99Ms, parallelism, usersPerRequest: 1, requestsPerInvocation: batchSize, memoryMb: senderMemoryMb });
     const ingress: IngressOptions = props.ingress ?? { type: 'functionUrl' };
     if (ingress.type === 'httpApi' && receiverTimeout.toSeconds() > 29) {
       fail('Invalid configuration receiverTimeoutSeconds: API Gateway waits at most 29 seconds for the receiver: use at most 29 with the httpApi ingress');
@@ -560,7 +561,7 @@ export class MoEngageAdapter extends Construct {
       ...common,
       code: props.code?.sender ?? adapterLambdaCode('sender'),
       description: 'MoEngage adapter: delivers queued user updates to MoEngage, parks failures in the DLQ',
-      memorySize: checkInt('senderMemoryMb', props.senderMemorySize ?? defaultSenderMemoryMb(deliveryMode), 128, 10_240),
+      memorySize: senderMemoryMb,
       timeout: senderTimeout,
       role: senderRole,
       logGroup: senderLogs,

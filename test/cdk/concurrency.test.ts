@@ -38,6 +38,19 @@ describe('deriveSenderConcurrency', () => {
     ).toBe(7);
   });
 
+  it('the sender\'s CPU share: 3 ms per message at memory / 1,769 of a vCPU lengthens each invocation (customer 128 MB: + 415 ms → 31; bulk 256 MB: + 2,073 ms → 32)', () => {
+    const customer = { limitPerMinute: 10_000, latencyMs: 300, latencyP99Ms: 1500, parallelism: 10, requestsPerInvocation: 10 };
+    const bulk = { limitPerMinute: 60_000, latencyMs: 300, latencyP99Ms: 1500, parallelism: 1, usersPerRequest: 100, requestsPerInvocation: 1 };
+    // 16.67/s × (0.949 + 0.1 + 0.003 × 10 × 1769 / 128) s × 1.25 = 30.5
+    expect(deriveSenderConcurrency({ ...customer, memoryMb: 128 })).toBe(31);
+    // 10/s × (0.381 + 0.1 + 0.003 × 100 × 1769 / 256) s × 1.25 = 31.9
+    expect(deriveSenderConcurrency({ ...bulk, memoryMb: 256 })).toBe(32);
+    // More memory, a larger CPU share, fewer invocations; never fewer than without the CPU term.
+    expect(deriveSenderConcurrency({ ...customer, memoryMb: 1024 })).toBeLessThan(deriveSenderConcurrency({ ...customer, memoryMb: 128 }));
+    expect(deriveSenderConcurrency({ ...customer, memoryMb: 10_240 })).toBeGreaterThanOrEqual(deriveSenderConcurrency(customer));
+    expect(() => deriveSenderConcurrency({ ...customer, memoryMb: 0 })).toThrow(/memoryMb/);
+  });
+
   it('without spread, overhead or headroom it is the plain Little\'s law: requests/s × latency / parallelism', () => {
     const plain = { overheadMs: 0, headroom: 1 };
     expect(deriveSenderConcurrency({ limitPerMinute: 10_000, latencyMs: 300, parallelism: 4, ...plain })).toBe(13); // 12.5 → 13

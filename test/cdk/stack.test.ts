@@ -150,7 +150,7 @@ describe('functions', () => {
       FunctionName: ref(sender.id),
       BatchSize: 10,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
-      ScalingConfig: { MaximumConcurrency: 22 },
+      ScalingConfig: { MaximumConcurrency: 31 },
     });
     // FIFO event sources have no batching window.
     expect(esm.props.MaximumBatchingWindowInSeconds).toBeUndefined();
@@ -186,7 +186,7 @@ describe('environment', () => {
       [ENV.senderParallelism]: '10',
       [ENV.rateLimitPerMinute]: '10000',
       [ENV.bulkRateLimitPerMinute]: '60000',
-      [ENV.senderMaxConcurrency]: '22',
+      [ENV.senderMaxConcurrency]: '31',
       [ENV.stateTable]: ref(table.id),
       [ENV.stateRetentionDays]: '7',
       POWERTOOLS_SERVICE_NAME: SENDER_SERVICE,

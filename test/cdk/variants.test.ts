@@ -50,9 +50,9 @@ describe('standard queue, bulk delivery, alarm e-mail', () => {
     expect(resource(s, 'AWS::SQS::Queue', 'AdapterQueue').props.VisibilityTimeout).toBe(6 * 60 + 1);
   });
 
-  it('bulk mode: Bulk Import budget, batches of 100: 10/s × (0.381 + 0.1) s × 1.25 = 6.0 → 7', () => {
-    expect(env(s, 'AdapterSender')).toMatchObject({ [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard', [ENV.senderMaxConcurrency]: '7', [ENV.maxReceiveCount]: '3' });
-    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 7 });
+  it('bulk mode: Bulk Import budget, batches of 100 at 256 MB: 10/s × (0.381 + 0.1 + 3 ms × 100 × 1769/256) s × 1.25 = 31.9 → 32', () => {
+    expect(env(s, 'AdapterSender')).toMatchObject({ [ENV.deliveryMode]: 'bulk', [ENV.queueType]: 'standard', [ENV.senderMaxConcurrency]: '32', [ENV.maxReceiveCount]: '3' });
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 32 });
     expect(env(s, 'AdapterReceiver')[ENV.queueType]).toBe('standard');
   });
 
@@ -363,10 +363,10 @@ describe('tuning keys (as -c strings)', () => {
     expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props).toMatchObject({ BatchSize: 100, MaximumBatchingWindowInSeconds: 5 });
   });
 
-  it('concurrency derived from the tuned limit, latency and parallelism: 3.33/s × (12.5 × 0.648 + (1.083 − 0.648) + 0.1) s × 1.25 = 36.0 → 36', () => {
-    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 36 });
+  it('concurrency derived from the tuned limit, latency, parallelism and memory: 3.33/s × (12.5 × 0.648 + (1.083 − 0.648) + 0.1 + 3 ms × 100 × 1769/1024) s × 1.25 = 38.2 → 39', () => {
+    expect(resource(s, 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig).toEqual({ MaximumConcurrency: 39 });
     expect(env(s, 'AdapterSender')).toMatchObject({
-      [ENV.senderMaxConcurrency]: '36',
+      [ENV.senderMaxConcurrency]: '39',
       [ENV.senderParallelism]: '8',
       [ENV.rateLimitPerMinute]: '20000',
       [ENV.moengageTimeoutMs]: '5000',
@@ -397,7 +397,7 @@ describe('the construct in a user\'s own stack', () => {
     const adapter = new MoEngageAdapter(stack, 'Bulk', { moengageDc: '01', deliveryMode: 'bulk' });
     const t = Template.fromStack(stack);
     expect(adapter.queueType).toBe('standard');
-    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100, MaximumBatchingWindowInSeconds: 1, ScalingConfig: { MaximumConcurrency: 7 } });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 100, MaximumBatchingWindowInSeconds: 1, ScalingConfig: { MaximumConcurrency: 32 } });
     t.resourcePropertiesCountIs('AWS::SQS::Queue', { FifoQueue: true }, 0);
     // Batches of up to 100 messages: 256 MB for the sender (128 MB in customer mode).
     t.hasResourceProperties('AWS::Lambda::Function', { MemorySize: 256, Environment: { Variables: { MOENGAGE_DELIVERY_MODE: 'bulk' } } });
@@ -413,7 +413,7 @@ describe('the construct in a user\'s own stack', () => {
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'UserStack-MoEngageAuthFailures' });
     t.hasResourceProperties('AWS::SQS::Queue', { FifoQueue: true, VisibilityTimeout: 720 });
-    expect(adapter.senderMaxConcurrency).toBe(22);
+    expect(adapter.senderMaxConcurrency).toBe(31);
     expect(Object.keys(adapter.webhookUrls)).toHaveLength(7);
   });
 
