@@ -19,12 +19,14 @@
  *   only after the local SQS accepted it).
  * - Sender, customer mode: batches of 10 of those messages, as the FIFO event source hands them.
  *
+ * LAMBDA_SHARE_LOG_FILE=path appends the functions' logs (their stdout) to that file.
+ *
  * The first invocation of each container (secrets read, connections opened) is shown on its own,
  * and the next 20 % of invocations (JIT warm-up) are left out of the warm figures. Needs root and a writable cgroup cpu controller (v1
  * `cpu.cfs_quota_us` or v2 `cpu.max`); without them the figure says so and measures nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -176,7 +178,8 @@ class Container {
 
   /** `cap` undefined: uncapped (a whole core). */
   static async start(node: string, bundle: string, env: Record<string, string>, cap: CpuCap | undefined, nodeArgs: string[] = []): Promise<{ container: Container; initMs: number; initCpuMs: number }> {
-    const stdio: ('pipe' | 'ignore')[] = ['pipe', 'ignore', 'pipe', 'pipe'];
+    const logFile = process.env.LAMBDA_SHARE_LOG_FILE;
+    const stdio: ('pipe' | 'ignore' | number)[] = ['pipe', logFile ? openSync(logFile, 'a') : 'ignore', 'pipe', 'pipe'];
     // The shell joins the cgroup first, then becomes Node: INIT runs capped, as on Lambda.
     const child = cap
       ? spawn('sh', ['-c', `echo $$ > '${cap.procsFile}' && exec "$0" "$@"`, node, ...nodeArgs, CONTAINER, bundle], { env, stdio })

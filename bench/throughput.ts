@@ -203,6 +203,17 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     if (pending > 0) notes.push(`${pending} accepted users were still queued (or in the DLQ) when the drain time ran out`);
     if (counters.timeouts > 0 || counters.errors > 0) notes.push(`sender invocations: ${counters.timeouts} timed out, ${counters.errors} threw`);
     if (counters.failed - failed0 > 0) notes.push(`${counters.failed - failed0} messages failed and were left for redelivery`);
+    // The whole pipeline (sender, poller, local SQS, DynamoDB and MoEngage) runs on this process's one
+    // JavaScript thread: its CPU per message bounds what it can deliver, whatever the sender does.
+    const cpuMsPerMessage = messages > 0 ? (cpu.user + cpu.system) / 1000 / messages : Number.NaN;
+    const cpuCeilingPerMinute = cpuMsPerMessage > 0 ? 60_000 / cpuMsPerMessage : Number.POSITIVE_INFINITY;
+    if (cpuCeilingPerMinute < limitPerMinute) {
+      notes.push(
+        `bounded by this process's CPU: the in-process pipeline used ${cpuMsPerMessage.toFixed(2)} ms of CPU per message (sender, poller, local SQS, ` +
+          `DynamoDB and MoEngage emulators on one thread), so one core carries about ${Math.round(cpuCeilingPerMinute).toLocaleString('en-US')} messages/min ` +
+          `(${(cpuCeilingPerMinute / limitPerMinute).toFixed(2)} of the limit); figure 6 measures the deployed sender in its own container`,
+      );
+    }
     const duplicates = p.acceptedUsers() - p.firstAccepted.size;
     const fraction429 = requests > 0 ? requests429 / requests : 0;
     const passed = fraction >= THROUGHPUT_TARGET_FRACTION && fraction429 < MAX_429_FRACTION && lost === 0 && pending === 0 && ok.length === outcomes.length;
