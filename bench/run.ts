@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { deriveSenderConcurrency, expectedSlowestMs } from '../lib/concurrency';
 import { benchBundles } from './bundles';
-import { computeCost, deployedMemorySizes, type CostResult } from './cost';
+import { computeCost, deployedMemorySizes, formatUsd, PRICES, type CostResult } from './cost';
 import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
 import { benchLambdaShare, renderLambdaShare, type ShareRow } from './lambda-share';
@@ -117,6 +117,21 @@ function findings(report: BenchReport): string[] {
           `envelope ${Math.round(avg((r) => r.stages.envelope))} ns, options ${Math.round(avg((r) => r.stages.options))} ns.`,
       );
     }
+  }
+  for (const c of report.cost) {
+    if (c.passed || c.inputs.mode !== 'customer') continue;
+    const sum = (pred: (item: string) => boolean) => c.lines.filter((l) => pred(l.item)).reduce((n, l) => n + l.usd, 0);
+    const fixed = sum((item) => !item.endsWith('compute'));
+    const compute = sum((item) => item.endsWith('compute'));
+    // The least a FIFO batch of 10 can bill at this latency: every invocation waits for its slowest answer.
+    const waitMs = expectedSlowestMs(BENCH_LATENCY.medianMs, BENCH_LATENCY.p99Ms, CUSTOMER_BATCH) / CUSTOMER_BATCH;
+    const waitUsd = (waitMs / 1000) * (c.inputs.senderMemoryMb / 1024) * 1e6 * PRICES.lambdaGbSecondArm;
+    notes.push(
+      `${c.inputs.label}: ${formatUsd(c.totalUsd)} against ${formatUsd(c.target)}. Of it, ${formatUsd(fixed)} are per-request prices paid once per webhook whatever the code does ` +
+        `(the receiver's invocation, SendMessage${c.inputs.label.includes('state store') && !c.inputs.label.includes('stateStore: false') ? ', the state table\'s read and write' : ''}, the event source's receives and deletes); ` +
+        `compute is ${formatUsd(compute)}, of which the sender's wait for MoEngage alone is at least ${formatUsd(waitUsd)} at ${c.inputs.senderMemoryMb} MB ` +
+        `(a FIFO batch holds at most ${CUSTOMER_BATCH} messages, and an invocation lasts until the slowest of their answers: ${Math.round(waitMs * CUSTOMER_BATCH)} ms expected at this latency model).`,
+    );
   }
   return notes;
 }
