@@ -259,6 +259,23 @@ describe('MoEngage emulator: documented behaviour', () => {
     expect(em.accepted).toHaveLength(4);
   });
 
+  it('documented value handling: strings cut at 512, create-only attributes on create only, the documented ArrayFieldError', async () => {
+    const long = 'z'.repeat(600);
+    expect((await post(em, CUSTOMER_PATH, customer('c1', { bio: long, tags: [long], cr_t: 1_700_000_000_000, publisher_name: 'first' }))).status).toBe(200);
+    // "Update through Track User API: no": accepted, not applied to an existing user.
+    expect((await post(em, CUSTOMER_PATH, customer('c1', { cr_t: 1_800_000_000_000, publisher_name: 'second', u_fn: 'Cy' }))).status).toBe(200);
+    expect(em.profiles().get('c1')).toEqual({ bio: 'z'.repeat(512), tags: ['z'.repeat(512)], cr_t: 1_700_000_000_000, publisher_name: 'first', u_fn: 'Cy' });
+    // What was sent is recorded as sent.
+    expect(em.accepted[0]?.payload.attributes).toMatchObject({ bio: long });
+
+    const both = await post(em, CUSTOMER_PATH, customer('c1', { addValueToArrayField: { first_name: ['a'] }, removeValueFromArrayField: { first_name: ['b'] } }));
+    expect(both.status).toBe(400);
+    expect(both.json).toEqual({
+      status: 'fail',
+      error: { attribute: 'addValueToArrayField', message: "Cannot add and remove 'first_name' at the same time", type: 'ArrayFieldError', request_id: RID },
+    });
+  });
+
   it('users(): merges updates per user, applies array operations and update_existing_only', async () => {
     await post(em, CUSTOMER_PATH, customer('m1', { u_fn: 'Ann', tags: ['a'] }));
     await post(em, CUSTOMER_PATH, customer('m1', { u_ln: 'Lee', addValueToArrayField: { tags: ['b', 'a'] } }));
