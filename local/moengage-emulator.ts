@@ -76,12 +76,6 @@ export const ERROR_BODIES = {
     ),
 } as const;
 
-/** Track User body limit: "the payload size exceeds 128 KB". */
-export const CUSTOMER_MAX_BODY_BYTES = TRACK_USER_MAX_BODY_BYTES;
-/** Create Event body limit: taken as Track User's. */
-export const EVENT_MAX_BODY_BYTES = CREATE_EVENT_MAX_BODY_BYTES;
-/** Bulk Import request limit (contract.md): 100,000 bytes. */
-export const BULK_MAX_BODY_BYTES = BULK_IMPORT_MAX_BODY_BYTES;
 /** Bodies larger than this are not buffered at all (answered 413 once drained). */
 const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 
@@ -975,7 +969,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (contentType !== 'application/json') return { status: 415, body: ERROR_BODIES.unsupportedMedia(requestId), headers: rate };
 
-    const limit = api === 'bulk' ? BULK_MAX_BODY_BYTES : api === 'event' ? EVENT_MAX_BODY_BYTES : CUSTOMER_MAX_BODY_BYTES;
+    const limit = api === 'bulk' ? BULK_IMPORT_MAX_BODY_BYTES : api === 'event' ? CREATE_EVENT_MAX_BODY_BYTES : TRACK_USER_MAX_BODY_BYTES;
     if (raw.tooLarge || raw.body.length > limit) {
       return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'bulk' ? '100000 bytes' : '128KB'), headers: rate };
     }

@@ -41,9 +41,9 @@ export const CREATE_EVENT_MAX_BODY_BYTES = 128 * 1024;
 /** [bulk] "a batch request of a maximum of 100 kB in a single API call" (contract.md: 100,000 bytes). */
 export const BULK_IMPORT_MAX_BODY_BYTES = 100_000;
 /** [facts] "values cut at 512 chars"; [policy] "User attribute value length | 512 | Store the first 512 characters only". */
-export const MAX_VALUE_CHARS = 512;
+const MAX_VALUE_CHARS = 512;
 /** [facts] "arrays ≤ 50 values"; [policy] "up to 50 elements in each array". */
-export const MAX_ARRAY_VALUES = 50;
+const MAX_ARRAY_VALUES = 50;
 
 // ---------------------------------------------------------------------------------------------
 // Names and values from the documents
@@ -84,16 +84,16 @@ export const RESERVED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set([
 ]);
 
 /** [facts] "attribute names `id`, `_id` and empty refused". */
-export const REFUSED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['', 'id', '_id']);
+const REFUSED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['', 'id', '_id']);
 
 /** [user-api] 134: 'You can not use "moe_" as a prefix while naming events, event attributes, or user attributes.' */
-export const SYSTEM_PREFIX = 'moe_';
+const SYSTEM_PREFIX = 'moe_';
 
 /**
  * [user-api] 76-91 "Standard User Attributes": key → documented data type. `Create through
  * Track User API: yes, Update: no` for publisher_name, campaign_name, u_l_a and cr_t.
  */
-export const STANDARD_ATTRIBUTES: ReadonlyMap<string, 'string' | 'epoch' | 'datetime'> = new Map([
+const STANDARD_ATTRIBUTES: ReadonlyMap<string, 'string' | 'epoch' | 'datetime'> = new Map([
   ['publisher_name', 'string'],
   ['campaign_name', 'string'],
   ['u_l_a', 'epoch'], // "Time in epoch format | 1767092989259"
@@ -169,7 +169,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 // ---------------------------------------------------------------------------------------------
 
 /** The first 512 characters (code points) of `s`, and whether it was longer. */
-export function cutValue(s: string): { value: string; cut: boolean } {
+function cutValue(s: string): { value: string; cut: boolean } {
   if (s.length <= MAX_VALUE_CHARS) return { value: s, cut: false };
   const chars = Array.from(s);
   if (chars.length <= MAX_VALUE_CHARS) return { value: s, cut: false };
