@@ -343,8 +343,8 @@ function judge(payload: unknown, identifiers: ReadonlySet<string>): CustomerVerd
     });
     if (!identified) refuse('MissingAttributeError', 'customer_id', 'customer_id is not found in the payload');
   } else {
-    if (typeof cid !== 'string') refuse('InvalidAttributeError', 'customer_id', 'customer_id is a String');
-    if (cid.trim() === '') refuse('MissingAttributeError', 'customer_id', 'customer_id can not be empty Unicode String');
+    // "customer_id can not be empty Unicode String": what is not a (non-empty) string gets that answer.
+    if (typeof cid !== 'string' || cid.trim() === '') refuse('MissingAttributeError', 'customer_id', 'customer_id can not be empty Unicode String');
     if (BLOCKED_CUSTOMER_IDS.has(cid.trim().toLowerCase())) refuse('InvalidAttributeError', 'customer_id', 'customer_id is a blocked value');
   }
 

@@ -104,6 +104,7 @@ describe('the documented rules', () => {
     for (const id of BLOCKED_CUSTOMER_IDS) {
       expect(refused(judgeCustomer({ type: 'customer', customer_id: ` ${id.toUpperCase()} ` })).attribute).toBe('customer_id');
     }
+    expect(refused(judgeCustomer({ type: 'customer', customer_id: 42 })).message).toBe('customer_id can not be empty Unicode String');
     expect(judgeCustomer({ type: 'customer', customer_id: 'guest_42' }).ok).toBe(true);
     expect(judgeCustomer({ type: 'customer', attributes: { moe_email: 'a@example.com' } }, { identityIdentifiers: IDENTIFIERS }).ok).toBe(true);
     expect(judgeCustomer({ type: 'customer', attributes: { moe_email: 'a@example.com' } }).ok).toBe(false);
