@@ -192,7 +192,7 @@ export function renderReport(r: BenchReport): string {
         h.rows.map((x) => [x.source, `${x.bodyBytes} B`, fmtInt(x.receiverNs), fmtInt(x.floorNs), x.floorAlgorithm, `${fmt(x.ratio)}×`, `≤ ${h.target}×`, pf(x.ratio <= h.target)]),
       ),
       '',
-      'Where the time goes (each stage alone, median ns; `map` builds a payload valid by construction; `validate` is the strict validator the emulator uses, shown for scale, not on the receiver path):',
+      'Where the time goes (each stage alone, median ns; `map` builds a payload valid by construction; `validate` is the strict validator of payload.ts (tests only), shown for scale, not on the receiver path):',
       '',
       table(
         ['Source', 'options (zod)', 'verify', 'parse', 'map', 'validate', 'envelope', 'floor: HMAC', 'floor: JSON.parse'],

@@ -9,8 +9,15 @@
  * (status codes, timeouts, connection resets, and per-user rules: a status for the requests of
  * one customer_id whose attributes match) and records of what was accepted.
  *
+ * Payloads are judged by MoEngage's documented rules, written on their own in
+ * ./moengage-rules.ts (never by the adapter's validator): a bad Track User or Create Event
+ * payload is answered 400; a bad Bulk Import element is dropped while its request is answered
+ * 200, as MoEngage documents ("All bulk API requests return a 200 response code"), and listed
+ * in `dropped`.
+ *
  * Profiles: every accepted Track User payload and Bulk Import element is merged into the
- * profile of its user (attributes overwrite; add/remove-to-array applied), as MoEngage does.
+ * profile of its user (attributes overwrite, strings cut at 512 characters; add/remove-to-array
+ * applied; the create-only attributes only when the payload creates the user), as MoEngage does.
  * Delete User removes the profile at once (MoEngage keeps it updatable for a 24-hour buffer
  * before the hard delete; the emulator models the end state) and counts the deletion per
  * customer_id; any later update re-creates the user, as MoEngage does.
@@ -21,7 +28,15 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { validateCustomerPayload } from '../functions/core/moengage/payload';
+import {
+  BULK_IMPORT_MAX_BODY_BYTES,
+  CREATE_EVENT_MAX_BODY_BYTES,
+  CREATE_ONLY_ATTRIBUTES,
+  judgeCustomer,
+  judgeEvent,
+  TRACK_USER_MAX_BODY_BYTES,
+  type RuleError,
+} from './moengage-rules';
 
 // ---------------------------------------------------------------------------------------------
 // Documented bodies
@@ -61,14 +76,6 @@ export const ERROR_BODIES = {
     ),
 } as const;
 
-/** Track User body limit: "the payload size exceeds 128 KB". */
-export const CUSTOMER_MAX_BODY_BYTES = 128 * 1024;
-/** Create Event body limit: taken as Track User's. */
-export const EVENT_MAX_BODY_BYTES = 128 * 1024;
-/** Create Event `user_timezone_offset` range, in seconds. */
-const MAX_TIMEZONE_OFFSET_SECONDS = 54_000;
-/** Bulk Import request limit (contract.md): 100,000 bytes. */
-export const BULK_MAX_BODY_BYTES = 100_000;
 /** Bodies larger than this are not buffered at all (answered 413 once drained). */
 const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 
@@ -79,7 +86,10 @@ const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 export type ApiKind = 'customer' | 'bulk' | 'delete' | 'event';
 
 export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
-/** Same shape as `validateCustomerPayload` of functions/core/moengage/payload.ts. */
+/**
+ * An injected refusal (a fault of the test's choosing, beyond MoEngage's documented rules):
+ * `ok: false` answers 400 naming `field`, for Track User and for a whole Bulk Import request.
+ */
 export type PayloadValidator = (
   payload: unknown,
   rules?: { identityIdentifiers?: readonly string[] },
@@ -131,6 +141,17 @@ export interface AcceptedRecord {
   requestId: string;
   /** Request headers, lower-case, without `authorization`. */
   headers: Record<string, string>;
+}
+
+/** A Bulk Import element MoEngage's documented rules refuse: its request was answered 200, the element not applied. */
+export interface DroppedRecord {
+  element: unknown;
+  /** Position in the request's `elements`. */
+  index: number;
+  /** The error MoEngage would have answered for it alone (Track User / Create Event). */
+  error: RuleError;
+  receivedAt: number;
+  requestId: string;
 }
 
 /** One accepted Delete User request. */
@@ -203,8 +224,9 @@ export interface MoEngageEmulatorOptions {
   /** Identity-resolution identifiers activated in the emulated workspace (e.g. moe_email). */
   identityIdentifiers?: readonly string[];
   /**
-   * Further payload validation after the documented checks; failures answer 400 naming the field.
-   * Default: `validateCustomerPayload` (functions/core/moengage/payload.ts); `false` turns it off.
+   * An injected refusal after the documented rules (./moengage-rules.ts): a failure answers 400
+   * naming the field (Track User; a Bulk Import request with such an element is refused whole).
+   * Default: none (`false` too).
    */
   validate?: PayloadValidator | false;
   /** One line per accepted user; emails, phone numbers, names and birth dates are masked unless `logRawPayloads`. Default: silent. */
@@ -246,6 +268,8 @@ export interface EmulatorStats {
   uniqueUsers: number;
   /** Accepted Delete User requests. */
   deletes: number;
+  /** Bulk Import elements dropped by the documented rules. */
+  droppedElements: number;
   byStatus: Record<string, number>;
   rateLimited: number;
   faultsInjected: number;
@@ -300,6 +324,8 @@ export interface MoEngageEmulator {
   deletes(): ReadonlyMap<string, number>;
   /** Every accepted Delete User request, in arrival order. */
   readonly deletions: readonly DeleteRecord[];
+  /** Bulk Import elements the documented rules refused (their requests answered 200), in arrival order. */
+  readonly dropped: readonly DroppedRecord[];
   stats(): EmulatorStats;
   /** Clears records, profiles, deletions, counters, faults and rules, the rate-limit windows, and sets mode `accept`. */
   reset(): void;
@@ -557,89 +583,28 @@ function hasIdentifier(payload: Record<string, unknown>, identifiers: readonly s
   return undefined;
 }
 
-type Check = { ok: true } | { ok: false; body: (rid: string) => MoEngageErrorBody };
+/** An accepted payload, with its attributes as MoEngage keeps them (customer payloads). */
+type JudgedPayload = { payload: Record<string, unknown>; stored?: Record<string, unknown> };
 
-/** The emulator's own rules for one Track User payload (then `validate`, if given). */
-function checkCustomer(payload: unknown, identifiers: readonly string[], validate: PayloadValidator | undefined, at = ''): Check {
-  if (!isPlainObject(payload)) return { ok: false, body: ERROR_BODIES.customerIdMissing };
-  if (payload.type !== 'customer') {
-    const message = payload.type === undefined ? 'type is not found in the payload' : "type must be 'customer'";
-    return { ok: false, body: (rid) => failBody('MissingAttributeError', message, rid, `${at}type`) };
-  }
-  const cid = payload.customer_id;
-  if (cid === undefined || cid === null) {
-    if (hasIdentifier(payload, identifiers) === undefined) {
-      return {
-        ok: false,
-        body: (rid) => failBody('MissingAttributeError', 'customer_id is not found in the payload', rid, `${at}customer_id`),
-      };
-    }
-  } else if (typeof cid !== 'string' || cid.trim() === '') {
-    return {
-      ok: false,
-      body: (rid) => failBody('MissingAttributeError', 'customer_id can not be empty Unicode String', rid, `${at}customer_id`),
-    };
-  }
-  const ueo = payload.update_existing_only;
-  if (ueo !== undefined && typeof ueo !== 'boolean' && ueo !== 'true' && ueo !== 'false') {
-    return {
-      ok: false,
-      body: (rid) => failBody('InvalidAttributeError', 'update_existing_only must be a boolean', rid, `${at}update_existing_only`),
-    };
-  }
-  if (payload.attributes !== undefined && !isPlainObject(payload.attributes)) {
-    return { ok: false, body: (rid) => failBody('InvalidAttributeError', 'attributes must be a JSON object', rid, `${at}attributes`) };
-  }
-  if (validate) {
-    const result = validate(payload, { identityIdentifiers: identifiers });
-    if (!result.ok) {
-      const type = /not found|empty/i.test(result.message)
-        ? 'MissingAttributeError'
-        : /ArrayField/.test(result.field)
-          ? 'ArrayFieldError'
-          : 'InvalidAttributeError';
-      return { ok: false, body: (rid) => failBody(type, result.message, rid, `${at}${result.field}`) };
-    }
-  }
-  return { ok: true };
+type Judged = { ok: true; stored?: Record<string, unknown> } | { ok: false; error: RuleError };
+
+function bodyOf(error: RuleError, requestId: string, at = ''): MoEngageErrorBody {
+  return failBody(error.type, error.message, requestId, `${at}${error.attribute}`);
 }
 
-const EVENT_PLATFORMS = new Set(['android', 'ios', 'web', 'unknown']);
-
-/** A Create Event time: epoch seconds, or an ISO 8601 string. */
-function isEventTime(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0;
-  return typeof value === 'string' && (/^\d+$/.test(value) || !Number.isNaN(Date.parse(value)));
+/** MoEngage's documented rules for one Track User payload or customer element (./moengage-rules.ts). */
+function judgeCustomerPayload(payload: unknown, identifiers: readonly string[]): Judged {
+  const verdict = judgeCustomer(payload, { identityIdentifiers: identifiers });
+  return verdict.ok ? { ok: true, stored: verdict.stored } : verdict;
 }
 
-/** The documented rules of one Create Event payload (or Bulk Import event element). */
-function checkEvent(payload: unknown, at = ''): Check {
-  const invalid = (attribute: string, message: string): Check => ({ ok: false, body: (rid) => failBody('InvalidAttributeError', message, rid, `${at}${attribute}`) });
-  const missing = (attribute: string, message: string): Check => ({ ok: false, body: (rid) => failBody('MissingAttributeError', message, rid, `${at}${attribute}`) });
-  if (!isPlainObject(payload)) return missing('type', 'type is not found in the payload');
-  if (payload.type !== 'event') return payload.type === undefined ? missing('type', 'type is not found in the payload') : missing('type', "type must be 'event'");
-  const cid = payload.customer_id;
-  if (cid === undefined || cid === null) return missing('customer_id', 'customer_id is not found in the payload');
-  if (typeof cid !== 'string' || cid.trim() === '') return missing('customer_id', 'customer_id can not be empty Unicode String');
-  const actions = payload.actions;
-  if (!Array.isArray(actions) || actions.length === 0) return missing('actions', 'actions is not found in the payload');
-  for (let i = 0; i < actions.length; i++) {
-    const a: unknown = actions[i];
-    const path = `actions.${i}.`;
-    if (!isPlainObject(a) || typeof a.action !== 'string' || a.action.trim() === '') return missing(`${path}action`, 'action is not found in the payload');
-    if (a.attributes !== undefined && !isPlainObject(a.attributes)) return invalid(`${path}attributes`, 'attributes must be a JSON object');
-    if (a.platform !== undefined && !(typeof a.platform === 'string' && EVENT_PLATFORMS.has(a.platform.toLowerCase()))) {
-      return invalid(`${path}platform`, 'platform must be one of ANDROID, iOS, web or unknown');
-    }
-    for (const field of ['current_time', 'user_time'] as const) {
-      if (a[field] !== undefined && !isEventTime(a[field])) return invalid(`${path}${field}`, `${field} must be epoch seconds or an ISO 8601 time`);
-    }
-    const offset = a.user_timezone_offset;
-    if (offset !== undefined && !(typeof offset === 'number' && Math.abs(offset) <= MAX_TIMEZONE_OFFSET_SECONDS)) {
-      return invalid(`${path}user_timezone_offset`, `user_timezone_offset must be a number of seconds between -${MAX_TIMEZONE_OFFSET_SECONDS} and ${MAX_TIMEZONE_OFFSET_SECONDS}`);
-    }
-  }
-  return { ok: true };
+/** The injected refusal (`validate`), as a documented 400 body. */
+function injectedRefusal(validate: PayloadValidator | undefined, payload: unknown, identifiers: readonly string[]): RuleError | undefined {
+  if (!validate) return undefined;
+  const result = validate(payload, { identityIdentifiers: identifiers });
+  if (result.ok) return undefined;
+  const type = /not found|empty/i.test(result.message) ? 'MissingAttributeError' : /ArrayField/.test(result.field) ? 'ArrayFieldError' : 'InvalidAttributeError';
+  return { type, attribute: result.field, message: result.message };
 }
 
 function userKey(payload: Record<string, unknown>, identifiers: readonly string[]): string | undefined {
@@ -654,11 +619,22 @@ function toArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Applies one accepted payload to the user view, the way MoEngage would update the profile. */
-function applyToUser(users: Map<string, EmulatedUser>, payload: Record<string, unknown>, identifiers: readonly string[], at: number): void {
+/**
+ * Applies one accepted payload to the user view, the way MoEngage would update the profile:
+ * `stored` holds its attributes as MoEngage keeps them (moengage-rules.ts: strings cut), and the
+ * create-only attributes apply only when the payload creates the user.
+ */
+function applyToUser(
+  users: Map<string, EmulatedUser>,
+  payload: Record<string, unknown>,
+  stored: Record<string, unknown>,
+  identifiers: readonly string[],
+  at: number,
+): void {
   const key = userKey(payload, identifiers);
   if (key === undefined) return;
   let user = users.get(key);
+  const creates = user === undefined;
   const updateExistingOnly = payload.update_existing_only === true || payload.update_existing_only === 'true';
   if (!user) {
     if (updateExistingOnly) return; // accepted, but MoEngage creates nobody
@@ -674,8 +650,8 @@ function applyToUser(users: Map<string, EmulatedUser>, payload: Record<string, u
   }
   user.updates++;
   user.lastSeenAt = at;
-  const attrs = isPlainObject(payload.attributes) ? payload.attributes : {};
-  for (const [name, value] of Object.entries(attrs)) {
+  for (const [name, value] of Object.entries(stored)) {
+    if (!creates && CREATE_ONLY_ATTRIBUTES.has(name)) continue; // "Update through Track User API: no"
     if (name === 'addValueToArrayField' && isPlainObject(value)) {
       for (const [field, add] of Object.entries(value)) {
         const current = toArray(user.attributes[field] ?? []);
@@ -733,7 +709,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   const log = opts.log ?? (() => {});
   const identifiers = opts.identityIdentifiers ?? [];
   const maxRecords = opts.maxRecords ?? 100_000;
-  const validate = opts.validate === false ? undefined : (opts.validate ?? validateCustomerPayload);
+  const validate = opts.validate === false ? undefined : opts.validate;
   const latency = typeof opts.latency === 'function' ? opts.latency : opts.latency ? lognormalLatency(opts.latency) : undefined;
   const windowMs = opts.rateLimit?.windowMs ?? 60_000;
   const limiters: Record<ApiKind, FixedWindowLimiter> = {
@@ -746,6 +722,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
   const accepted: AcceptedRecord[] = [];
   const users = new Map<string, EmulatedUser>();
   const deletions: DeleteRecord[] = [];
+  const dropped: DroppedRecord[] = [];
   const deleteCounts = new Map<string, number>();
   const userRules: UserFaultRule[] = [];
   const queue: Fault[] = [];
@@ -757,6 +734,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     acceptedRequests: 0,
     acceptedUsers: 0,
     deletes: 0,
+    droppedElements: 0,
     rateLimited: 0,
     faultsInjected: 0,
     resets: 0,
@@ -853,6 +831,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       acceptedUsers: counters.acceptedUsers,
       uniqueUsers: users.size,
       deletes: counters.deletes,
+      droppedElements: counters.droppedElements,
       byStatus: { ...counters.byStatus },
       rateLimited: counters.rateLimited,
       faultsInjected: counters.faultsInjected,
@@ -888,7 +867,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     });
   }
 
-  function record(api: ApiKind, payload: Record<string, unknown>, req: IncomingMessage, requestId: string, at: number): void {
+  function record(api: ApiKind, { payload, stored }: JudgedPayload, req: IncomingMessage, requestId: string, at: number): void {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (k === 'authorization' || v === undefined) continue;
@@ -899,10 +878,17 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     if (accepted.length > maxRecords) accepted.splice(0, accepted.length - maxRecords);
     counters.acceptedUsers++;
     // An event changes no attribute of the profile.
-    if (payload.type !== 'event') applyToUser(users, payload, identifiers, at);
+    if (payload.type !== 'event') applyToUser(users, payload, stored ?? {}, identifiers, at);
     const shown = opts.logRawPayloads ? payload : maskPii(payload);
     log(`[moengage-emulator] accepted ${api} ${JSON.stringify(shown)}`);
     opts.onAccepted?.(rec);
+  }
+
+  function recordDropped(r: { index: number; element: unknown; error: RuleError }, requestId: string, at: number): void {
+    counters.droppedElements++;
+    dropped.push({ ...r, receivedAt: at, requestId });
+    if (dropped.length > maxRecords) dropped.splice(0, dropped.length - maxRecords);
+    log(`[moengage-emulator] dropped bulk element ${r.index} (${r.error.type} ${r.error.attribute}: ${r.error.message})`);
   }
 
   function recordDelete(identityType: string, identityValue: string, requestId: string, at: number): void {
@@ -983,7 +969,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (contentType !== 'application/json') return { status: 415, body: ERROR_BODIES.unsupportedMedia(requestId), headers: rate };
 
-    const limit = api === 'bulk' ? BULK_MAX_BODY_BYTES : api === 'event' ? EVENT_MAX_BODY_BYTES : CUSTOMER_MAX_BODY_BYTES;
+    const limit = api === 'bulk' ? BULK_IMPORT_MAX_BODY_BYTES : api === 'event' ? CREATE_EVENT_MAX_BODY_BYTES : TRACK_USER_MAX_BODY_BYTES;
     if (raw.tooLarge || raw.body.length > limit) {
       return { status: 413, body: ERROR_BODIES.tooLarge(requestId, api === 'bulk' ? '100000 bytes' : '128KB'), headers: rate };
     }
@@ -1015,15 +1001,17 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       return { status: 200, body: SUCCESS_BODY, headers };
     }
 
-    let payloads: Record<string, unknown>[];
+    let payloads: JudgedPayload[];
+    const refused: { index: number; element: unknown; error: RuleError }[] = [];
     if (api === 'event') {
-      const check = checkEvent(json);
-      if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
-      payloads = [json as Record<string, unknown>];
+      const verdict = judgeEvent(json);
+      if (!verdict.ok) return { status: 400, body: bodyOf(verdict.error, requestId), headers: rate };
+      payloads = [{ payload: json as Record<string, unknown> }];
     } else if (api === 'customer') {
-      const check = checkCustomer(json, identifiers, validate);
-      if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
-      payloads = [json as Record<string, unknown>];
+      const verdict = judgeCustomerPayload(json, identifiers);
+      const error = verdict.ok ? injectedRefusal(validate, json, identifiers) : verdict.error;
+      if (error) return { status: 400, body: bodyOf(error, requestId), headers: rate };
+      payloads = [{ payload: json as Record<string, unknown>, ...(verdict.ok ? { stored: verdict.stored } : {}) }];
     } else {
       if (!isPlainObject(json) || json.type !== 'transition') {
         return { status: 400, body: failBody('MissingAttributeError', "type must be 'transition'", requestId, 'type'), headers: rate };
@@ -1032,18 +1020,24 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       if (!Array.isArray(elements) || elements.length === 0) {
         return { status: 400, body: failBody('MissingAttributeError', 'elements is not found in the payload', requestId, 'elements'), headers: rate };
       }
+      // "All bulk API requests return a 200 response code": an element the documented rules
+      // refuse is dropped, the others are applied.
+      payloads = [];
       for (let i = 0; i < elements.length; i++) {
         const element: unknown = elements[i];
-        const check =
-          isPlainObject(element) && element.type === 'event'
-            ? checkEvent(element, `elements.${i}.`)
-            : checkCustomer(element, identifiers, validate, `elements.${i}.`);
-        if (!check.ok) return { status: 400, body: check.body(requestId), headers: rate };
+        const verdict: Judged = isPlainObject(element) && element.type === 'event' ? judgeEvent(element) : judgeCustomerPayload(element, identifiers);
+        if (!verdict.ok) {
+          refused.push({ index: i, element, error: verdict.error });
+          continue;
+        }
+        // The injected refusal is a fault: it refuses the whole request.
+        const injected = injectedRefusal(isPlainObject(element) && element.type === 'event' ? undefined : validate, element, identifiers);
+        if (injected) return { status: 400, body: bodyOf(injected, requestId, `elements.${i}.`), headers: rate };
+        payloads.push({ payload: element as Record<string, unknown>, ...(verdict.stored ? { stored: verdict.stored } : {}) });
       }
-      payloads = elements as Record<string, unknown>[];
     }
 
-    const rule = userRuleFor(payloads);
+    const rule = userRuleFor(payloads.map((p) => p.payload));
     if (rule) {
       counters.faultsInjected++;
       if (rule.status === 429) counters.rateLimited++;
@@ -1053,7 +1047,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     }
 
     // Create Event's budget counts events (actions); the others count users.
-    const units = api === 'event' ? ((json as { actions: unknown[] }).actions.length) : payloads.length;
+    const units = api === 'event' ? ((json as { actions: unknown[] }).actions.length) : payloads.length + refused.length;
     const taken = limiters[api].take(units);
     const headers = rateHeaders(api, taken.remaining, taken.resetMs);
     if (!taken.allowed) return rateLimitedAnswer(headers, taken.resetMs, requestId);
@@ -1068,6 +1062,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     const at = now();
     counters.acceptedRequests++;
     for (const p of payloads) record(api, p, req, requestId, at);
+    for (const r of refused) recordDropped(r, requestId, at);
     return { status: 200, body: SUCCESS_BODY, headers };
   }
 
@@ -1212,11 +1207,13 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
     },
     deletes: () => deleteCounts,
     deletions,
+    dropped,
     stats: statsNow,
     reset() {
       accepted.length = 0;
       users.clear();
       deletions.length = 0;
+      dropped.length = 0;
       deleteCounts.clear();
       faults.clear();
       mode = 'accept';
@@ -1229,6 +1226,7 @@ export async function startMoEngageEmulator(opts: MoEngageEmulatorOptions = {}):
       counters.acceptedRequests = 0;
       counters.acceptedUsers = 0;
       counters.deletes = 0;
+      counters.droppedElements = 0;
       counters.rateLimited = 0;
       counters.faultsInjected = 0;
       counters.resets = 0;

@@ -154,9 +154,10 @@ describe('MoEngage emulator: documented behaviour', () => {
     const base = JSON.stringify(customer('u1', { note: '' }));
     const fits = JSON.stringify(customer('u1', { note: 'x'.repeat(limit - base.length) }));
     expect(Buffer.byteLength(fits)).toBe(limit);
-    // Exactly at the limit: not refused for size (the schema may still have a say).
+    // Exactly at the limit: accepted; the long value is kept cut to its first 512 characters.
     const atLimit = await post(em, CUSTOMER_PATH, undefined, { raw: fits });
-    expect(atLimit.status).not.toBe(413);
+    expect(atLimit.status).toBe(200);
+    expect(em.profiles().get('u1')?.note).toBe('x'.repeat(512));
     const over = await post(em, CUSTOMER_PATH, undefined, { raw: JSON.stringify(customer('u1', { note: 'x'.repeat(limit) })) });
     expect(over.status).toBe(413);
     expect(over.json).toEqual({
@@ -169,7 +170,7 @@ describe('MoEngage emulator: documented behaviour', () => {
     expect(Buffer.byteLength(JSON.stringify({ type: 'transition', elements }))).toBeGreaterThan(100_000);
     expect(bulk.status).toBe(413);
     expect(bulk.json).toMatchObject({ status: 'fail', error: { type: 'Payload too large', request_id: RID } });
-    expect(em.accepted).toHaveLength(0);
+    expect(em.accepted).toHaveLength(1); // the one at the limit
   });
 
   it('answers the documented MissingAttributeError bodies for bad JSON, a missing and an empty customer_id', async () => {
@@ -211,7 +212,7 @@ describe('MoEngage emulator: documented behaviour', () => {
     expect([...em.users().keys()]).toEqual(['moe_email:ir@example.com']);
   });
 
-  it('refuses what validateCustomerPayload refuses (reserved keywords, moe_ attributes, unknown fields), naming the field', async () => {
+  it('refuses what the documented rules refuse (reserved keywords, moe_ attributes, unknown fields), naming the field', async () => {
     const reserved = await post(em, CUSTOMER_PATH, customer('u1', { user_id: 'x' }));
     expect(reserved.status).toBe(400);
     expect(reserved.json).toMatchObject({ status: 'fail', error: { attribute: 'attributes.user_id', request_id: RID } });
@@ -224,7 +225,7 @@ describe('MoEngage emulator: documented behaviour', () => {
     expect(em.accepted).toHaveLength(0);
   });
 
-  it('Bulk Import: accepts a transition of customers (one record per user) and refuses a batch with a bad element', async () => {
+  it('Bulk Import: accepts a transition of customers (one record per user); a bad element is dropped, its request still 200', async () => {
     const ok = await post(em, BULK_PATH, { type: 'transition', elements: [customer('b1'), customer('b2'), customer('b3')] });
     expect(ok.status).toBe(200);
     expect(ok.json).toEqual(SUCCESS_BODY);
@@ -236,17 +237,43 @@ describe('MoEngage emulator: documented behaviour', () => {
       ['bulk', 'b3'],
     ]);
 
+    // MoEngage: "All bulk API requests return a 200 response code": the bad element is not applied.
     const bad = await post(em, BULK_PATH, { type: 'transition', elements: [customer('b4'), { type: 'customer', customer_id: '' }] });
-    expect(bad.status).toBe(400);
-    expect(bad.json).toMatchObject({
-      status: 'fail',
-      error: { attribute: 'elements.1.customer_id', message: 'customer_id can not be empty Unicode String' },
-    });
+    expect(bad.status).toBe(200);
+    expect(bad.json).toEqual(SUCCESS_BODY);
+    expect(em.dropped).toEqual([
+      {
+        index: 1,
+        element: { type: 'customer', customer_id: '' },
+        error: { type: 'MissingAttributeError', attribute: 'customer_id', message: 'customer_id can not be empty Unicode String' },
+        receivedAt: expect.any(Number),
+        requestId: RID,
+      },
+    ]);
+    expect(em.stats().droppedElements).toBe(1);
+    expect(em.profiles().has('b4')).toBe(true);
     const notTransition = await post(em, BULK_PATH, { type: 'customer', elements: [customer('b5')] });
     expect(notTransition.status).toBe(400);
     const noElements = await post(em, BULK_PATH, { type: 'transition', elements: [] });
     expect(noElements.status).toBe(400);
-    expect(em.accepted).toHaveLength(3);
+    expect(em.accepted).toHaveLength(4);
+  });
+
+  it('documented value handling: strings cut at 512, create-only attributes on create only, the documented ArrayFieldError', async () => {
+    const long = 'z'.repeat(600);
+    expect((await post(em, CUSTOMER_PATH, customer('c1', { bio: long, tags: [long], cr_t: 1_700_000_000_000, publisher_name: 'first' }))).status).toBe(200);
+    // "Update through Track User API: no": accepted, not applied to an existing user.
+    expect((await post(em, CUSTOMER_PATH, customer('c1', { cr_t: 1_800_000_000_000, publisher_name: 'second', u_fn: 'Cy' }))).status).toBe(200);
+    expect(em.profiles().get('c1')).toEqual({ bio: 'z'.repeat(512), tags: ['z'.repeat(512)], cr_t: 1_700_000_000_000, publisher_name: 'first', u_fn: 'Cy' });
+    // What was sent is recorded as sent.
+    expect(em.accepted[0]?.payload.attributes).toMatchObject({ bio: long });
+
+    const both = await post(em, CUSTOMER_PATH, customer('c1', { addValueToArrayField: { first_name: ['a'] }, removeValueFromArrayField: { first_name: ['b'] } }));
+    expect(both.status).toBe(400);
+    expect(both.json).toEqual({
+      status: 'fail',
+      error: { attribute: 'addValueToArrayField', message: "Cannot add and remove 'first_name' at the same time", type: 'ArrayFieldError', request_id: RID },
+    });
   });
 
   it('users(): merges updates per user, applies array operations and update_existing_only', async () => {
