@@ -10,7 +10,7 @@
  * it is back; a sender that crashes or hangs mid-batch loses nothing; a provider event sent
  * twice reaches MoEngage once.
  *
- * Kept fast for CI: MoEngage timeout 300 ms, Retry-After 1 s, short visibility timeouts, a high
+ * Kept fast for CI: MoEngage timeout 2 s (a shorter one gives up, on a loaded machine, on answers the emulator already sent, and counts at-least-once duplicates this test does not allow), Retry-After 1 s, short visibility timeouts, a high
  * maxReceiveCount so that no transient failure is exhausted. The fault-volume cases use the
  * sender built exactly like `senderFromEnv` but with the redelivery visibility it sets (after
  * the in-invocation attempts) capped at 1-2 s; the production policy waits >= 30 s, which the
@@ -191,7 +191,7 @@ describe('MoEngage faults at 30 % of requests', () => {
       port: 0,
       sqsPort: 0,
       quiet: true,
-      env: { [ENV.moengageTimeoutMs]: '300' },
+      env: { [ENV.moengageTimeoutMs]: '2000' },
       // Above the function timeout (10 s): SQS-level retries come from the sender's own 1-2 s visibility.
       visibilityTimeoutSeconds: 12,
       maxReceiveCount: 100,
