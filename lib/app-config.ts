@@ -10,7 +10,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { adapterConfigSchema, formatIssues } from '../functions/core/config';
 import { closestKey } from '../functions/core/suggest';
-import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
+import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/data-center';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY, TRACK_USER_LIMIT_PER_MINUTE } from './concurrency';
 
 export { DATA_CENTERS, type DataCenter };

@@ -42,7 +42,7 @@ import {
   type AdapterConfig,
   type SourceName,
 } from '../functions/core/config';
-import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
+import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/data-center';
 import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { AppConfigError, defaultBatchSize, defaultQueueType } from './app-config';

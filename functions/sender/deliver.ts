@@ -33,7 +33,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import { decodeEnvelope, type Envelope } from '../core/envelope';
 import type { FailureReason, ParkInfo } from '../core/dlq';
-import { type DeliveryOutcome, type MoEngageClient, type MoEngageCredentials } from '../core/moengage/client';
+import type { MoEngageClient, MoEngageCredentials } from '../core/moengage/client';
+import type { DeliveryOutcome } from '../core/moengage/delivery-outcome';
 import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
 import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryLoopResult, type RetryPolicy } from '../core/retry';

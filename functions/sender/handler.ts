@@ -7,7 +7,8 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigError } from '../core/config';
 import { parkAttributes } from '../core/dlq';
-import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
+import { MoEngageClient } from '../core/moengage/client';
+import { resolveBaseUrl } from '../core/moengage/data-center';
 import { RateLimiter } from '../core/moengage/rate-limit';
 import { DEFAULT_SENDER_PARALLELISM, ENV, SENDER_SERVICE } from '../core/names';
 import { retryPolicy, type RetryPolicy } from '../core/retry';

@@ -5,20 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config';
 import { FAILURE_REASONS } from '../../functions/core/dlq';
 import { bulkBody } from '../../functions/core/moengage/bulk';
-import {
-  DATA_CENTERS,
-  MAX_DETAIL_CHARS,
-  MoEngageClient,
-  baseUrlForDc,
-  classifyResponse,
-  failureReasonFor,
-  parseRateLimitHeaders,
-  parseRetryAfter,
-  resolveBaseUrl,
-  type DeliveryOutcome,
-  type FailedOutcome,
-  type FetchLike,
-} from '../../functions/core/moengage/client';
+import { MAX_DETAIL_CHARS, classifyResponse } from '../../functions/core/moengage/classify';
+import { MoEngageClient, type FetchLike } from '../../functions/core/moengage/client';
+import { DATA_CENTERS, baseUrlForDc, resolveBaseUrl } from '../../functions/core/moengage/data-center';
+import { failureReasonFor, type DeliveryOutcome, type FailedOutcome } from '../../functions/core/moengage/delivery-outcome';
+import { parseRateLimitHeaders, parseRetryAfter } from '../../functions/core/moengage/rate-limit-headers';
 import type { CustomerPayload } from '../../functions/core/moengage/types';
 
 // ---------------------------------------------------------------------------------------------
