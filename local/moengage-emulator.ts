@@ -21,7 +21,7 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { validateCustomerPayload } from '../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../functions/core/moengage/payload-validator';
 
 // ---------------------------------------------------------------------------------------------
 // Documented bodies
@@ -79,7 +79,7 @@ const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 export type ApiKind = 'customer' | 'bulk' | 'delete' | 'event';
 
 export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
-/** Same shape as `validateCustomerPayload` of functions/core/moengage/payload.ts. */
+/** Same shape as `validateCustomerPayload` of functions/core/moengage/payload-validator.ts. */
 export type PayloadValidator = (
   payload: unknown,
   rules?: { identityIdentifiers?: readonly string[] },
@@ -204,7 +204,7 @@ export interface MoEngageEmulatorOptions {
   identityIdentifiers?: readonly string[];
   /**
    * Further payload validation after the documented checks; failures answer 400 naming the field.
-   * Default: `validateCustomerPayload` (functions/core/moengage/payload.ts); `false` turns it off.
+   * Default: `validateCustomerPayload` (functions/core/moengage/payload-validator.ts); `false` turns it off.
    */
   validate?: PayloadValidator | false;
   /** One line per accepted user; emails, phone numbers, names and birth dates are masked unless `logRawPayloads`. Default: silent. */

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ConfigError } from '../../functions/core/config';
 import { DLQ_ATTRIBUTES } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
-import { validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import { BULK_STANDARD_BATCH_SIZE, BULK_STANDARD_BATCHING_WINDOW_MS, resolveBatching, startDev, type DevHandle } from '../../local/dev';
 import type { AcceptedRecord, PayloadValidator } from '../../local/moengage-emulator';
 import { checkBatching, MAX_INVOCATION_PAYLOAD_BYTES, MAX_MESSAGE_BYTES, nextReceiveCount, startPoller, type Poller, type SqsHandler } from '../../local/poller';

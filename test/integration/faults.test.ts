@@ -25,7 +25,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SOURCE_NAMES, type SourceName } from '../../functions/core/config';
 import { readParkAttributes } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
-import { validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import { ENV, METRIC, SENDER_SERVICE } from '../../functions/core/names';
 import { senderFromEnv } from '../../functions/sender/handler';
 import { powertoolsTelemetry } from '../../functions/shared/observability';

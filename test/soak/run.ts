@@ -30,7 +30,7 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, type SQSClient } from
 import { parseAdapterConfig, SOURCE_NAMES, sourceOptions, type SourceName } from '../../functions/core/config';
 import { readParkAttributes } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
-import { validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import { ENV } from '../../functions/core/names';
 import { startDev, type DevHandle } from '../../local/dev';
 import { seededRandom, TRANSIENT_FAULTS, type PayloadValidator } from '../../local/moengage-emulator';

@@ -6,16 +6,13 @@ import {
   MAX_STRING_LENGTH,
   RESERVED_ATTRIBUTE_KEYS,
   attributeNameProblem,
-  buildCustomerPayload,
-  createCustomerPayloadSchema,
-  customerPayloadSchema,
   isBlockedCustomerId,
   normalizeDateTime,
-  payloadBytes,
   toEpochMillis,
   truncateChars,
-  validateCustomerPayload,
-} from '../../functions/core/moengage/payload';
+} from '../../functions/core/moengage/attributes';
+import { buildCustomerPayload, payloadBytes } from '../../functions/core/moengage/payload-builder';
+import { createCustomerPayloadSchema, customerPayloadSchema, validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput, CustomerPayload, DroppedAttribute, PayloadResult, PayloadRules } from '../../functions/core/moengage/types';
 
 type Ok = Extract<PayloadResult, { ok: true }>;
