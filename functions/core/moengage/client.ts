@@ -43,9 +43,6 @@ export interface RequestOptions {
 /** The MoEngage endpoints the client calls: Track User, Bulk Import, Create Event, Delete User. */
 export type MoEngageEndpoint = 'customer' | 'transition' | 'event' | 'delete';
 
-/** Only IP-address lists are forwarded; anything else (CR/LF, names, junk) is dropped. */
-const FORWARDED_FOR = /^[0-9A-Fa-f.:]+(\s*,\s*[0-9A-Fa-f.:]+)*$/;
-
 class TimeoutSignal extends Error {
   override name = 'TimeoutSignal';
 }
@@ -69,21 +66,14 @@ export class MoEngageClient {
   }
 
   /** Track User: `POST {base}/v1/customer/{workspaceId}?app_id={workspaceId}`. */
-  trackUser(
-    creds: MoEngageCredentials,
-    payload: CustomerPayload,
-    opts: RequestOptions & { forwardedFor?: string } = {},
-  ): Promise<DeliveryOutcome> {
-    const extra: Record<string, string> = {};
-    const forwardedFor = opts.forwardedFor?.trim();
-    if (forwardedFor && forwardedFor.length <= 512 && FORWARDED_FOR.test(forwardedFor)) extra['X-Forwarded-For'] = forwardedFor;
-    return this.post(creds, 'customer', JSON.stringify(payload), extra, opts.timeoutMs);
+  trackUser(creds: MoEngageCredentials, payload: CustomerPayload, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
+    return this.post(creds, 'customer', JSON.stringify(payload), opts.timeoutMs);
   }
 
   /** Bulk Import: `POST {base}/v1/transition/{workspaceId}?app_id={workspaceId}` (see bulk.ts for packing). */
   bulkImport(creds: MoEngageCredentials, elements: BulkElement[], opts: RequestOptions = {}): Promise<DeliveryOutcome> {
     if (elements.length === 0) return Promise.reject(new RangeError('bulkImport needs at least one element'));
-    return this.post(creds, 'transition', JSON.stringify({ type: 'transition', elements }), {}, opts.timeoutMs);
+    return this.post(creds, 'transition', JSON.stringify({ type: 'transition', elements }), opts.timeoutMs);
   }
 
   /**
@@ -96,7 +86,7 @@ export class MoEngageClient {
    * MoEngage's refusal (400) is the outcome; nothing here throws.
    */
   deleteUser(creds: MoEngageCredentials, customerId: string, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
-    return this.post(creds, 'delete', JSON.stringify({ identity_type: 'customer_id', identity_value: customerId }), {}, opts.timeoutMs);
+    return this.post(creds, 'delete', JSON.stringify({ identity_type: 'customer_id', identity_value: customerId }), opts.timeoutMs);
   }
 
   /**
@@ -104,7 +94,7 @@ export class MoEngageClient {
    * `{"type":"event","customer_id":...,"actions":[...]}`; answers classified as Track User's.
    */
   createEvent(creds: MoEngageCredentials, payload: EventPayload, opts: RequestOptions = {}): Promise<DeliveryOutcome> {
-    return this.post(creds, 'event', JSON.stringify(payload), {}, opts.timeoutMs);
+    return this.post(creds, 'event', JSON.stringify(payload), opts.timeoutMs);
   }
 
   /** The URL of an endpoint (Track User `customer`, Bulk Import `transition`, Create Event `event`, Delete User `delete`) for a workspace. */
@@ -118,7 +108,6 @@ export class MoEngageClient {
     creds: MoEngageCredentials,
     endpoint: MoEngageEndpoint,
     body: string,
-    extraHeaders: Record<string, string>,
     timeoutOverride: number | undefined,
   ): Promise<DeliveryOutcome> {
     const workspaceId = (creds.workspaceId ?? '').trim();
@@ -136,7 +125,6 @@ export class MoEngageClient {
     const headers: Record<string, string> = {
       Authorization: `Basic ${token}`,
       'Content-Type': 'application/json',
-      ...extraHeaders,
     };
     const timeoutMs =
       timeoutOverride !== undefined && Number.isFinite(timeoutOverride) && timeoutOverride > 0
