@@ -788,6 +788,9 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
         source: envelope.source,
         eventId: envelope.eventId,
         eventType: envelope.eventType,
+        // MoEngage's request id, and whether its body said "success": a 2xx without it (e.g. a
+        // proxy's page in front of MOENGAGE_BASE_URL) still counts as delivered, so it shows here.
+        ...(outcome.kind === 'delivered' ? { requestId: outcome.requestId, confirmed: outcome.confirmed } : {}),
       });
       return { ok: true, action: 'delivered' };
     }

@@ -23,7 +23,8 @@ export interface DeliveredOutcome extends OutcomeBase {
   /**
    * False when MoEngage answered 2xx without a JSON `"status":"success"` body (empty or not JSON).
    * MoEngage documents a 200 as "accepted for processing", so such an answer still counts as
-   * delivered (re-sending would only duplicate the update); the sender should log it.
+   * delivered (re-sending would only duplicate the update); the sender's `delivered` log line
+   * carries it.
    */
   confirmed: boolean;
 }
