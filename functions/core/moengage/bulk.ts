@@ -21,8 +21,8 @@ export interface BulkGroup<T> {
   /** Exact UTF-8 length of bulkBody(items.flatMap(payloadOf)). */
   bytes: number;
   /**
-   * True for a single item whose request alone exceeds maxBytes: it must not be sent; the
-   * caller parks it as `payload_too_large`.
+   * True for a single item whose request alone exceeds maxBytes: it cannot travel in a Bulk
+   * Import request, so the sender sends it with Track User (whose limit is 128 KB) instead.
    */
   oversized: boolean;
 }
@@ -52,7 +52,7 @@ export function packBulkRequests<T>(
     const elementBytes = Array.isArray(elements) ? Buffer.byteLength(JSON.stringify(elements), 'utf8') - 2 : Buffer.byteLength(JSON.stringify(elements), 'utf8');
     const alone = BULK_ENVELOPE_BYTES + elementBytes;
     if (alone > maxBytes) {
-      // Never sent, so it does not close the group being filled.
+      // Not part of any Bulk Import request, so it does not close the group being filled.
       groups.push({ items: [item], bytes: alone, oversized: true });
       continue;
     }
