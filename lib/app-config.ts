@@ -11,7 +11,8 @@ import { z } from 'zod';
 import { adapterConfigSchema, formatIssues } from '../functions/core/config';
 import { closestKey } from '../functions/core/suggest';
 import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/data-center';
-import { BULK_IMPORT_LIMIT_PER_MINUTE, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY, TRACK_USER_LIMIT_PER_MINUTE } from './concurrency';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
+import { MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY } from './concurrency';
 
 export { DATA_CENTERS, type DataCenter };
 

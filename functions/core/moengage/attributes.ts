@@ -6,10 +6,9 @@
  * "Characters" are Unicode code points throughout: a cut never splits a surrogate pair.
  */
 import type { AttributePrimitive, DropReason, PayloadResult, PayloadRules } from './types';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import { STANDARD_ATTRIBUTE_KEYS } from './types';
 
-/** MoEngage answers 413 above 128 KB (UTF-8 bytes of the JSON body). */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
 /** Values in one array attribute. */
 export const MAX_ARRAY_VALUES = 50;
 /** Characters (code points) in one string value, and in customer_id. */

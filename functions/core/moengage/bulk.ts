@@ -3,9 +3,8 @@
  * `{"type":"transition","elements":[...]}` of each request is at most 100,000 bytes.
  * Pure; byte counts are exact UTF-8 lengths of the JSON text the client sends.
  */
+import { MAX_BULK_REQUEST_BYTES } from './limits';
 import type { BulkElement } from './types';
-
-export const MAX_BULK_REQUEST_BYTES = 100_000;
 
 /** The exact body of a Bulk Import request (what MoEngageClient.bulkImport sends). */
 export function bulkBody(elements: BulkElement[]): string {

@@ -59,7 +59,6 @@ import {
   CREATE_ONLY_KEY_SET,
   EPOCH_ATTRIBUTE_KEY_SET,
   MAX_FLATTEN_DEPTH,
-  MAX_PAYLOAD_BYTES,
   MAX_STRING_LENGTH,
   MOE_PREFIX,
   PLACEHOLDER_CUSTOMER_ID_MESSAGE,
@@ -85,6 +84,7 @@ import {
   type ArrayOp,
   type ValueOutcome,
 } from './attributes';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import type {
   AttributePrimitive,
   AttributeValue,

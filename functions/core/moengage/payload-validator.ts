@@ -18,7 +18,6 @@ import {
   CREATE_ONLY_KEY_SET,
   EPOCH_ATTRIBUTE_KEY_SET,
   MAX_ARRAY_VALUES,
-  MAX_PAYLOAD_BYTES,
   MAX_STRING_LENGTH,
   PLACEHOLDER_CUSTOMER_ID_MESSAGE,
   PLATFORM_NAMES,
@@ -39,6 +38,7 @@ import {
   rejectPayload,
   type ArrayOp,
 } from './attributes';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import type { CustomerPayload, PayloadResult, PayloadRules } from './types';
 
 /** Validation options: the payload rules, plus whether the payload creates the user. */
