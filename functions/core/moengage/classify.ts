@@ -136,6 +136,16 @@ export function classifyResponse(
     };
   };
 
+  // A Retry-After sent with a server error (e.g. 503) is honoured as a minimum wait.
+  const serverError = (failed: FailureDetail): TransientOutcome => ({
+    kind: 'transient',
+    status,
+    reason: 'server_error',
+    ...(retryAfterHeader !== undefined ? { retryAfterMs: retryAfterHeader } : {}),
+    detail: failed,
+    ...base,
+  });
+
   if (!Number.isInteger(status) || status < 100 || status > 599) {
     return {
       kind: 'transient',
@@ -151,16 +161,7 @@ export function classifyResponse(
       if (RATE_LIMIT_TYPES.test(type)) return rateLimited();
       if (BLOCKED_TYPES.test(type)) return { kind: 'auth', status, reason: 'account_blocked', detail: failed, ...base };
       if (AUTH_TYPES.test(type)) return { kind: 'auth', status, reason: 'auth_failed', detail: failed, ...base };
-      if (SERVER_ERROR_TYPES.test(type)) {
-        return {
-          kind: 'transient',
-          status,
-          reason: 'server_error',
-          ...(retryAfterHeader !== undefined ? { retryAfterMs: retryAfterHeader } : {}),
-          detail: failed,
-          ...base,
-        };
-      }
+      if (SERVER_ERROR_TYPES.test(type)) return serverError(failed);
       if (TOO_LARGE_TYPES.test(type)) return { kind: 'permanent', status, reason: 'payload_too_large', detail: failed, ...base };
       if (MEDIA_TYPES.test(type)) return { kind: 'permanent', status, reason: 'unsupported_media_type', detail: failed, ...base };
       return { kind: 'permanent', status, reason: 'moengage_rejected', detail: failed, ...base };
@@ -192,16 +193,7 @@ export function classifyResponse(
     case 408:
       return { kind: 'transient', status, reason: 'timeout', detail: failed, ...base };
   }
-  if (status >= 500) {
-    return {
-      kind: 'transient',
-      status,
-      reason: 'server_error',
-      ...(retryAfterHeader !== undefined ? { retryAfterMs: retryAfterHeader } : {}),
-      detail: failed,
-      ...base,
-    };
-  }
+  if (status >= 500) return serverError(failed);
   if (status >= 400) return { kind: 'permanent', status, reason: 'moengage_rejected', detail: failed, ...base };
   return { kind: 'transient', status, reason: 'unexpected_response', detail: failed, ...base };
 }
