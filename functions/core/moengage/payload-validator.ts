@@ -52,7 +52,7 @@ export interface ValidateOptions extends PayloadRules {
 
 ensureZodLocale();
 
-/** The parts of the payload schema, built on first use (the receiver's builder never needs them). */
+/** The parts of the payload schema, built on first use. */
 function buildSchemaParts() {
   const platform = z.strictObject(
     {
