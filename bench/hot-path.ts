@@ -17,7 +17,7 @@
 import { createHmac } from 'node:crypto';
 import { SOURCE_NAMES, parseAdapterConfig, sourceOptions, type SourceName } from '../functions/core/config';
 import { encodeEnvelope, ENVELOPE_VERSION } from '../functions/core/envelope';
-import { validateCustomerPayload } from '../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../functions/core/moengage/payload-validator';
 import { receiveWebhook, type ReceiverDeps } from '../functions/receiver/receive';
 import { SOURCES } from '../functions/sources';
 import type { ParsedEvent, SourceContext, WebhookRequest } from '../functions/sources/types';

@@ -14,6 +14,7 @@
  * The receiver handler's own time per webhook (HTTP event → SQS SendMessage) is recorded here
  * too, at this moderate concurrency, for the cost figure.
  */
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
 import { postOne, startBenchPipeline, until, type PostOutcome } from './pipeline';
 import { mean, percentile, preciseNow, progress, signedTraffic, sleep } from './util';
 
@@ -114,7 +115,7 @@ export async function benchLatency(options: LatencyOptions): Promise<LatencyResu
     const receiverMs = p.receiverMs.slice(receiverFrom);
     const bulk = p.emulator.accepted.filter((a) => a.api === 'bulk');
     const usersPerRequest = bulk.length > 0 ? bulk.length / new Set(bulk.map((a) => a.requestId)).size : Number.NaN;
-    const limitPerSecond = (options.mode === 'bulk' ? 60_000 : 10_000) / 60;
+    const limitPerSecond = (options.mode === 'bulk' ? BULK_IMPORT_LIMIT_PER_MINUTE : TRACK_USER_LIMIT_PER_MINUTE) / 60;
     const result: LatencyResult = {
       label: options.label,
       mode: options.mode,

@@ -18,6 +18,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Context, SQSEvent } from 'aws-lambda';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
 import { ENV } from '../functions/core/names';
 import { DEV_API_KEY, DEV_WORKSPACE_ID, SENDER_TIMEOUT_MS, startDev, type DevHandle } from '../local/dev';
 import type { ReceiverHandler, ReceiverResult } from '../local/http';
@@ -25,10 +26,6 @@ import { startMoEngageEmulator, type AcceptedRecord, type LatencyModel, type MoE
 import type { SqsHandler } from '../local/poller';
 import type { SignedRequest } from '../local/samples';
 import { preciseNow } from './util';
-
-/** MoEngage's documented per-workspace limits (shared/seeds/moengage-user-api.txt). */
-export const TRACK_USER_PER_MINUTE = 10_000;
-export const BULK_USERS_PER_MINUTE = 60_000;
 
 /**
  * MoEngage's response time as the figures model it: lognormal, median 300 ms, p99 1.5 s
@@ -101,8 +98,8 @@ export async function postOne(baseUrl: string, request: SignedRequest): Promise<
 
 export async function startBenchPipeline(options: PipelineOptions): Promise<BenchPipeline> {
   const limits = {
-    customerPerWindow: Math.round((TRACK_USER_PER_MINUTE * options.windowMs) / 60_000),
-    bulkUsersPerWindow: Math.round((BULK_USERS_PER_MINUTE * options.windowMs) / 60_000),
+    customerPerWindow: Math.round((TRACK_USER_LIMIT_PER_MINUTE * options.windowMs) / 60_000),
+    bulkUsersPerWindow: Math.round((BULK_IMPORT_LIMIT_PER_MINUTE * options.windowMs) / 60_000),
     windowMs: options.windowMs,
   };
   const receiverMs: number[] = [];
@@ -145,8 +142,8 @@ export async function startBenchPipeline(options: PipelineOptions): Promise<Benc
   const env: NodeJS.ProcessEnv = {
     [ENV.deliveryMode]: options.mode,
     // The scaled limits have the documented per-minute rates.
-    [ENV.rateLimitPerMinute]: String(TRACK_USER_PER_MINUTE),
-    [ENV.bulkRateLimitPerMinute]: String(BULK_USERS_PER_MINUTE),
+    [ENV.rateLimitPerMinute]: String(TRACK_USER_LIMIT_PER_MINUTE),
+    [ENV.bulkRateLimitPerMinute]: String(BULK_IMPORT_LIMIT_PER_MINUTE),
     // In-process, every invocation shares the handler module and so one pair of rate limiters:
     // that one container owns the whole workspace budget (SENDER_MAX_CONCURRENCY = N would make
     // the shared limiter pace at 1/N of it).

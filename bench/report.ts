@@ -10,7 +10,8 @@ import type { ThroughputResult } from './throughput';
 import { MAX_429_FRACTION, THROUGHPUT_TARGET_FRACTION } from './throughput';
 import { fmt, fmtInt, type MachineInfo } from './util';
 import { deriveSenderConcurrency } from '../lib/concurrency';
-import { BENCH_LATENCY, BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
+import { BENCH_LATENCY } from './pipeline';
 
 export interface BenchReport {
   command: string;
@@ -126,7 +127,7 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
       if (fn === 'sender') {
         // The construct's derived concurrency against the measured invocation: enough invocations in
         // flight to carry the whole MoEngage budget at the measured mean time per batch?
-        const limit = mode === 'bulk' ? BULK_USERS_PER_MINUTE : TRACK_USER_PER_MINUTE;
+        const limit = mode === 'bulk' ? BULK_IMPORT_LIMIT_PER_MINUTE : TRACK_USER_LIMIT_PER_MINUTE;
         const needed = (limit / 60 / chosen.messagesPerInvocation) * (chosen.meanBilledMs / 1000);
         const derived =
           mode === 'bulk'

@@ -17,8 +17,9 @@ import { computeCost, deployedMemorySizes, formatUsd, PRICES, type CostResult } 
 import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
 import { benchLambdaShare, renderLambdaShare, type ShareRow } from './lambda-share';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
 import { DEFAULT_SENDER_PARALLELISM } from '../functions/core/names';
-import { BENCH_LATENCY, BULK_USERS_PER_MINUTE, TRACK_USER_PER_MINUTE } from './pipeline';
+import { BENCH_LATENCY } from './pipeline';
 import { renderReport, spliceFigure2, summaryRows, type BenchReport } from './report';
 import { benchThroughput, type ThroughputResult } from './throughput';
 import { machineInfo, progress, PROJECT_ROOT } from './util';
@@ -62,8 +63,8 @@ function derivedConcurrency(mode: 'customer' | 'bulk'): number {
   const latency = { latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms };
   const memoryMb = deployedMemorySizes(mode).senderMb;
   return mode === 'bulk'
-    ? deriveSenderConcurrency({ limitPerMinute: BULK_USERS_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1, memoryMb })
-    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH, memoryMb });
+    ? deriveSenderConcurrency({ limitPerMinute: BULK_IMPORT_LIMIT_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1, memoryMb })
+    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_LIMIT_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH, memoryMb });
 }
 
 function costFor(
@@ -74,7 +75,7 @@ function costFor(
   senderBilledMsPerMessage = t.senderBilledMsPerMessage,
   receiverBilledMs = l.receiverBilledMs,
 ): CostResult {
-  const ratePerMinute = t.mode === 'bulk' ? BULK_USERS_PER_MINUTE : TRACK_USER_PER_MINUTE;
+  const ratePerMinute = t.mode === 'bulk' ? BULK_IMPORT_LIMIT_PER_MINUTE : TRACK_USER_LIMIT_PER_MINUTE;
   // Little's law: containers busy = arrivals per second × seconds each.
   const receiverContainers = Math.max(1, Math.ceil((ratePerMinute / 60) * (receiverBilledMs / 1000)));
   const senderContainers = t.pollerConcurrency;

@@ -10,8 +10,9 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { adapterConfigSchema, formatIssues } from '../functions/core/config';
 import { closestKey } from '../functions/core/suggest';
-import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
-import { BULK_IMPORT_LIMIT_PER_MINUTE, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY, TRACK_USER_LIMIT_PER_MINUTE } from './concurrency';
+import { DATA_CENTERS, isDataCenter, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/data-center';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
+import { MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY } from './concurrency';
 
 export { DATA_CENTERS, type DataCenter };
 
@@ -370,7 +371,7 @@ export function loadAppConfig(getContext: (key: string) => unknown, options: Loa
   if (dc === undefined || dc === '') {
     if (!hasBaseUrl && !options.dataCenterOptional) problems.push(MISSING_DC_MESSAGE);
     delete raw.moengageDc;
-  } else if (typeof dc !== 'string' || !(DATA_CENTERS as readonly string[]).includes(dc)) {
+  } else if (typeof dc !== 'string' || !isDataCenter(dc)) {
     const shown = String(dc).replace(/[^\x20-\x7e]/g, '?').slice(0, 24);
     const hint = /^[1-6]$/.test(shown) ? ` (did you mean 0${shown}?)` : '';
     problems.push(`Invalid context moengageDc "${shown}"${hint}: pass -c moengageDc=01 (one of ${DATA_CENTERS.join(', ')})`);

@@ -3,11 +3,6 @@
  * Pure: no CDK here, so the formula is unit-tested on its own.
  */
 
-/** MoEngage's documented per-workspace ceiling for Track User: user updates per minute. */
-export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
-/** MoEngage's documented per-workspace ceiling for Bulk Import: users per minute. */
-export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
-
 /**
  * The sender's memory when none is configured, in MB. The sender waits on MoEngage for almost
  * all of its invocation, and Lambda bills that wait by memory: customer mode (batches of at most

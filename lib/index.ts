@@ -52,12 +52,11 @@ export {
 } from './app-config';
 export {
   deriveSenderConcurrency,
-  TRACK_USER_LIMIT_PER_MINUTE,
-  BULK_IMPORT_LIMIT_PER_MINUTE,
   MIN_SENDER_CONCURRENCY,
   MAX_SENDER_CONCURRENCY,
   type SenderConcurrencyInput,
 } from './concurrency';
+export { TRACK_USER_LIMIT_PER_MINUTE, BULK_IMPORT_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
 export {
   ALARMS,
   ALARM_IDS,

@@ -42,18 +42,12 @@ import {
   type AdapterConfig,
   type SourceName,
 } from '../functions/core/config';
-import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/client';
+import { DATA_CENTERS, resolveBaseUrl, type DataCenter } from '../functions/core/moengage/data-center';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
 import { ENV, METRICS_NAMESPACE } from '../functions/core/names';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
 import { AppConfigError, defaultBatchSize, defaultQueueType } from './app-config';
-import {
-  BULK_IMPORT_LIMIT_PER_MINUTE,
-  defaultSenderMemoryMb,
-  deriveSenderConcurrency,
-  MAX_SENDER_CONCURRENCY,
-  MIN_SENDER_CONCURRENCY,
-  TRACK_USER_LIMIT_PER_MINUTE,
-} from './concurrency';
+import { defaultSenderMemoryMb, deriveSenderConcurrency, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY } from './concurrency';
 import { acknowledge, NAG_REASONS } from './nag';
 import { ALARM_DESCRIPTION_LIMIT, ALARMS, AdapterObservability, alarmDescription, RECEIVER_SERVICE, SENDER_SERVICE, STATE_TABLE_OPERATIONS, type AdapterAlarms } from './observability';
 

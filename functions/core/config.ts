@@ -8,7 +8,8 @@ import { STANDARD_ATTRIBUTE_KEYS } from './moengage/types';
 import { closestKey } from './suggest';
 
 /**
- * The schemas of the Lambda path (here, envelope.ts, moengage/payload.ts, shared/secrets.ts)
+ * The schemas of the Lambda path (here, envelope.ts, shared/secrets.ts) and the payload
+ * validator (moengage/payload-validator.ts)
  * use zod/mini: the same zod 4 core as `zod`, with functions instead of methods, so that a
  * bundle keeps only what it uses (the `zod` classic API brings every schema type along).
  * Default issue messages come from the English locale, as with `zod` (which installs it on

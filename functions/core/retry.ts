@@ -9,7 +9,7 @@
  */
 import { ConfigError } from './config';
 import type { FailureReason } from './dlq';
-import { failureReasonFor, type DeliveryOutcome } from './moengage/client';
+import { failureReasonFor, type DeliveryOutcome } from './moengage/delivery-outcome';
 
 /** SQS's largest visibility timeout (12 hours). */
 export const SQS_MAX_VISIBILITY_SECONDS = 43_200;

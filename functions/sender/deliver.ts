@@ -33,7 +33,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import { decodeEnvelope, type Envelope } from '../core/envelope';
 import type { FailureReason, ParkInfo } from '../core/dlq';
-import { type DeliveryOutcome, type MoEngageClient, type MoEngageCredentials } from '../core/moengage/client';
+import type { MoEngageClient, MoEngageCredentials } from '../core/moengage/client';
+import type { DeliveryOutcome } from '../core/moengage/delivery-outcome';
 import { packBulkRequests } from '../core/moengage/bulk';
 import type { RateLimiter } from '../core/moengage/rate-limit';
 import { decide, retryWithPolicy, type RetryDecision, type RetryLoopDeps, type RetryLoopResult, type RetryPolicy } from '../core/retry';
@@ -787,6 +788,9 @@ async function settle(item: Item, outcome: DeliveryOutcome, decision: RetryDecis
         source: envelope.source,
         eventId: envelope.eventId,
         eventType: envelope.eventType,
+        // MoEngage's request id, and whether its body said "success": a 2xx without it (e.g. a
+        // proxy's page in front of MOENGAGE_BASE_URL) still counts as delivered, so it shows here.
+        ...(outcome.kind === 'delivered' ? { requestId: outcome.requestId, confirmed: outcome.confirmed } : {}),
       });
       return { ok: true, action: 'delivered' };
     }

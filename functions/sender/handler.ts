@@ -7,7 +7,14 @@ import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } fr
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { ConfigError } from '../core/config';
 import { parkAttributes } from '../core/dlq';
-import { MoEngageClient, resolveBaseUrl } from '../core/moengage/client';
+import { MoEngageClient } from '../core/moengage/client';
+import { resolveBaseUrl } from '../core/moengage/data-center';
+import {
+  BULK_IMPORT_LIMIT_PER_MINUTE,
+  CREATE_EVENT_LIMIT_PER_MINUTE,
+  DELETE_USER_LIMIT_PER_MINUTE,
+  TRACK_USER_LIMIT_PER_MINUTE,
+} from '../core/moengage/limits';
 import { RateLimiter } from '../core/moengage/rate-limit';
 import { DEFAULT_SENDER_PARALLELISM, ENV, SENDER_SERVICE } from '../core/names';
 import { retryPolicy, type RetryPolicy } from '../core/retry';
@@ -16,14 +23,6 @@ import { cachedByEnv, positiveInt, queueTypeFrom, requireEnv, sqsClientFrom } fr
 import { credentialsFrom, secretsManagerClient } from '../shared/secrets';
 import { dynamoClientFrom, dynamoStateStore, type StateStore } from '../shared/state-store';
 import { deliverBatch, RETRY_ATTRIBUTES, STATE_WRITE_BUDGET_MS, type SenderDeps, type SenderQueue } from './deliver';
-
-/** MoEngage's documented per-workspace ceilings. */
-export const TRACK_USER_LIMIT_PER_MINUTE = 10_000;
-export const BULK_IMPORT_LIMIT_PER_MINUTE = 60_000;
-/** Delete User: 5,000 requests per minute, one user each. */
-export const DELETE_USER_LIMIT_PER_MINUTE = 5_000;
-/** Create Event: 30,000 events per minute, a budget apart from Track User's. */
-export const CREATE_EVENT_LIMIT_PER_MINUTE = 30_000;
 
 export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: string, fifo: boolean): SenderQueue {
   return {

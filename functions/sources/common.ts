@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
 import { isoString } from '../core/moengage/attributes';
 import { versionKey } from '../core/version';
-import { buildCustomerPayload } from '../core/moengage/payload';
+import { buildCustomerPayload } from '../core/moengage/payload-builder';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput, type PayloadRules } from '../core/moengage/types';
 import type { Mapped, SourceContext, WebhookRequest } from './types';
 

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  BULK_IMPORT_LIMIT_PER_MINUTE,
-  deriveSenderConcurrency,
-  expectedSlowestMs,
-  MAX_SENDER_CONCURRENCY,
-  MIN_SENDER_CONCURRENCY,
-  TRACK_USER_LIMIT_PER_MINUTE,
-} from '../../lib/concurrency';
+import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../../functions/core/moengage/limits';
+import { deriveSenderConcurrency, expectedSlowestMs, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY } from '../../lib/concurrency';
 
 describe('deriveSenderConcurrency', () => {
   it('uses MoEngage documented workspace limits', () => {

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ConfigError } from '../../functions/core/config';
 import { DLQ_ATTRIBUTES } from '../../functions/core/dlq';
 import { decodeEnvelope } from '../../functions/core/envelope';
+import { MAX_BULK_REQUEST_BYTES } from '../../functions/core/moengage/limits';
 import { BULK_STANDARD_BATCH_SIZE, BULK_STANDARD_BATCHING_WINDOW_MS, resolveBatching, startDev, type DevHandle } from '../../local/dev';
 import type { AcceptedRecord, PayloadValidator } from '../../local/moengage-emulator';
 import { checkBatching, MAX_INVOCATION_PAYLOAD_BYTES, MAX_MESSAGE_BYTES, nextReceiveCount, startPoller, type Poller, type SqsHandler } from '../../local/poller';
@@ -20,7 +21,6 @@ import { buildSignedSample, postSignedRequest, type SignedRequest } from '../../
 import { startLocalSqs, type LocalSqs } from '../../local/sqs';
 import { waitFor } from '../helpers/wait';
 
-const BULK_LIMIT_BYTES = 100_000;
 const BAD_USER = 'user_rejected_by_moengage';
 
 /** A user id valid for `source` (Shopify's are numeric). */
@@ -162,7 +162,7 @@ describe('bulk mode on a standard queue (batching window)', () => {
     for (const g of groups.values()) {
       const length = Number(g[0]?.headers['content-length']);
       expect(length).toBeGreaterThan(0);
-      expect(length).toBeLessThan(BULK_LIMIT_BYTES);
+      expect(length).toBeLessThan(MAX_BULK_REQUEST_BYTES);
     }
     // More than 10 messages reached one invocation: the batching window gathered them.
     expect(Math.max(...sender.batchSizes)).toBeGreaterThan(10);

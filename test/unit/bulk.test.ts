@@ -2,11 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   BULK_ENVELOPE_BYTES,
-  MAX_BULK_REQUEST_BYTES,
   bulkBody,
   packBulkRequests,
   type BulkGroup,
 } from '../../functions/core/moengage/bulk';
+import { MAX_BULK_REQUEST_BYTES } from '../../functions/core/moengage/limits';
 import type { CustomerPayload } from '../../functions/core/moengage/types';
 
 interface Item {

@@ -29,7 +29,7 @@ import type { Mapped, WebhookSource } from '../../functions/sources/types';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { readFileSync } from 'node:fs';
 import { RateLimiter } from '../../functions/core/moengage/rate-limit';
-import { CREATE_EVENT_LIMIT_PER_MINUTE } from '../../functions/sender/handler';
+import { CREATE_EVENT_LIMIT_PER_MINUTE } from '../../functions/core/moengage/limits';
 import { STATE_TABLE_OPERATIONS } from '../../lib/observability';
 import { memoryStateStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';

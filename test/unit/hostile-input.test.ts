@@ -11,7 +11,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAdapterConfig, SOURCE_NAMES, type AdapterConfig, type SourceName } from '../../functions/core/config';
 import { decodeEnvelope, deduplicationId } from '../../functions/core/envelope';
-import { validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import { createReceiverHandler } from '../../functions/receiver/handler';
 import { MAX_BODY_BYTES, receiveWebhook, type HttpResponse, type QueueMessage, type ReceiverDeps } from '../../functions/receiver/receive';
 import { recordingTelemetry } from '../../functions/shared/observability';

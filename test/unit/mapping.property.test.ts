@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseAdapterConfig, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../../functions/core/config';
 import { decodeEnvelope } from '../../functions/core/envelope';
-import { validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import { receiveWebhook, type QueueMessage, type ReceiverDeps } from '../../functions/receiver/receive';
 import { recordingTelemetry } from '../../functions/shared/observability';
 import { SOURCES } from '../../functions/sources';

@@ -5,20 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config';
 import { FAILURE_REASONS } from '../../functions/core/dlq';
 import { bulkBody } from '../../functions/core/moengage/bulk';
-import {
-  DATA_CENTERS,
-  MAX_DETAIL_CHARS,
-  MoEngageClient,
-  baseUrlForDc,
-  classifyResponse,
-  failureReasonFor,
-  parseRateLimitHeaders,
-  parseRetryAfter,
-  resolveBaseUrl,
-  type DeliveryOutcome,
-  type FailedOutcome,
-  type FetchLike,
-} from '../../functions/core/moengage/client';
+import { MAX_DETAIL_CHARS, classifyResponse } from '../../functions/core/moengage/classify';
+import { MoEngageClient, type FetchLike } from '../../functions/core/moengage/client';
+import { DATA_CENTERS, baseUrlForDc, resolveBaseUrl } from '../../functions/core/moengage/data-center';
+import { failureReasonFor, type DeliveryOutcome, type FailedOutcome } from '../../functions/core/moengage/delivery-outcome';
+import { parseRateLimitHeaders, parseRetryAfter } from '../../functions/core/moengage/rate-limit-headers';
 import type { CustomerPayload } from '../../functions/core/moengage/types';
 
 // ---------------------------------------------------------------------------------------------
@@ -488,17 +479,15 @@ describe('MoEngageClient requests', () => {
     expect(call.init.signal.aborted).toBe(false);
   });
 
-  it('URL-encodes the workspace ID and forwards only well-formed X-Forwarded-For values', async () => {
+  it('URL-encodes the workspace ID and sends only the Authorization and Content-Type headers', async () => {
     const { fetch, calls } = fakeFetch(() => reply(200, SAMPLES.success));
     const client = new MoEngageClient({ baseUrl: 'http://127.0.0.1:4010/', fetch });
-    await client.trackUser({ workspaceId: 'a b/ü?', apiKey: 'k' }, PAYLOAD, { forwardedFor: '203.0.113.7, 2001:db8::1' });
-    await client.trackUser(CREDS, PAYLOAD, { forwardedFor: '1.2.3.4\r\nX-Evil: 1' });
-    await client.trackUser(CREDS, PAYLOAD, { forwardedFor: 'attacker.example.com' });
+    await client.trackUser({ workspaceId: 'a b/ü?', apiKey: 'k' }, PAYLOAD);
     expect(calls[0]!.url).toBe('http://127.0.0.1:4010/v1/customer/a%20b%2F%C3%BC%3F?app_id=a%20b%2F%C3%BC%3F');
-    expect(calls[0]!.init.headers['X-Forwarded-For']).toBe('203.0.113.7, 2001:db8::1');
-    expect(calls[0]!.init.headers.Authorization).toBe(`Basic ${Buffer.from('a b/ü?:k').toString('base64')}`);
-    expect(calls[1]!.init.headers).not.toHaveProperty('X-Forwarded-For');
-    expect(calls[2]!.init.headers).not.toHaveProperty('X-Forwarded-For');
+    expect(calls[0]!.init.headers).toEqual({
+      Authorization: `Basic ${Buffer.from('a b/ü?:k').toString('base64')}`,
+      'Content-Type': 'application/json',
+    });
   });
 
   it('Bulk Import: exact URL and transition body', async () => {

@@ -20,8 +20,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { classifyResponse } from '../../functions/core/moengage/client';
-import { buildCustomerPayload, validateCustomerPayload } from '../../functions/core/moengage/payload';
+import { classifyResponse } from '../../functions/core/moengage/classify';
+import { buildCustomerPayload } from '../../functions/core/moengage/payload-builder';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput } from '../../functions/core/moengage/types';
 import {
   BLOCKED_CUSTOMER_IDS,

@@ -3,13 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_STRING_LENGTH,
   RESERVED_ATTRIBUTE_KEYS,
-  buildCustomerPayload,
   isCanonicalDateTime,
   normalizeDateTime,
-  payloadBytes,
   truncateChars,
-  validateCustomerPayload,
-} from '../../functions/core/moengage/payload';
+} from '../../functions/core/moengage/attributes';
+import { buildCustomerPayload, payloadBytes } from '../../functions/core/moengage/payload-builder';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput, PayloadRules } from '../../functions/core/moengage/types';
 
 const RUNS = { numRuns: 300, seed: 20240501 } as const;

@@ -2,20 +2,17 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   BLOCKED_CUSTOMER_IDS,
   MAX_ARRAY_VALUES,
-  MAX_PAYLOAD_BYTES,
   MAX_STRING_LENGTH,
   RESERVED_ATTRIBUTE_KEYS,
   attributeNameProblem,
-  buildCustomerPayload,
-  createCustomerPayloadSchema,
-  customerPayloadSchema,
   isBlockedCustomerId,
   normalizeDateTime,
-  payloadBytes,
   toEpochMillis,
   truncateChars,
-  validateCustomerPayload,
-} from '../../functions/core/moengage/payload';
+} from '../../functions/core/moengage/attributes';
+import { MAX_PAYLOAD_BYTES } from '../../functions/core/moengage/limits';
+import { buildCustomerPayload, payloadBytes } from '../../functions/core/moengage/payload-builder';
+import { createCustomerPayloadSchema, customerPayloadSchema, validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput, CustomerPayload, DroppedAttribute, PayloadResult, PayloadRules } from '../../functions/core/moengage/types';
 
 type Ok = Extract<PayloadResult, { ok: true }>;

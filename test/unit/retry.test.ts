@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../functions/core/config';
-import type { DeliveryOutcome } from '../../functions/core/moengage/client';
+import type { DeliveryOutcome } from '../../functions/core/moengage/delivery-outcome';
 import {
   DEFAULT_RETRY_POLICY,
   SQS_MAX_VISIBILITY_SECONDS,

@@ -143,6 +143,22 @@ describe('sender core: customer mode', () => {
     expect(h.telemetry.counts.get(METRIC.delivered)).toBe(2);
   });
 
+  it("the delivered log line carries MoEngage's request id and whether its body confirmed success", async () => {
+    const h = harness([
+      { status: 200, body: SUCCESS, headers: { 'x-request-id': 'req-ok' } },
+      { status: 200, body: '<html>proxy</html>' },
+    ]);
+    await deliverBatch([record(1), record(2)], h.deps);
+    const delivered = h.telemetry.lines
+      .filter((l) => l.message === 'delivered')
+      .map((l) => l.fields)
+      .sort((a, b) => String(a?.eventId).localeCompare(String(b?.eventId)));
+    expect(delivered).toEqual([
+      { source: 'clerk', eventId: 'msg_1', eventType: 'user.updated', requestId: 'req-ok', confirmed: true },
+      { source: 'clerk', eventId: 'msg_2', eventType: 'user.updated', requestId: undefined, confirmed: false },
+    ]);
+  });
+
   it('retries a 500 within the invocation with backoff, then delivers', async () => {
     const h = harness([{ status: 500, body: '{"status":"fail","error":{"type":"Server Error","message":"x","request_id":"KovrwJiF"}}' }]);
     const results = await deliverBatch([record(1)], h.deps);

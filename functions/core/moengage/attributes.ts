@@ -1,15 +1,14 @@
 /**
- * MoEngage attribute rules shared by the payload builder and the payload validator
- * (payload.ts, which documents the naming / flattening rule and re-exports these helpers).
+ * MoEngage attribute and payload rules shared by the payload builder (payload-builder.ts, which
+ * documents the naming / flattening rule) and the payload validator (payload-validator.ts).
  * Pure: no I/O, no clock.
  *
  * "Characters" are Unicode code points throughout: a cut never splits a surrogate pair.
  */
-import type { AttributePrimitive, DropReason, PayloadRules } from './types';
+import type { AttributePrimitive, DropReason, PayloadResult, PayloadRules } from './types';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import { STANDARD_ATTRIBUTE_KEYS } from './types';
 
-/** MoEngage answers 413 above 128 KB (UTF-8 bytes of the JSON body). */
-export const MAX_PAYLOAD_BYTES = 128 * 1024;
 /** Values in one array attribute. */
 export const MAX_ARRAY_VALUES = 50;
 /** Characters (code points) in one string value, and in customer_id. */
@@ -169,6 +168,55 @@ export function nameProblemMessage(name: string, reason: DropReason): string {
       if (name.trim() === '') return 'attribute names must not be empty';
       return `"${name}" is not accepted as an attribute name`;
   }
+}
+
+/** The array operations of `attributes`: `{ name: [values] }` added to / removed from array attributes. */
+export type ArrayOp = 'addValueToArrayField' | 'removeValueFromArrayField';
+
+/**
+ * Why a name inside an array operation is refused: nameProblem's reasons, and invalid_name for
+ * the structural, standard and create-only keys (array operations apply to custom attributes).
+ */
+export function arrayOpNameProblem(name: string, identifiers: ReadonlySet<string>): DropReason | undefined {
+  return (
+    nameProblem(name, identifiers) ??
+    (STRUCTURAL_KEY_SET.has(name) || STANDARD_KEY_SET.has(name) || CREATE_ONLY_KEY_SET.has(name) ? 'invalid_name' : undefined)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload-level rules
+
+/** The `platform` values of `attributes.platforms` entries (case-sensitive on the wire). */
+export const PLATFORM_NAMES = ['ANDROID', 'iOS', 'web'] as const;
+
+export const PLACEHOLDER_CUSTOMER_ID_MESSAGE =
+  'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users';
+
+/** True when `attributes` holds a non-empty string value for one of the identity-resolution identifiers. */
+export function hasIdentifierValue(attributes: unknown, identifiers: ReadonlySet<string>): boolean {
+  if (!isPlainObject(attributes)) return false;
+  for (const id of identifiers) {
+    if (!Object.prototype.hasOwnProperty.call(attributes, id)) continue;
+    const v = attributes[id];
+    if (typeof v === 'string' && v.trim() !== '') return true;
+  }
+  return false;
+}
+
+export function customerIdRequiredMessage(identifiers: ReadonlySet<string>): string {
+  return identifiers.size > 0
+    ? `customer_id is required unless attributes hold one of the identity-resolution identifiers (${[...identifiers].join(', ')})`
+    : 'customer_id is required';
+}
+
+export function payloadTooLargeMessage(bytes: number): string {
+  return `the payload is ${bytes} bytes; MoEngage accepts at most ${MAX_PAYLOAD_BYTES} bytes (128 KB)`;
+}
+
+/** A refused payload, naming the field (never the value). */
+export function rejectPayload(field: string, message: string): PayloadResult {
+  return { ok: false, field, message };
 }
 
 // ---------------------------------------------------------------------------------------------

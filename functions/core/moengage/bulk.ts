@@ -3,9 +3,8 @@
  * `{"type":"transition","elements":[...]}` of each request is at most 100,000 bytes.
  * Pure; byte counts are exact UTF-8 lengths of the JSON text the client sends.
  */
+import { MAX_BULK_REQUEST_BYTES } from './limits';
 import type { BulkElement } from './types';
-
-export const MAX_BULK_REQUEST_BYTES = 100_000;
 
 /** The exact body of a Bulk Import request (what MoEngageClient.bulkImport sends). */
 export function bulkBody(elements: BulkElement[]): string {
@@ -21,8 +20,8 @@ export interface BulkGroup<T> {
   /** Exact UTF-8 length of bulkBody(items.flatMap(payloadOf)). */
   bytes: number;
   /**
-   * True for a single item whose request alone exceeds maxBytes: it must not be sent; the
-   * caller parks it as `payload_too_large`.
+   * True for a single item whose request alone exceeds maxBytes: it cannot travel in a Bulk
+   * Import request, so the sender sends it with Track User (whose limit is 128 KB) instead.
    */
   oversized: boolean;
 }
@@ -52,7 +51,7 @@ export function packBulkRequests<T>(
     const elementBytes = Array.isArray(elements) ? Buffer.byteLength(JSON.stringify(elements), 'utf8') - 2 : Buffer.byteLength(JSON.stringify(elements), 'utf8');
     const alone = BULK_ENVELOPE_BYTES + elementBytes;
     if (alone > maxBytes) {
-      // Never sent, so it does not close the group being filled.
+      // Not part of any Bulk Import request, so it does not close the group being filled.
       groups.push({ items: [item], bytes: alone, oversized: true });
       continue;
     }

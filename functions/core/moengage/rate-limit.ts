@@ -29,7 +29,7 @@
  * the next waiters pay for.
  */
 import { ConfigError } from '../config';
-import { parseRateLimitHeaders, type HeadersLike, type RateLimitInfo } from './client';
+import { parseRateLimitHeaders, type HeadersLike, type RateLimitInfo } from './rate-limit-headers';
 
 export interface RateLimiterOptions {
   /** User updates per minute this limiter may use (MOENGAGE_RATE_LIMIT_PER_MINUTE). */

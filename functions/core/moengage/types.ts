@@ -1,6 +1,6 @@
 /**
  * Types of the MoEngage Track User payload (../shared/seeds/moengage-user-api.txt).
- * The schema and the builder live in payload.ts.
+ * The builder lives in payload-builder.ts, the validator in payload-validator.ts.
  */
 
 /** Standard user attribute keys of the MoEngage User API. */
@@ -29,7 +29,7 @@ export interface CustomerInput {
   customerId?: string | number;
   /** Standard attributes (u_em, u_mb, ...); undefined / null / '' values are skipped. */
   standard?: Partial<Record<StandardAttributeKey, unknown>>;
-  /** Custom attributes, possibly nested: flattened by the documented rule (see payload.ts). */
+  /** Custom attributes, possibly nested: flattened by the documented rule (see payload-builder.ts). */
   custom?: Record<string, unknown>;
   /** Identity-resolution identifiers (moe_email, moe_mobile, ...) and their values. */
   identifiers?: Record<string, unknown>;

@@ -1,12 +1,12 @@
 /**
- * MoEngage Track User payload: the builder the source mappers call, and the strict validator
- * for payloads from anywhere else (the MoEngage emulator's gate, tests). Pure: zod only.
+ * The MoEngage Track User payload builder the source mappers call: raw source values in, a
+ * payload MoEngage accepts out (or a rejection naming the field). Pure: no zod, no I/O.
  * The rules follow ../shared/seeds/moengage-user-api.txt (the MoEngage User API document).
  *
- * The builder's payloads are valid by construction: every rule the validator checks is applied
- * while building (the property tests check the builder's output against the validator), so the
- * receiver does not pay for a JSON round trip and a schema walk per webhook; the builder only
- * measures the size.
+ * The builder's payloads are valid by construction: every rule payload-validator.ts checks is
+ * applied while building (the property tests check the builder's output against the
+ * validator), so the receiver does not pay for a JSON round trip and a schema walk per
+ * webhook; the builder only measures the size.
  *
  * ## Attribute naming and flattening rule
  *
@@ -55,36 +55,36 @@
  * an array; `platforms` in the array operations; malformed platforms / update_existing_only;
  * a payload over 128 KB.
  */
-import * as z from 'zod/mini';
-import { ensureZodLocale } from '../config';
 import {
   CREATE_ONLY_KEY_SET,
   EPOCH_ATTRIBUTE_KEY_SET,
-  MAX_ARRAY_VALUES,
   MAX_FLATTEN_DEPTH,
-  MAX_PAYLOAD_BYTES,
   MAX_STRING_LENGTH,
   MOE_PREFIX,
+  PLACEHOLDER_CUSTOMER_ID_MESSAGE,
+  PLATFORM_NAMES,
   STANDARD_KEY_SET,
-  STRUCTURAL_KEY_SET,
-  isStructuralKey,
-  isUnsafeKey,
+  arrayOpNameProblem,
+  customerIdRequiredMessage,
   exceedsMaxChars,
+  hasIdentifierValue,
   identifierSet,
   isBlockedCustomerId,
-  isCanonicalDateTime,
-  isEpochMillis,
   isPlainObject,
-  looksLikeDateTime,
+  isStructuralKey,
+  isUnsafeKey,
   nameProblem,
-  nameProblemMessage,
   normalizeArray,
   normalizeDateTime,
   normalizePrimitive,
   normalizeStringValue,
+  payloadTooLargeMessage,
+  rejectPayload,
   toEpochMillis,
+  type ArrayOp,
   type ValueOutcome,
 } from './attributes';
+import { MAX_PAYLOAD_BYTES } from './limits';
 import type {
   AttributePrimitive,
   AttributeValue,
@@ -96,32 +96,6 @@ import type {
   PayloadRules,
   Platform,
 } from './types';
-
-export {
-  BLOCKED_CUSTOMER_IDS,
-  CREATE_ONLY_ATTRIBUTE_KEYS,
-  MAX_ARRAY_VALUES,
-  MAX_FLATTEN_DEPTH,
-  MAX_PAYLOAD_BYTES,
-  MAX_STRING_LENGTH,
-  RESERVED_ATTRIBUTE_KEYS,
-  STRUCTURAL_ATTRIBUTE_KEYS,
-  attributeNameProblem,
-  isBlockedCustomerId,
-  isCanonicalDateTime,
-  normalizeDateTime,
-  toEpochMillis,
-  truncateChars,
-} from './attributes';
-
-/** Validation options: the payload rules, plus whether the payload creates the user. */
-export interface ValidateOptions extends PayloadRules {
-  /**
-   * `false`: the create-only attributes (u_l_a, cr_t, publisher_name, campaign_name) are refused.
-   * `true` or absent (the sender and the emulator cannot know): they are accepted, type-checked.
-   */
-  isCreate?: boolean;
-}
 
 /** UTF-8 bytes of the JSON body MoEngage receives. */
 export function payloadBytes(p: CustomerPayload): number {
@@ -178,10 +152,7 @@ function jsonUtf8Bytes(value: unknown, depth: number): number | undefined {
   return n;
 }
 
-const PLATFORM_NAMES = ['ANDROID', 'iOS', 'web'] as const;
 const PLATFORM_BY_FOLDED: ReadonlyMap<string, Platform['platform']> = new Map(PLATFORM_NAMES.map((p) => [p.toLowerCase(), p]));
-const ARRAY_OPS = ['addValueToArrayField', 'removeValueFromArrayField'] as const;
-type ArrayOp = (typeof ARRAY_OPS)[number];
 /** Standard keys taking strings only. */
 const STRICT_STRING_KEYS: ReadonlySet<string> = new Set(['u_em', 'u_mb']);
 
@@ -195,307 +166,6 @@ const VALUE_RULES: ReadonlyMap<string, ValueRule> = new Map<string, ValueRule>([
   ...[...STANDARD_KEY_SET].map((k): [string, ValueRule] => [k, k === 'u_bd' ? 'birthday' : STRICT_STRING_KEYS.has(k) ? 'strictString' : 'standardString']),
   ...[...CREATE_ONLY_KEY_SET].map((k): [string, ValueRule] => [k, EPOCH_ATTRIBUTE_KEY_SET.has(k) ? 'createOnlyEpoch' : 'createOnly']),
 ]);
-
-// =============================================================================================
-// Schema (validator)
-
-ensureZodLocale();
-
-/** The parts of the payload schema, built on first use (the receiver's builder never needs them). */
-function buildSchemaParts() {
-  const platform = z.strictObject(
-    {
-      platform: z.enum(PLATFORM_NAMES, { error: 'platform must be one of ANDROID, iOS, web' }),
-      active: z.enum(['true', 'false'], { error: 'active must be the string "true" or "false"' }),
-    },
-    {
-      error: (iss) =>
-        iss.code === 'unrecognized_keys'
-          ? `a platform entry holds only "platform" and "active" (found "${iss.keys[0] ?? ''}")`
-          : 'a platform entry must be an object {"platform": ..., "active": ...}',
-    },
-  );
-  const platforms = z.array(platform, { error: 'platforms must be a list of {"platform", "active"} objects' });
-
-  const customerId = z
-    .string({ error: 'customer_id must be a string' })
-    .check(
-      z.refine((s) => s.trim() !== '', 'customer_id can not be empty'),
-      z.refine(
-        (s) => s.trim() === '' || !isBlockedCustomerId(s),
-        'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users',
-      ),
-      z.refine((s) => !exceedsMaxChars(s), `customer_id must be at most ${MAX_STRING_LENGTH} characters`),
-    );
-
-  const updateExistingOnly = z.union([z.boolean(), z.enum(['true', 'false'])], {
-    error: 'update_existing_only must be true or false',
-  });
-  return { platforms, customerId, updateExistingOnly };
-}
-
-let schemaParts: ReturnType<typeof buildSchemaParts> | undefined;
-
-function parts(): ReturnType<typeof buildSchemaParts> {
-  return (schemaParts ??= buildSchemaParts());
-}
-
-type Ctx = z.core.$RefinementCtx;
-type Path = (string | number)[];
-
-function issue(ctx: Ctx, path: Path, message: string): void {
-  ctx.addIssue({ code: 'custom', path, message });
-}
-
-const DATETIME_FORM_MESSAGE = 'datetimes must be YYYY-MM-DDTHH:mm:ssZ or YYYY-MM-DD (a valid date)';
-const STRING_LENGTH_MESSAGE = `strings must be at most ${MAX_STRING_LENGTH} characters`;
-
-function checkString(ctx: Ctx, path: Path, s: string): void {
-  if (exceedsMaxChars(s)) issue(ctx, path, STRING_LENGTH_MESSAGE);
-  else if (looksLikeDateTime(s) && !isCanonicalDateTime(s)) issue(ctx, path, DATETIME_FORM_MESSAGE);
-}
-
-function checkPrimitive(ctx: Ctx, path: Path, value: unknown, what: string): boolean {
-  if (typeof value === 'string') {
-    checkString(ctx, path, value);
-    return true;
-  }
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) issue(ctx, path, `${what} must be a finite number`);
-    return true;
-  }
-  if (typeof value === 'boolean') return true;
-  return false;
-}
-
-function checkArray(ctx: Ctx, path: Path, values: unknown[]): void {
-  if (values.length > MAX_ARRAY_VALUES) {
-    issue(ctx, path, `arrays hold at most ${MAX_ARRAY_VALUES} values`);
-    return;
-  }
-  let type: string | undefined;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (!checkPrimitive(ctx, [...path, i], v, 'array values')) {
-      issue(ctx, [...path, i], 'array values must be strings, numbers or booleans');
-      return;
-    }
-    if (type === undefined) type = typeof v;
-    else if (typeof v !== type) {
-      issue(ctx, path, 'array values must all be of one type');
-      return;
-    }
-  }
-}
-
-function checkCustomValue(ctx: Ctx, path: Path, value: unknown): void {
-  if (Array.isArray(value)) {
-    checkArray(ctx, path, value);
-    return;
-  }
-  if (!checkPrimitive(ctx, path, value, 'attribute values')) {
-    issue(ctx, path, 'attribute values must be a string, number, boolean or an array of them (no nested objects, no null)');
-  }
-}
-
-function checkArrayOp(ctx: Ctx, op: ArrayOp, value: unknown, identifiers: ReadonlySet<string>): void {
-  if (!isPlainObject(value)) {
-    issue(ctx, [op], `${op} must be an object of attribute name -> array of values`);
-    return;
-  }
-  for (const key of Object.keys(value)) {
-    const path = [op, key];
-    if (key === 'platforms') {
-      issue(ctx, path, `platforms cannot be changed through ${op}`);
-      continue;
-    }
-    const problem =
-      nameProblem(key, identifiers) ??
-      (STRUCTURAL_KEY_SET.has(key) || STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) ? 'invalid_name' : undefined);
-    if (problem) {
-      issue(ctx, path, nameProblemMessage(key, problem));
-      continue;
-    }
-    const values = value[key];
-    if (!Array.isArray(values)) {
-      issue(ctx, path, `${op} values must be arrays`);
-      continue;
-    }
-    checkArray(ctx, path, values);
-  }
-}
-
-function checkAttributes(raw: unknown, ctx: Ctx, identifiers: ReadonlySet<string>, isCreate: boolean | undefined): void {
-  if (!isPlainObject(raw)) {
-    issue(ctx, [], 'attributes must be a JSON object');
-    return;
-  }
-  for (const key of Object.keys(raw)) {
-    const value = raw[key];
-    const path = [key];
-    if (key === 'platforms') {
-      const parsed = parts().platforms.safeParse(value);
-      if (!parsed.success) {
-        for (const i of parsed.error.issues) {
-          const sub = i.path as Path;
-          const extra = i.code === 'unrecognized_keys' && i.keys[0] !== undefined ? [i.keys[0]] : [];
-          issue(ctx, [key, ...sub, ...extra], i.message);
-        }
-      }
-      continue;
-    }
-    if (key === 'addValueToArrayField' || key === 'removeValueFromArrayField') {
-      checkArrayOp(ctx, key, value, identifiers);
-      continue;
-    }
-    const problem = nameProblem(key, identifiers);
-    if (problem) {
-      issue(ctx, path, nameProblemMessage(key, problem));
-      continue;
-    }
-    if (CREATE_ONLY_KEY_SET.has(key) && isCreate === false) {
-      issue(ctx, path, `${key} can only be set when the user is created`);
-      continue;
-    }
-    if (EPOCH_ATTRIBUTE_KEY_SET.has(key)) {
-      if (!isEpochMillis(value)) issue(ctx, path, `${key} must be a time in epoch milliseconds`);
-    } else if (key === 'u_bd') {
-      if (typeof value !== 'string' || !isCanonicalDateTime(value)) issue(ctx, path, `u_bd must be a date: ${DATETIME_FORM_MESSAGE}`);
-    } else if (STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) || identifiers.has(key)) {
-      if (typeof value !== 'string') issue(ctx, path, `${key} must be a string`);
-      else checkString(ctx, path, value);
-    } else {
-      checkCustomValue(ctx, path, value);
-    }
-  }
-  const add = raw.addValueToArrayField;
-  const remove = raw.removeValueFromArrayField;
-  if (isPlainObject(add) && isPlainObject(remove)) {
-    for (const key of Object.keys(add)) {
-      if (Object.prototype.hasOwnProperty.call(remove, key)) {
-        issue(ctx, ['addValueToArrayField', key], `cannot add and remove '${key}' at the same time`);
-      }
-    }
-  }
-}
-
-function hasIdentifierValue(attributes: unknown, identifiers: ReadonlySet<string>): boolean {
-  if (!isPlainObject(attributes)) return false;
-  for (const id of identifiers) {
-    if (!Object.prototype.hasOwnProperty.call(attributes, id)) continue;
-    const v = attributes[id];
-    if (typeof v === 'string' && v.trim() !== '') return true;
-  }
-  return false;
-}
-
-function customerIdRequiredMessage(identifiers: ReadonlySet<string>): string {
-  return identifiers.size > 0
-    ? `customer_id is required unless attributes hold one of the identity-resolution identifiers (${[...identifiers].join(', ')})`
-    : 'customer_id is required';
-}
-
-/**
- * The payload schema for the given identity-resolution identifiers. `isCreate: false` refuses the
- * create-only attributes. Output is the (JSON) input itself when valid.
- */
-export function createCustomerPayloadSchema(rules?: ValidateOptions): z.ZodMiniType<CustomerPayload> {
-  const identifiers = identifierSet(rules);
-  const isCreate = rules?.isCreate;
-  const { customerId: customerIdSchema, updateExistingOnly: updateExistingOnlySchema } = parts();
-  const attributesSchema = z.unknown().check(z.superRefine((raw, ctx) => checkAttributes(raw, ctx, identifiers, isCreate)));
-  return z
-    .strictObject(
-      {
-        type: z.literal('customer', { error: 'type must be "customer" (case-sensitive)' }),
-        customer_id: z.optional(customerIdSchema),
-        update_existing_only: z.optional(updateExistingOnlySchema),
-        attributes: z.optional(attributesSchema),
-      },
-      {
-        error: (iss) => {
-          if (iss.code !== 'unrecognized_keys') return 'the payload must be a JSON object';
-          const key = iss.keys[0] ?? '';
-          return key === 'platforms'
-            ? 'platforms belongs inside attributes'
-            : `"${key}" is not a field of the MoEngage customer payload`;
-        },
-      },
-    )
-    .check(
-      z.superRefine((p, ctx) => {
-        if (p.customer_id === undefined && !hasIdentifierValue(p.attributes, identifiers)) {
-          issue(ctx, ['customer_id'], customerIdRequiredMessage(identifiers));
-        }
-      }),
-    ) as unknown as z.ZodMiniType<CustomerPayload>;
-}
-
-/** The schema without identity resolution (customer_id required); marked pure: a bundle that does not use it leaves it out. */
-export const customerPayloadSchema = /* @__PURE__ */ createCustomerPayloadSchema();
-
-const schemaCache = new Map<string, z.ZodMiniType<CustomerPayload>>();
-const SCHEMA_CACHE_LIMIT = 32;
-
-function schemaFor(rules?: ValidateOptions): z.ZodMiniType<CustomerPayload> {
-  const ids = [...identifierSet(rules)].sort();
-  const isCreate = rules?.isCreate;
-  if (ids.length === 0 && isCreate === undefined) return customerPayloadSchema;
-  const key = JSON.stringify([ids, isCreate ?? null]);
-  let schema = schemaCache.get(key);
-  if (!schema) {
-    schema = createCustomerPayloadSchema({ identityIdentifiers: ids, isCreate });
-    if (schemaCache.size >= SCHEMA_CACHE_LIMIT) schemaCache.clear();
-    schemaCache.set(key, schema);
-  }
-  return schema;
-}
-
-function tooLargeMessage(bytes: number): string {
-  return `the payload is ${bytes} bytes; MoEngage accepts at most ${MAX_PAYLOAD_BYTES} bytes (128 KB)`;
-}
-
-function reject(field: string, message: string): PayloadResult {
-  return { ok: false, field, message };
-}
-
-function firstIssue(error: z.core.$ZodError): { field: string; message: string } {
-  const first = error.issues[0];
-  if (!first) return { field: 'payload', message: 'the payload is not a valid MoEngage customer payload' };
-  const path = first.path.map((p) => String(p));
-  if (first.code === 'unrecognized_keys' && first.keys[0] !== undefined) path.push(first.keys[0]);
-  return { field: path.length > 0 ? path.join('.') : 'payload', message: first.message };
-}
-
-/**
- * Strict check of a built payload, as MoEngage will receive it (the JSON serialization of
- * `payload`), including its size. Never throws; never echoes a value in its message.
- */
-export function validateCustomerPayload(payload: unknown, rules?: ValidateOptions): PayloadResult {
-  try {
-    let serialized: string | undefined;
-    try {
-      serialized = JSON.stringify(payload);
-    } catch {
-      return reject('payload', 'the payload cannot be serialized as JSON');
-    }
-    if (typeof serialized !== 'string') return reject('payload', 'the payload must be a JSON object');
-    const bytes = Buffer.byteLength(serialized, 'utf8');
-    if (bytes > MAX_PAYLOAD_BYTES) return reject('payload', tooLargeMessage(bytes));
-    const wire: unknown = JSON.parse(serialized);
-    const parsed = schemaFor(rules).safeParse(wire);
-    if (!parsed.success) {
-      const { field, message } = firstIssue(parsed.error);
-      return reject(field, message);
-    }
-    return { ok: true, payload: wire as CustomerPayload, dropped: [], bytes };
-  } catch {
-    return reject('payload', 'the payload could not be validated');
-  }
-}
-
-// =============================================================================================
-// Builder
 
 type Origin = 'standard' | 'identifier' | 'custom';
 type AttributeOut = AttributeValue | Platform[] | Record<string, AttributePrimitive[]>;
@@ -648,9 +318,7 @@ function buildArrayOp(
   for (const key of Object.keys(raw)) {
     const label = `${op}.${key}`;
     if (key === 'platforms') throw new Rejection(`attributes.${label}`, `platforms cannot be changed through ${op}`);
-    const problem =
-      nameProblem(key, identifiers) ??
-      (STRUCTURAL_KEY_SET.has(key) || STANDARD_KEY_SET.has(key) || CREATE_ONLY_KEY_SET.has(key) ? 'invalid_name' : undefined);
+    const problem = arrayOpNameProblem(key, identifiers);
     if (problem) {
       collector.drop(label, problem);
       continue;
@@ -707,7 +375,7 @@ function customerIdOf(raw: unknown): { id?: string; placeholder: boolean } {
 }
 
 function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadResult {
-  if (!isPlainObject(input)) return reject('payload', 'the customer input must be an object');
+  if (!isPlainObject(input)) return rejectPayload('payload', 'the customer input must be an object');
   const identifiers = identifierSet(rules);
   const isCreate = input.isCreate === true;
   const collector = new AttributeCollector(identifiers, isCreate);
@@ -717,7 +385,7 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   let updateExistingOnly: boolean | undefined;
   if (input.updateExistingOnly !== undefined && input.updateExistingOnly !== null) {
     updateExistingOnly = booleanish(input.updateExistingOnly);
-    if (updateExistingOnly === undefined) return reject('update_existing_only', 'update_existing_only must be true or false');
+    if (updateExistingOnly === undefined) return rejectPayload('update_existing_only', 'update_existing_only must be true or false');
   }
 
   const standard = objectInput(input.standard, 'attributes', 'standard attributes');
@@ -748,7 +416,7 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
       if (addRaw[key] === undefined || addRaw[key] === null) continue;
       if (!Object.prototype.hasOwnProperty.call(removeRaw, key)) continue;
       if (removeRaw[key] === undefined || removeRaw[key] === null) continue;
-      return reject(`attributes.addValueToArrayField.${key}`, `cannot add and remove '${key}' at the same time`);
+      return rejectPayload(`attributes.addValueToArrayField.${key}`, `cannot add and remove '${key}' at the same time`);
     }
   }
   const add = addRaw && buildArrayOp('addValueToArrayField', addRaw, collector, identifiers);
@@ -758,10 +426,8 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
 
   const attributes = collector.attributes as NonNullable<CustomerPayload['attributes']>;
   if (customer.id === undefined && !hasIdentifierValue(attributes, identifiers)) {
-    const message = customer.placeholder
-      ? 'customer_id is a placeholder value (such as "unknown", "guest", "null" or "0") that would merge unrelated users'
-      : customerIdRequiredMessage(identifiers);
-    return reject('customer_id', message);
+    const message = customer.placeholder ? PLACEHOLDER_CUSTOMER_ID_MESSAGE : customerIdRequiredMessage(identifiers);
+    return rejectPayload('customer_id', message);
   }
 
   const payload: CustomerPayload = { type: 'customer' };
@@ -769,15 +435,14 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
   if (updateExistingOnly !== undefined) payload.update_existing_only = updateExistingOnly;
   if (collector.size > 0) payload.attributes = attributes;
 
-  // Valid by construction: every rule validateCustomerPayload checks holds for what the
-  // collector keeps (names, value types and forms, lengths, create-only keys, array operations,
-  // platforms, identity), and the payload holds no -0, NaN or undefined, so that its JSON parses
-  // back to the same payload. Only the size depends on the whole: it is measured on the JSON
-  // MoEngage will receive.
+  // Valid by construction: every rule validateCustomerPayload (payload-validator.ts) checks
+  // holds for what the collector keeps (names, value types and forms, lengths, create-only keys,
+  // array operations, platforms, identity), and the payload holds no -0, NaN or undefined, so
+  // that its JSON parses back to the same payload. Only the size depends on the whole: it is
+  // measured on the JSON MoEngage will receive.
   const bytes = payloadBytes(payload);
-  if (bytes > MAX_PAYLOAD_BYTES) return reject('payload', tooLargeMessage(bytes));
+  if (bytes > MAX_PAYLOAD_BYTES) return rejectPayload('payload', payloadTooLargeMessage(bytes));
   return { ok: true, payload, dropped: collector.dropped, bytes };
-
 }
 
 /**
@@ -789,7 +454,7 @@ export function buildCustomerPayload(input: CustomerInput, rules?: PayloadRules)
   try {
     return build(input, rules);
   } catch (err) {
-    if (err instanceof Rejection) return reject(err.field, err.message);
-    return reject('payload', 'the customer input could not be turned into a MoEngage payload');
+    if (err instanceof Rejection) return rejectPayload(err.field, err.message);
+    return rejectPayload('payload', 'the customer input could not be turned into a MoEngage payload');
   }
 }
