@@ -5,7 +5,6 @@
  */
 import { isSourceName, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
-import { isoString } from '../core/moengage/attributes';
 import { METRIC } from '../core/names';
 import type { SigningSecrets } from '../shared/secrets';
 import type { Telemetry } from '../shared/observability';
@@ -182,7 +181,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     source: name,
     eventId: event.id,
     eventType: event.type,
-    receivedAt: isoString(ctx.now.getTime()),
+    receivedAt: ctx.now.toISOString(),
     ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
     ...(event.version ? { version: event.version } : {}),
     userKey,
