@@ -10,7 +10,8 @@
  * (SHA-256; Segment's SHA-1) plus JSON.parse of the body. Auth0 signs nothing (a bearer token);
  * its floor is still HMAC-SHA256 + JSON.parse, as for the others.
  *
- * Method: each source in a process of its own (`node … bench/hot-path.ts --child SOURCE`), so
+ * Method: each source in a process of its own on Node 24, the deployed runtime (Lambda's
+ * nodejs24.x; scripts/node24.ts): `node24 … bench/hot-path.ts --child SOURCE`, so
  * that no source inherits the JIT state another source left (the seven share call sites: measured
  * in one process, a source's figure depended on which ran before it). In that process: warm-up,
  * then `rounds` short rounds; in each round the floor and the receiver run back to back
@@ -19,10 +20,11 @@
  * figure of each side is the median over rounds of ns per operation; the ratio is the ratio of
  * the two medians.
  */
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { execFile, spawn } from 'node:child_process';
+import { createHmac, createSecretKey } from 'node:crypto';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { SOURCE_NAMES, isSourceName, parseAdapterConfig, sourceOptions, type SourceName } from '../functions/core/config';
 import { deduplicationId, encodeEnvelope, messageGroupId, type Envelope } from '../functions/core/envelope';
 import { validateCustomerPayload } from '../functions/core/moengage/payload';
@@ -30,6 +32,7 @@ import { receiveWebhook, type QueueMessage, type ReceiverDeps } from '../functio
 import { SOURCES } from '../functions/sources';
 import type { ParsedEvent, SourceContext, WebhookRequest } from '../functions/sources/types';
 import { DEV_SECRETS, SAMPLE_STANDARD_MAPPING, buildSignedSample } from '../local/samples';
+import { node24Binary } from '../scripts/node24';
 import { NOOP_TELEMETRY, median, progress } from './util';
 
 export const HOT_PATH_TARGET_RATIO = 3;
@@ -66,6 +69,11 @@ export interface StageTimes {
   /** The floor's two parts alone. */
   floorHmac: number;
   floorJson: number;
+  /**
+   * The floor's HMAC keyed with a KeyObject made once (createSecretKey) instead of the secret's
+   * bytes: on Node 24 (OpenSSL 3.5) importing raw key bytes dominates createHmac.
+   */
+  floorHmacKeyObject: number;
 }
 
 export interface HotPathResult {
@@ -73,6 +81,8 @@ export interface HotPathResult {
   rounds: number;
   roundMs: number;
   warmupMs: number;
+  /** The node version the sources ran on. */
+  node: string;
   target: number;
 }
 
@@ -147,6 +157,7 @@ function measureStages(
   if (mapped.kind !== 'payload') throw new Error(`hot path: ${source} sample is not mapped`);
   const payload = mapped.payload;
   const envelope = JSON.parse(enqueued.body) as Envelope;
+  const keyObject = createSecretKey(Buffer.from(secrets[0] ?? '', 'utf8'));
   const runs: Record<keyof StageTimes, () => unknown> = {
     options: () => sourceOptions(config, source),
     verify: () => impl.verify(req, secrets, ctx),
@@ -157,6 +168,7 @@ function measureStages(
     envelope: () => encodeEnvelope(envelope),
     floorHmac: () => createHmac(source === 'segment' ? 'sha1' : 'sha256', secrets[0] ?? '').update(req.rawBody).digest(),
     floorJson: () => JSON.parse(req.rawBody.toString('utf8')),
+    floorHmacKeyObject: () => createHmac(source === 'segment' ? 'sha1' : 'sha256', keyObject).update(req.rawBody).digest(),
   };
   const out = {} as StageTimes;
   for (const [name, run] of Object.entries(runs) as [keyof StageTimes, () => unknown][]) {
@@ -239,9 +251,9 @@ export async function benchHotPathSource(source: SourceName, options: SourceOpti
 const THIS_FILE = fileURLToPath(import.meta.url);
 
 /** Runs benchHotPathSource in a fresh node process (the same loader flags as this one) and reads its row. */
-function benchInChild(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
+function benchInChild(node: string, source: SourceName, options: SourceOptions): Promise<HotPathRow> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, THIS_FILE, '--child', source, JSON.stringify(options)], {
+    const child = spawn(node, [...process.execArgv, THIS_FILE, '--child', source, JSON.stringify(options)], {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: process.env,
     });
@@ -269,16 +281,20 @@ export async function benchHotPath(options: HotPathOptions = {}): Promise<HotPat
     roundMs: options.roundMs ?? 60,
     warmupMs: options.warmupMs ?? 1_000,
   };
+  // The deployed runtime (Lambda's nodejs24.x), as figure 2: JSON, Date and object-literal costs
+  // differ between V8 versions.
+  const node = await node24Binary();
+  const nodeVersion = (await promisify(execFile)(node, ['--version'])).stdout.trim();
   const rows: HotPathRow[] = [];
   for (const source of sources) {
-    const row = await benchInChild(source, perSource);
+    const row = await benchInChild(node, source, perSource);
     progress(
       `hot path ${source}: ${Math.round(row.receiverNs)} ns vs floor ${Math.round(row.floorNs)} ns = ${row.ratio.toFixed(2)}x ` +
         `(rounds ${row.roundRatios[0].toFixed(2)}-${row.roundRatios[1].toFixed(2)}x)`,
     );
     rows.push(row);
   }
-  return { rows, ...perSource, target: HOT_PATH_TARGET_RATIO };
+  return { rows, ...perSource, node: nodeVersion, target: HOT_PATH_TARGET_RATIO };
 }
 
 // `node … bench/hot-path.ts --child SOURCE OPTIONS_JSON`: one source, its row as JSON on stdout.
