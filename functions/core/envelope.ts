@@ -2,10 +2,10 @@
  * The queue message: a small versioned envelope around the MoEngage payload.
  * Written by the receiver, read by the sender and by the DLQ tool.
  */
-import * as nodeCrypto from 'node:crypto';
 import * as z from 'zod/mini';
 import { SOURCE_NAMES } from './config';
 import { EVENT_PLATFORMS, type CustomerPayload } from './moengage/types';
+import { sha256 } from './sha256';
 
 export const ENVELOPE_VERSION = 1 as const;
 
@@ -104,18 +104,12 @@ export function decodeEnvelope(body: string): DecodedEnvelope {
   return { ok: true, envelope: result.data };
 }
 
-/** Hex SHA-256: node's one-shot `crypto.hash` where it exists (Node >= 20.12, several times faster on short input), else createHash. */
-const sha256Hex: (data: string) => string =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (data) => nodeCrypto.hash('sha256', data, 'hex')
-    : (data) => nodeCrypto.createHash('sha256').update(data).digest('hex');
-
 const SQS_ID_ALLOWED = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
 
 /** SQS ids (group and dedup) are at most 128 characters of ASCII punctuation and alphanumerics. */
 function sqsSafeId(raw: string, prefix: string): string {
   if (SQS_ID_ALLOWED.test(raw)) return raw;
-  return `${prefix}:sha256:${sha256Hex(raw)}`;
+  return `${prefix}:sha256:${sha256(raw, 'hex')}`;
 }
 
 /** FIFO MessageDeduplicationId: `${source}:${eventId}` (hashed when SQS would not accept it). */
@@ -128,5 +122,5 @@ export function deduplicationId(source: string, eventId: string): string {
  * order. Hashed, so that no email or phone number shows in queue metadata.
  */
 export function messageGroupId(customerKey: string): string {
-  return `u-${sha256Hex(customerKey).slice(0, 32)}`;
+  return `u-${sha256(customerKey, 'hex').slice(0, 32)}`;
 }

@@ -7,8 +7,8 @@
  * public (an HMAC digest in a fixed encoding: 44 base64 or 64 hex characters for SHA-256): a
  * length check, then `timingSafeEqual` over the bytes, which does not depend on where they differ.
  */
-import * as nodeCrypto from 'node:crypto';
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { sha256 } from '../core/sha256';
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
 
@@ -37,12 +37,6 @@ export function hmacPrefixed(
 ): string {
   return createHmac(algorithm, key).update(prefix, 'utf8').update(data).digest(encoding);
 }
-
-/** SHA-256 of `data`: node's one-shot `crypto.hash` where it exists (Node >= 20.12), else createHash. */
-const sha256: (data: string | Buffer) => Buffer =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (data) => nodeCrypto.hash('sha256', data, 'buffer')
-    : (data) => nodeCrypto.createHash('sha256').update(data).digest();
 
 /**
  * Constant-time equality of two byte strings of any length: both sides are hashed first,
