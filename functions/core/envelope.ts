@@ -9,68 +9,58 @@ import { sha256 } from './sha256';
 
 export const ENVELOPE_VERSION = 1 as const;
 
-function buildEnvelopeSchema() {
-  return z.object({
-    v: z.literal(ENVELOPE_VERSION),
-    source: z.enum(SOURCE_NAMES),
-    eventId: z.string().check(z.minLength(1)),
-    eventType: z.string().check(z.minLength(1)),
-    /** When the receiver accepted the webhook (ISO 8601). */
-    receivedAt: z.string(),
-    /** When the provider says the event happened (ISO 8601), if it says. */
-    occurredAt: z.optional(z.string()),
-    /**
-     * The event's version (core/version.ts): when the provider wrote this state of the user, as
-     * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).
-     */
-    version: z.optional(z.string().check(z.minLength(1))),
-    /**
-     * The user's key in the per-user state store and the FIFO MessageGroupId: a hash of the
-     * user's identity (never the identity itself). Written by receivers since envelope
-     * version 1's `version` field; older messages fall back to the group id or customer_id.
-     */
-    userKey: z.optional(z.string().check(z.minLength(1))),
-    /** `delete`: a MoEngage Delete User call for payload.customer_id (deleteUsers on); absent: a Track User update. */
-    op: z.optional(z.literal('delete')),
-    /**
-     * True when the event carries only the attributes that changed (Segment identify, a
-     * `partial` standard mapping): the sender judges it attribute by attribute. Absent: the
-     * event carries the user's whole state (a snapshot).
-     */
-    partial: z.optional(z.literal(true)),
-    /**
-     * MoEngage events of this provider event (the source's `events` option): sent as one Create
-     * Event call (in bulk mode, a `{"type":"event"}` element) after the user's attributes, once
-     * per provider event id. Absent: none.
-     */
-    events: z.optional(
-      z
-        .array(
-          z.object({
-            action: z.string().check(z.minLength(1)),
-            attributes: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
-            current_time: z.number(),
-            platform: z.optional(z.enum(EVENT_PLATFORMS)),
-          }),
-        )
-        .check(z.minLength(1)),
-    ),
-    /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
-    payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
-      message: 'payload must be a MoEngage customer payload',
-    }),
-  });
-}
+/** The queue message body's schema. */
+export const envelopeSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  source: z.enum(SOURCE_NAMES),
+  eventId: z.string().check(z.minLength(1)),
+  eventType: z.string().check(z.minLength(1)),
+  /** When the receiver accepted the webhook (ISO 8601). */
+  receivedAt: z.string(),
+  /** When the provider says the event happened (ISO 8601), if it says. */
+  occurredAt: z.optional(z.string()),
+  /**
+   * The event's version (core/version.ts): when the provider wrote this state of the user, as
+   * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).
+   */
+  version: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * The user's key in the per-user state store and the FIFO MessageGroupId: a hash of the
+   * user's identity (never the identity itself). Written by receivers since envelope
+   * version 1's `version` field; older messages fall back to the group id or customer_id.
+   */
+  userKey: z.optional(z.string().check(z.minLength(1))),
+  /** `delete`: a MoEngage Delete User call for payload.customer_id (deleteUsers on); absent: a Track User update. */
+  op: z.optional(z.literal('delete')),
+  /**
+   * True when the event carries only the attributes that changed (Segment identify, a
+   * `partial` standard mapping): the sender judges it attribute by attribute. Absent: the
+   * event carries the user's whole state (a snapshot).
+   */
+  partial: z.optional(z.literal(true)),
+  /**
+   * MoEngage events of this provider event (the source's `events` option): sent as one Create
+   * Event call (in bulk mode, a `{"type":"event"}` element) after the user's attributes, once
+   * per provider event id. Absent: none.
+   */
+  events: z.optional(
+    z
+      .array(
+        z.object({
+          action: z.string().check(z.minLength(1)),
+          attributes: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+          current_time: z.number(),
+          platform: z.optional(z.enum(EVENT_PLATFORMS)),
+        }),
+      )
+      .check(z.minLength(1)),
+  ),
+  /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
+  payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
+    message: 'payload must be a MoEngage customer payload',
+  }),
+});
 
-let builtEnvelopeSchema: ReturnType<typeof buildEnvelopeSchema> | undefined;
-
-/** The envelope schema, built on first use (the receiver writes envelopes and never needs it). */
-function envelopeSchemaOf(): ReturnType<typeof buildEnvelopeSchema> {
-  return (builtEnvelopeSchema ??= buildEnvelopeSchema());
-}
-
-/** The queue message body's schema (marked pure: a bundle that does not use it leaves it out). */
-export const envelopeSchema = /* @__PURE__ */ envelopeSchemaOf();
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** Characters SQS (or an emulator) refuses in a message body: lone or paired surrogates, U+FFFE, U+FFFF. */
@@ -97,7 +87,7 @@ export function decodeEnvelope(body: string): DecodedEnvelope {
   } catch {
     return { ok: false, message: 'message body is not JSON' };
   }
-  const result = envelopeSchemaOf().safeParse(json);
+  const result = envelopeSchema.safeParse(json);
   if (!result.success) {
     return { ok: false, message: `message body is not an adapter envelope: ${result.error.issues[0]?.message ?? 'invalid'}` };
   }
