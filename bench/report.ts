@@ -188,13 +188,12 @@ export function renderReport(r: BenchReport): string {
       '`receiveWebhook` (functions/receiver/receive.ts) with the real `SOURCES`, the local run\'s adapter configuration, secrets in memory,',
       'a no-op enqueue and no-op telemetry: route, options, verify, parse, map (payload valid by construction), FIFO ids, envelope, the 202 answer.',
       'Each request is a realistic signed sample of its source (local/samples.ts), answered 202. Floor: the provider\'s HMAC over the same body',
-      '(keyed with a KeyObject made once, the cheapest keying on Node 24) +',
-      `\`JSON.parse\` of it. On ${h.node} (Lambda's nodejs24.x), each source in a node process of its own (so that no source runs on the JIT state another`,
-      `left behind), ${fmtInt(h.warmupMs)} ms of`,
-      `warm-up, then ${h.rounds} interleaved rounds of ~${h.roundMs} ms per side; median ns per webhook of each side, and their ratio. Times are CPU time`,
-      'of the process (`process.cpuUsage()`, every thread), not wall-clock time: on this shared machine the wall clock also counts the time other',
-      'processes held the core, which varies from round to round. "Rounds" is the lowest and the highest ratio of a single round (receiver and',
-      'floor of the same round): how far the rounds disagreed.',
+      '(keyed with a KeyObject made once, the cheapest keying on Node 24) + `JSON.parse` of it.',
+      `On ${h.node} (Lambda's nodejs24.x), each source in a node process of its own (so that no source runs on the JIT state another left behind),`,
+      `${fmtInt(h.warmupMs)} ms of warm-up, then ${h.rounds} interleaved rounds of ~${h.roundMs} ms per side; median ns per webhook of each side, and their ratio.`,
+      'Times are CPU time of the process (`process.cpuUsage()`, every thread), not wall-clock time: on this shared machine the wall clock also counts',
+      'the time other processes held the core, which varies from round to round. "Rounds" is the lowest and the highest ratio of a single round',
+      '(receiver and floor of the same round): how far the rounds disagreed.',
       '',
     );
     out.push(
@@ -216,7 +215,7 @@ export function renderReport(r: BenchReport): string {
       'Where the time goes (each stage alone, median CPU ns; `map` builds a payload valid by construction; `ids` are the FIFO group id (a SHA-256 of the',
       'user\'s key) and deduplication id; `envelope` encodes the envelope the receiver enqueued; `rest` is the receiver\'s figure less the stages on its',
       'path (options to envelope): awaits, the answer, garbage collection, and the stages running colder than alone; `validate` is the strict validator',
-      'the emulator uses, shown for scale, not on the receiver path; "HMAC, Buffer key" is the floor\'s HMAC keyed with the secret\'s bytes in a',
+      'of payload.ts (tests only), shown for scale, not on the receiver path; "HMAC, Buffer key" is the floor\'s HMAC keyed with the secret\'s bytes in a',
       'Buffer rather than a KeyObject: on Node 24 that keying alone costs about five times the HMAC):',
       '',
       table(
