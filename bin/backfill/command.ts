@@ -7,7 +7,6 @@
  */
 import { sourceOptions, type AdapterConfig } from '../../functions/core/config';
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../../functions/core/envelope';
-import { isoString } from '../../functions/core/moengage/attributes';
 import { versionKey } from '../../functions/core/version';
 import { SOURCES } from '../../functions/sources';
 import { TOOL_COMMAND } from '../../lib/tool-command';
@@ -130,7 +129,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
   const since = opts.since ? opts.since.toISOString() : null;
   let counts: Counts = emptyCounts();
   let cursor: unknown = null;
-  const startedAtIso = isoString(clock.now());
+  const startedAtIso = new Date(clock.now()).toISOString();
   let checkpoint: Checkpoint | undefined;
   if (checkpointPath) {
     const found = await loadCheckpoint(checkpointPath);
@@ -220,7 +219,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
       const page = await reader.page(cursor, Math.min(reader.pageSize, remaining), opts.since);
       const objects = page.objects.slice(0, Number.isFinite(remaining) ? remaining : undefined);
       const entries: QueueEntry[] = [];
-      const readAtIso = isoString(page.readAt);
+      const readAtIso = new Date(page.readAt).toISOString();
       const sctx: SourceContext = { now: new Date(page.readAt), ...sctxBase };
       for (const object of objects) {
         counts.read++;
@@ -294,7 +293,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
       }
       cursor = page.next;
       if (checkpointPath) {
-        checkpoint = { ...checkpoint, cursor, counts, done: cursor === null || limitReached, updatedAt: isoString(clock.now()) };
+        checkpoint = { ...checkpoint, cursor, counts, done: cursor === null || limitReached, updatedAt: new Date(clock.now()).toISOString() };
         await saveCheckpoint(checkpointPath, checkpoint);
       }
       progress();

@@ -2,75 +2,65 @@
  * The queue message: a small versioned envelope around the MoEngage payload.
  * Written by the receiver, read by the sender and by the DLQ tool.
  */
-import * as nodeCrypto from 'node:crypto';
 import * as z from 'zod/mini';
 import { SOURCE_NAMES } from './config';
 import { EVENT_PLATFORMS, type CustomerPayload } from './moengage/types';
+import { sha256 } from './sha256';
 
 export const ENVELOPE_VERSION = 1 as const;
 
-function buildEnvelopeSchema() {
-  return z.object({
-    v: z.literal(ENVELOPE_VERSION),
-    source: z.enum(SOURCE_NAMES),
-    eventId: z.string().check(z.minLength(1)),
-    eventType: z.string().check(z.minLength(1)),
-    /** When the receiver accepted the webhook (ISO 8601). */
-    receivedAt: z.string(),
-    /** When the provider says the event happened (ISO 8601), if it says. */
-    occurredAt: z.optional(z.string()),
-    /**
-     * The event's version (core/version.ts): when the provider wrote this state of the user, as
-     * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).
-     */
-    version: z.optional(z.string().check(z.minLength(1))),
-    /**
-     * The user's key in the per-user state store and the FIFO MessageGroupId: a hash of the
-     * user's identity (never the identity itself). Written by receivers since envelope
-     * version 1's `version` field; older messages fall back to the group id or customer_id.
-     */
-    userKey: z.optional(z.string().check(z.minLength(1))),
-    /** `delete`: a MoEngage Delete User call for payload.customer_id (deleteUsers on); absent: a Track User update. */
-    op: z.optional(z.literal('delete')),
-    /**
-     * True when the event carries only the attributes that changed (Segment identify, a
-     * `partial` standard mapping): the sender judges it attribute by attribute. Absent: the
-     * event carries the user's whole state (a snapshot).
-     */
-    partial: z.optional(z.literal(true)),
-    /**
-     * MoEngage events of this provider event (the source's `events` option): sent as one Create
-     * Event call (in bulk mode, a `{"type":"event"}` element) after the user's attributes, once
-     * per provider event id. Absent: none.
-     */
-    events: z.optional(
-      z
-        .array(
-          z.object({
-            action: z.string().check(z.minLength(1)),
-            attributes: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
-            current_time: z.number(),
-            platform: z.optional(z.enum(EVENT_PLATFORMS)),
-          }),
-        )
-        .check(z.minLength(1)),
-    ),
-    /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
-    payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
-      message: 'payload must be a MoEngage customer payload',
-    }),
-  });
-}
+/** The queue message body's schema. */
+export const envelopeSchema = z.object({
+  v: z.literal(ENVELOPE_VERSION),
+  source: z.enum(SOURCE_NAMES),
+  eventId: z.string().check(z.minLength(1)),
+  eventType: z.string().check(z.minLength(1)),
+  /** When the receiver accepted the webhook (ISO 8601). */
+  receivedAt: z.string(),
+  /** When the provider says the event happened (ISO 8601), if it says. */
+  occurredAt: z.optional(z.string()),
+  /**
+   * The event's version (core/version.ts): when the provider wrote this state of the user, as
+   * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).
+   */
+  version: z.optional(z.string().check(z.minLength(1))),
+  /**
+   * The user's key in the per-user state store and the FIFO MessageGroupId: a hash of the
+   * user's identity (never the identity itself). Written by receivers since envelope
+   * version 1's `version` field; older messages fall back to the group id or customer_id.
+   */
+  userKey: z.optional(z.string().check(z.minLength(1))),
+  /** `delete`: a MoEngage Delete User call for payload.customer_id (deleteUsers on); absent: a Track User update. */
+  op: z.optional(z.literal('delete')),
+  /**
+   * True when the event carries only the attributes that changed (Segment identify, a
+   * `partial` standard mapping): the sender judges it attribute by attribute. Absent: the
+   * event carries the user's whole state (a snapshot).
+   */
+  partial: z.optional(z.literal(true)),
+  /**
+   * MoEngage events of this provider event (the source's `events` option): sent as one Create
+   * Event call (in bulk mode, a `{"type":"event"}` element) after the user's attributes, once
+   * per provider event id. Absent: none.
+   */
+  events: z.optional(
+    z
+      .array(
+        z.object({
+          action: z.string().check(z.minLength(1)),
+          attributes: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+          current_time: z.number(),
+          platform: z.optional(z.enum(EVENT_PLATFORMS)),
+        }),
+      )
+      .check(z.minLength(1)),
+  ),
+  /** The MoEngage payload, already validated by the receiver (for `op: delete`, `{type, customer_id}` only). */
+  payload: z.custom<CustomerPayload>((p) => typeof p === 'object' && p !== null && (p as { type?: unknown }).type === 'customer', {
+    message: 'payload must be a MoEngage customer payload',
+  }),
+});
 
-let builtEnvelopeSchema: ReturnType<typeof buildEnvelopeSchema> | undefined;
-
-/** The envelope schema, built on first use (the receiver writes envelopes and never needs it). */
-function envelopeSchemaOf(): ReturnType<typeof buildEnvelopeSchema> {
-  return (builtEnvelopeSchema ??= buildEnvelopeSchema());
-}
-
-/** The queue message body's schema (marked pure: a bundle that does not use it leaves it out). */
-export const envelopeSchema = /* @__PURE__ */ envelopeSchemaOf();
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** Characters SQS (or an emulator) refuses in a message body: lone or paired surrogates, U+FFFE, U+FFFF. */
@@ -97,25 +87,19 @@ export function decodeEnvelope(body: string): DecodedEnvelope {
   } catch {
     return { ok: false, message: 'message body is not JSON' };
   }
-  const result = envelopeSchemaOf().safeParse(json);
+  const result = envelopeSchema.safeParse(json);
   if (!result.success) {
     return { ok: false, message: `message body is not an adapter envelope: ${result.error.issues[0]?.message ?? 'invalid'}` };
   }
   return { ok: true, envelope: result.data };
 }
 
-/** Hex SHA-256: node's one-shot `crypto.hash` where it exists (Node >= 20.12, several times faster on short input), else createHash. */
-const sha256Hex: (data: string) => string =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (data) => nodeCrypto.hash('sha256', data, 'hex')
-    : (data) => nodeCrypto.createHash('sha256').update(data).digest('hex');
-
 const SQS_ID_ALLOWED = /^[A-Za-z0-9!"#$%&'()*+,\-./:;<=>?@[\\\]^_`{|}~]{1,128}$/;
 
 /** SQS ids (group and dedup) are at most 128 characters of ASCII punctuation and alphanumerics. */
 function sqsSafeId(raw: string, prefix: string): string {
   if (SQS_ID_ALLOWED.test(raw)) return raw;
-  return `${prefix}:sha256:${sha256Hex(raw)}`;
+  return `${prefix}:sha256:${sha256(raw, 'hex')}`;
 }
 
 /** FIFO MessageDeduplicationId: `${source}:${eventId}` (hashed when SQS would not accept it). */
@@ -128,5 +112,5 @@ export function deduplicationId(source: string, eventId: string): string {
  * order. Hashed, so that no email or phone number shows in queue metadata.
  */
 export function messageGroupId(customerKey: string): string {
-  return `u-${sha256Hex(customerKey).slice(0, 32)}`;
+  return `u-${sha256(customerKey, 'hex').slice(0, 32)}`;
 }

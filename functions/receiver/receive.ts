@@ -5,7 +5,6 @@
  */
 import { isSourceName, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
-import { isoString } from '../core/moengage/attributes';
 import { METRIC } from '../core/names';
 import type { SigningSecrets } from '../shared/secrets';
 import type { Telemetry } from '../shared/observability';
@@ -182,7 +181,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     source: name,
     eventId: event.id,
     eventType: event.type,
-    receivedAt: isoString(ctx.now.getTime()),
+    receivedAt: ctx.now.toISOString(),
     ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
     ...(event.version ? { version: event.version } : {}),
     userKey,
@@ -209,7 +208,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
   }
   t.count(METRIC.enqueued, 1, { name: 'source', value: name });
   t.info('webhook enqueued', { source: name, eventId: event.id, eventType: event.type });
-  return accepted(name, event.id);
+  return json(202, { status: 'accepted', source: name, eventId: event.id });
 }
 
 /** The source's secrets re-read after a signature failure, when that gave a different list; else undefined. */
@@ -227,17 +226,4 @@ async function refreshedSecrets(deps: ReceiverDeps, source: SourceName, current:
   if (fresh.length === current.length && fresh.every((s, i) => s === current[i])) return undefined;
   deps.telemetry.info('signing secrets re-read after a signature failure: changed', { source });
   return fresh;
-}
-
-/** Printable ASCII other than `"` and `\`: JSON writes such a string as it is, between quotes. */
-const JSON_PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-
-/**
- * The 202 answer: the JSON of `{ status: 'accepted', source, eventId }` written directly (the
- * source is a route name; the event id is quoted by JSON.stringify unless it is plain), because
- * a JSON.stringify of an object costs more than the rest of building the answer.
- */
-function accepted(source: SourceName, eventId: string): HttpResponse {
-  const id = JSON_PLAIN.test(eventId) ? `"${eventId}"` : JSON.stringify(eventId);
-  return { statusCode: 202, headers: { 'content-type': 'application/json' }, body: `{"status":"accepted","source":"${source}","eventId":${id}}` };
 }

@@ -7,8 +7,8 @@
  * public (an HMAC digest in a fixed encoding: 44 base64 or 64 hex characters for SHA-256): a
  * length check, then `timingSafeEqual` over the bytes, which does not depend on where they differ.
  */
-import * as nodeCrypto from 'node:crypto';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { sha256 } from '../core/sha256';
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
 
@@ -30,19 +30,13 @@ export function hmacEncoded(algorithm: HmacAlgorithm, key: string | Buffer, data
  */
 export function hmacPrefixed(
   algorithm: HmacAlgorithm,
-  key: string | Buffer,
+  key: string | Buffer | KeyObject,
   prefix: string,
   data: Buffer,
   encoding: 'base64' | 'hex',
 ): string {
   return createHmac(algorithm, key).update(prefix, 'utf8').update(data).digest(encoding);
 }
-
-/** SHA-256 of `data`: node's one-shot `crypto.hash` where it exists (Node >= 20.12), else createHash. */
-const sha256: (data: string | Buffer) => Buffer =
-  typeof (nodeCrypto as { hash?: unknown }).hash === 'function'
-    ? (data) => nodeCrypto.hash('sha256', data, 'buffer')
-    : (data) => nodeCrypto.createHash('sha256').update(data).digest();
 
 /**
  * Constant-time equality of two byte strings of any length: both sides are hashed first,
@@ -97,18 +91,20 @@ export function decodeWhsecSecret(secret: string): Buffer | undefined {
 }
 
 /**
- * The decoded keys of the secrets seen, so that each is decoded once (as the Svix libraries do,
- * decoding in their constructor) rather than for every webhook. Internal: the Buffers never
- * leave this module (decodeWhsecSecret returns a fresh one), and createHmac only reads them.
- * Bounded: cleared when full (a handful of secrets are configured at a time, two during a rotation).
+ * The keys of the secrets seen, decoded and made KeyObjects once (as the Svix libraries decode
+ * theirs in their constructor) rather than for every webhook: on Node 24, createHmac keyed with a
+ * Buffer costs about five times createHmac keyed with a KeyObject (npm run bench -- --only hot-path,
+ * "HMAC, Buffer key"). Bounded: cleared when full (a handful of secrets are configured at a time,
+ * two during a rotation).
  */
-const whsecKeys = new Map<string, Buffer | null>();
+const whsecKeys = new Map<string, KeyObject | null>();
 const WHSEC_KEY_CACHE_LIMIT = 16;
 
-function whsecKey(secret: string): Buffer | undefined {
+function whsecKey(secret: string): KeyObject | undefined {
   let key = whsecKeys.get(secret);
   if (key === undefined) {
-    key = decodeWhsecSecret(secret) ?? null;
+    const bytes = decodeWhsecSecret(secret);
+    key = bytes ? createSecretKey(bytes) : null;
     if (whsecKeys.size >= WHSEC_KEY_CACHE_LIMIT) whsecKeys.clear();
     whsecKeys.set(secret, key);
   }

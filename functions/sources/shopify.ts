@@ -36,8 +36,8 @@
  * `X-Shopify-Triggered-At` (when Shopify fired the deletion; the later of the two should a
  * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
-import { isoString } from '../core/moengage/attributes';
-import { canonicalUtcIso, finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { isValidCalendarDate } from '../core/moengage/attributes';
+import { finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -56,33 +56,16 @@ const ADDRESS_FIELDS = ['company', 'city', 'province', 'province_code', 'country
 const BASE64_SHA256 = /^[A-Za-z0-9+/]{43}=$/;
 
 /** ISO 8601 date-time with any number of fractional digits (Shopify sends nanoseconds) and a zone. */
-const ISO_DATE_TIME = /^((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2}))(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/;
-
-const MS_PER_DAY = 86_400_000;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** Parses `X-Shopify-Triggered-At` strictly; returns epoch milliseconds or undefined. */
 export function parseShopifyTimestamp(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const m = ISO_DATE_TIME.exec(value.trim());
-  if (!m) return undefined;
-  const y = Number(m[2]);
-  const mo = Number(m[3]);
-  const d = Number(m[4]);
-  // Date.parse rolls impossible dates over (Feb 30 -> Mar 2): refuse them instead.
-  const daysInMonth = (Date.UTC(y, mo, 1) - Date.UTC(y, mo - 1, 1)) / MS_PER_DAY;
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || Number(m[5]) > 23 || Number(m[6]) > 59 || Number(m[7]) > 59) return undefined;
-  const fraction = (m[8] ?? '').slice(0, 3).padEnd(3, '0');
-  const zone = m[9] as string;
-  // Computed from the fields (Date.parse of the rebuilt text costs more than the rest of parse()):
-  // years from 100 (Date.UTC reads 0-99 as 1900-1999) and offsets Date.parse accepts (hours up to
-  // 23, minutes up to 59); anything else is left to Date.parse, as before.
-  const offsetHours = zone === 'Z' ? 0 : Number(zone.slice(1, 3));
-  const offsetMinutes = zone === 'Z' ? 0 : Number(zone.slice(4, 6));
-  if (y >= 100 && offsetHours <= 23 && offsetMinutes <= 59) {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    return Date.UTC(y, mo - 1, d, Number(m[5]), Number(m[6]), Number(m[7]), Number(fraction)) - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
-  }
-  const ms = Date.parse(`${m[1]}.${fraction}${zone}`);
+  const text = value.trim();
+  const m = ISO_DATE_TIME.exec(text);
+  // Date.parse rolls impossible dates over (Feb 30 -> Mar 2) and reads 24:00 as the next day: refuse them.
+  if (!m || !isValidCalendarDate(Number(m[1]), Number(m[2]), Number(m[3])) || Number(m[4]) > 23) return undefined;
+  const ms = Date.parse(text);
   return Number.isNaN(ms) ? undefined : ms;
 }
 
@@ -115,18 +98,10 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
   return { ok: true };
 }
 
-/**
- * `X-Shopify-Triggered-At` as ISO 8601 (toISOString's form), or undefined. What Shopify sends,
- * `YYYY-MM-DDTHH:mm:ss.sssZ` with a valid date and time, already is that text; any other form
- * goes through parseShopifyTimestamp. (Years below 100 always do: parseShopifyTimestamp checks
- * their calendar the way Date.UTC reads them, as 1900-1999.)
- */
+/** `X-Shopify-Triggered-At` as ISO 8601 (toISOString's form), or undefined. */
 function triggeredAtIso(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const same = value.startsWith('00') ? undefined : canonicalUtcIso(value);
-  if (same !== undefined) return same;
   const ms = parseShopifyTimestamp(value);
-  return ms === undefined ? undefined : isoString(ms);
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 function parse(req: WebhookRequest): Parsed {
