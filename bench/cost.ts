@@ -15,9 +15,10 @@
  *   messages), plus ChangeMessageVisibility for messages that failed and came back (retries
  *   only). The event source's idle long polls are a fixed monthly cost, not a per-webhook one,
  *   and are left out.
- * - DynamoDB (the per-user state table, on-demand): the measured GetItem (strongly consistent:
- *   1 read request unit per 4 KB) and UpdateItem (1 write request unit per 1 KB) per message;
- *   the state items are under 1 KB. Storage and point-in-time recovery are per GB-month of a few
+ * - DynamoDB (the per-user state table, on-demand): the measured items read (strongly
+ *   consistent: 1 read request unit per 4 KB, each key of a BatchGetItem as a GetItem of its
+ *   own) and written (UpdateItem, PutItem: 1 write request unit per 1 KB) per message; the
+ *   state items are under 1 KB. Storage and point-in-time recovery are per GB-month of a few
  *   hundred bytes per user, not per webhook, and are left out (docs/deploy.md prices them).
  * - Secrets Manager: $0.05 per 10,000 GetSecretValue; with the 5-minute cache each warm
  *   container reads once per 5 minutes, so a million webhooks at the limit rate cost
@@ -60,7 +61,7 @@ export interface CostInputs {
   receiveCallsPerMessage: number;
   deleteCallsPerMessage: number;
   changeVisibilityPerMessage: number;
-  /** State table requests per message (0 and 0 without the state store). */
+  /** State table read and write request units per message (0 and 0 without the state store). */
   stateReadsPerMessage: number;
   stateWritesPerMessage: number;
   /** Webhooks per minute the pipeline delivers at (the limit): how long a million takes. */
@@ -148,7 +149,7 @@ export function computeCost(inputs: CostInputs): CostResult {
     const wru = M * i.stateWritesPerMessage;
     lines.push({
       item: 'DynamoDB state table (on-demand)',
-      arithmetic: `1M × (GetItem ${i.stateReadsPerMessage.toFixed(3)} RRU × $0.125 + UpdateItem ${i.stateWritesPerMessage.toFixed(3)} WRU × $0.625) / 1M`,
+      arithmetic: `1M × (reads ${i.stateReadsPerMessage.toFixed(3)} RRU × $0.125 + writes ${i.stateWritesPerMessage.toFixed(3)} WRU × $0.625) / 1M`,
       usd: (rru * PRICES.dynamoReadPerMillion + wru * PRICES.dynamoWritePerMillion) / M,
     });
   }

@@ -22,6 +22,10 @@ import { mean, preciseNow, progress, signedTraffic } from './util';
 export const THROUGHPUT_TARGET_FRACTION = 0.95;
 export const MAX_429_FRACTION = 0.01;
 
+/** The sender's state-table operations that read (strongly consistent) and that write. */
+const STATE_READS = ['GetItem', 'BatchGetItem'];
+const STATE_WRITES = ['UpdateItem', 'PutItem'];
+
 export interface ThroughputResult {
   label: string;
   mode: 'customer' | 'bulk';
@@ -77,7 +81,7 @@ export interface ThroughputResult {
   /** Messages that failed (reported or whole batch) and came back: ChangeMessageVisibility per message at most. */
   failedPerMessage: number;
   meanMessageBytes: number;
-  /** The per-user state store was on; its table requests per message (what DynamoDB bills). */
+  /** The per-user state store was on; its read and write request units per message (what DynamoDB bills). */
   stateStore: boolean;
   stateReadsPerMessage: number;
   stateWritesPerMessage: number;
@@ -141,9 +145,10 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     const receiveCalls0 = p.dev.poller.counters.receiveCalls;
     const deleteCalls0 = p.dev.poller.counters.deleteCalls;
     const failed0 = p.dev.poller.counters.failed;
-    const tableRequests = (ops: string[]) => ops.reduce((n, op) => n + (p.dev.dynamo?.requests[op] ?? 0), 0);
-    const reads0 = tableRequests(['GetItem']);
-    const writes0 = tableRequests(['UpdateItem', 'PutItem']);
+    // Request units, not requests: each item read or written is billed, batched or not (items under 4 KB / 1 KB).
+    const tableItems = (ops: string[]) => ops.reduce((n, op) => n + (p.dev.dynamo?.items[op] ?? 0), 0);
+    const reads0 = tableItems(STATE_READS);
+    const writes0 = tableItems(STATE_WRITES);
     const cpu0 = process.cpuUsage();
     const t0 = preciseNow();
     p.open();
@@ -257,8 +262,8 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
       failedPerMessage: messages > 0 ? (counters.failed - failed0) / messages : Number.NaN,
       meanMessageBytes: s.meanBytes,
       stateStore: p.dev.dynamo !== undefined,
-      stateReadsPerMessage: messages > 0 ? (tableRequests(['GetItem']) - reads0) / messages : 0,
-      stateWritesPerMessage: messages > 0 ? (tableRequests(['UpdateItem', 'PutItem']) - writes0) / messages : 0,
+      stateReadsPerMessage: messages > 0 ? (tableItems(STATE_READS) - reads0) / messages : 0,
+      stateWritesPerMessage: messages > 0 ? (tableItems(STATE_WRITES) - writes0) / messages : 0,
       pollerConcurrency,
       senderParallelism: options.senderParallelism ?? Math.min(batch, 64),
       batchSize: batch,

@@ -88,7 +88,7 @@ export const ALARMS = [
     id: 'StateTableErrors',
     when: 'stateStore',
     condition:
-      'state table ThrottledRequests + SystemErrors (GetItem, PutItem, UpdateItem) + custom metric StateStoreErrors >= 1 (sum, 5 minutes)',
+      'state table ThrottledRequests + SystemErrors (BatchGetItem, GetItem, PutItem, UpdateItem) + custom metric StateStoreErrors >= 1 (sum, 5 minutes)',
     meaning:
       'The per-user state table throttled or failed requests, or the sender could not read or write it (access denied, missing table, network). Affected messages are never sent unguarded: they are retried through SQS, and park as state_unavailable if it lasts.',
   },
@@ -158,7 +158,7 @@ export interface AdapterObservabilityProps {
 }
 
 /** The state table operations the sender uses (its IAM grant is exactly these). */
-export const STATE_TABLE_OPERATIONS = [Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM] as const;
+export const STATE_TABLE_OPERATIONS = [Operation.BATCH_GET_ITEM, Operation.GET_ITEM, Operation.PUT_ITEM, Operation.UPDATE_ITEM] as const;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
@@ -197,9 +197,9 @@ function searchEach(metricName: string, service: string, dimension: string): clo
 }
 
 /**
- * The sum over the sender's operations (GetItem, PutItem, UpdateItem) of a DynamoDB metric that
- * CloudWatch emits per `TableName` and `Operation` (ThrottledRequests, SystemErrors; on-demand
- * tables too). CDK's `metric...ForOperations` helpers name their per-operation ids after the
+ * The sum over the sender's operations (BatchGetItem, GetItem, PutItem, UpdateItem) of a
+ * DynamoDB metric that CloudWatch emits per `TableName` and `Operation` (ThrottledRequests,
+ * SystemErrors; on-demand tables too). CDK's `metric...ForOperations` helpers name their per-operation ids after the
  * operation alone, so two of them cannot share an expression: these ids carry a prefix.
  */
 function perOperationSum(table: ITable, metricName: string, idPrefix: string, label: string): cloudwatch.MathExpression {

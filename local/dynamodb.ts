@@ -15,8 +15,14 @@ export interface LocalDynamo {
   port: number;
   tableName: string;
   client: DynamoDBClient;
-  /** Requests served, by operation (`GetItem`, `UpdateItem`, ...): what a deployed table bills. */
+  /** Requests served, by operation (`GetItem`, `BatchGetItem`, `UpdateItem`, ...). */
   readonly requests: Readonly<Record<string, number>>;
+  /**
+   * Items the requests asked for, by operation: 1 per single-item request, the keys of a
+   * BatchGetItem, the put and delete requests of a BatchWriteItem. What an on-demand table bills
+   * for items under 1 KB (4 KB for reads): one request unit per item, batched or not.
+   */
+  readonly items: Readonly<Record<string, number>>;
   stop(): Promise<void>;
 }
 
@@ -29,10 +35,21 @@ export function createDynamoClient(endpoint: string, region = 'us-east-1'): Dyna
 export async function startLocalDynamo(options: { port?: number; tableName?: string } = {}): Promise<LocalDynamo> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const requests: Record<string, number> = {};
+  const items: Record<string, number> = {};
   server.prependListener('request', (req) => {
     const target = req.headers['x-amz-target'];
     const op = typeof target === 'string' ? target.slice(target.indexOf('.') + 1) : 'unknown';
     requests[op] = (requests[op] ?? 0) + 1;
+    if (op !== 'BatchGetItem' && op !== 'BatchWriteItem') {
+      items[op] = (items[op] ?? 0) + 1;
+      return;
+    }
+    // dynalite reads the body too: both listeners see every chunk.
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      items[op] = (items[op] ?? 0) + batchItemCount(op, Buffer.concat(chunks).toString('utf8'));
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -64,5 +81,21 @@ export async function startLocalDynamo(options: { port?: number; tableName?: str
     await stop();
     throw err;
   }
-  return { endpoint, port, tableName, client, requests, stop };
+  return { endpoint, port, tableName, client, requests, items, stop };
+}
+
+/** The items a BatchGetItem (its keys) or a BatchWriteItem (its put and delete requests) asks for; 0 for a body that is not one. */
+function batchItemCount(op: 'BatchGetItem' | 'BatchWriteItem', body: string): number {
+  let request: { RequestItems?: Record<string, unknown> };
+  try {
+    request = JSON.parse(body) as typeof request;
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const table of Object.values(request.RequestItems ?? {})) {
+    const list = op === 'BatchGetItem' ? (table as { Keys?: unknown })?.Keys : table;
+    if (Array.isArray(list)) n += list.length;
+  }
+  return n;
 }

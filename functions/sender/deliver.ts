@@ -184,6 +184,7 @@ export async function deliverBatch(records: readonly SQSRecord[], deps: SenderDe
     items.push({ record, envelope: decoded.envelope, receiveCount, group, key });
   }
   const states: BatchStates = new Map();
+  await prefetchStates(items, deps, states);
   if (deps.mode === 'bulk') await deliverBulk(items, deps, results, states);
   else await deliverPerUser(items, deps, results, states);
   return results;
@@ -367,7 +368,7 @@ function credentialsUnavailable(err: unknown): DeliveryOutcome {
 }
 
 async function deliverOne(item: Item, deps: SenderDeps, states: BatchStates): Promise<RecordResult> {
-  // Time first: a message that cannot be sent in this invocation costs no state read either.
+  // Time first: a message that cannot be sent in this invocation is not judged.
   const limiter = limiterOf(item, deps);
   if (!fitsInInvocation(deps, limiter.expectedWaitMs(1))) return notAttemptedOne(item, deps);
   const guarded = await guard(item, deps, states);
@@ -589,7 +590,6 @@ function requestTimeout(deps: SenderDeps): number | undefined {
  * never in two requests in flight at once, and they reach MoEngage in order.
  */
 async function deliverBulk(items: Item[], deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
-  if (deps.state) await prefetchStates(items, deps, states);
   const rounds: Item[][] = [];
   const perGroup = new Map<string, number>();
   for (const item of items) {
@@ -688,18 +688,26 @@ async function releaseBulkEvents(members: Sendable[], deps: SenderDeps): Promise
   );
 }
 
-/** Reads the states of a batch's users in parallel (a failed read is retried, and handled, by guard). */
+/**
+ * Reads the states of a batch's users together (StateStore.readMany). A state it could not
+ * read is read again by guard, which defers the message if the table is still unavailable.
+ * Nothing is read when no message can be sent in this invocation anyway.
+ */
 async function prefetchStates(items: Item[], deps: SenderDeps, states: BatchStates): Promise<void> {
   const store = deps.state;
-  if (!store) return;
+  if (!store || items.length === 0 || !fitsInInvocation(deps, 0)) return;
   const keys = [...new Set(items.map((i) => i.key))];
-  await runLimited(keys, STATE_PARALLELISM, async (key) => {
-    try {
-      states.set(key, await store.read(key));
-    } catch {
-      // guard reads it again and defers the message if the table is still unavailable.
-    }
-  });
+  let read: Map<string, UserState>;
+  try {
+    read = await store.readMany(keys);
+  } catch {
+    read = new Map();
+  }
+  for (const key of keys) {
+    const state = read.get(key);
+    if (state) states.set(key, state);
+  }
+  if (states.size < keys.length) deps.telemetry.warn('the state table did not return every user of the batch; reading them one by one', { users: keys.length, unread: keys.length - states.size });
 }
 
 async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDeps, results: Map<string, RecordResult>, states: BatchStates): Promise<void> {
@@ -750,7 +758,7 @@ async function sendPack(members: Sendable[], oversized: boolean, deps: SenderDep
   });
 }
 
-/** State-table calls in flight at once for the members of a Bulk Import request (reads and writes). */
+/** State-table calls in flight at once for the members of a Bulk Import request (state writes, event marks). */
 const STATE_PARALLELISM = 16;
 
 function loopDeps(deps: SenderDeps, refreshCredentials: () => Promise<void>): RetryLoopDeps {

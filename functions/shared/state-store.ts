@@ -1,8 +1,10 @@
 /**
  * The per-user state store in Amazon DynamoDB (one item per source and user), used by the
- * sender only. One strongly consistent GetItem before a delivery, one conditional UpdateItem
- * after MoEngage accepted it: the condition refuses to move a user's version backwards, so that
- * no writer can overwrite a newer state with an older one.
+ * sender only. One strongly consistent read before a delivery (a batch's users together, in
+ * BatchGetItem requests of up to 100 keys; GetItem for a user read alone), one conditional
+ * UpdateItem after MoEngage accepted it: the condition refuses to move a user's version
+ * backwards, so that no writer can overwrite a newer state with an older one. Reads fetch the
+ * whole item: its `a_<hash>` names are not known before it is read.
  *
  * Item: `pk` (`<source>#<hashed user>`), `v` (snapshot version), `del` (tombstone), `ids`
  * (hashes of the last applied event ids), `a_<hash>` (a partial source's per-attribute
@@ -10,6 +12,7 @@
  * the user and attribute names are hashed, versions are times and event ids.
  */
 import {
+  BatchGetItemCommand,
   ConditionalCheckFailedException,
   DynamoDBClient,
   GetItemCommand,
@@ -23,6 +26,12 @@ import type { EventClaim, StateCommit, UserState } from '../core/state';
 export interface StateStore {
   /** The user's state (an empty one when the user has none). Rejects when the table cannot be read. */
   read(key: string): Promise<UserState>;
+  /**
+   * The states of several users at once (duplicates read once). Never rejects: a key whose
+   * state could not be read (the table refused or did not answer) is absent from the map, and
+   * its reader falls back to `read`.
+   */
+  readMany(keys: readonly string[]): Promise<Map<string, UserState>>;
   /**
    * Writes a commit. `conflict`: the condition failed (a newer version was applied meanwhile);
    * rejects when the table cannot be written.
@@ -46,14 +55,69 @@ export interface DynamoStateStoreOptions {
   /** How long an item is kept after its last change, in seconds. */
   retentionSeconds: number;
   now: () => number;
+  /** Waits between BatchGetItem rounds (unprocessed keys). Default: a timer. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter of those waits, in [0, 1). Default: Math.random. */
+  random?: () => number;
 }
+
+/** Keys per BatchGetItem request (DynamoDB's limit). */
+export const BATCH_GET_MAX_KEYS = 100;
+
+/**
+ * Unprocessed keys of a BatchGetItem (DynamoDB returns them when throttled) are asked again
+ * after a wait drawn in [0, 50 ms × 2^retry) ("full jitter"), at most 3 times, and only while
+ * the call is within the budget of a single read: the client's 2 attempts of 1 s
+ * (dynamoClientFrom). Keys left over are read one by one by the sender.
+ */
+export const BATCH_GET_RETRIES = 3;
+const BATCH_GET_BACKOFF_MS = 50;
+const BATCH_GET_BUDGET_MS = 2_000;
 
 export function dynamoStateStore(options: DynamoStateStoreOptions): StateStore {
   const { client, tableName } = options;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+
+  /** One chunk of readMany: its states into `states`, unprocessed keys asked again within the budget. */
+  async function batchGet(chunk: string[], states: Map<string, UserState>, startedAt: number): Promise<void> {
+    let pending = chunk;
+    for (let retry = 0; ; retry++) {
+      let unprocessed: string[];
+      try {
+        const out = await client.send(
+          new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending.map((key) => ({ pk: { S: key } })), ConsistentRead: true } } }),
+        );
+        const found = new Map<string, Record<string, AttributeValue>>();
+        for (const item of out.Responses?.[tableName] ?? []) if (item.pk?.S !== undefined) found.set(item.pk.S, item);
+        const left = new Set((out.UnprocessedKeys?.[tableName]?.Keys ?? []).flatMap((k) => (k.pk?.S !== undefined ? [k.pk.S] : [])));
+        for (const key of pending) if (!left.has(key)) states.set(key, stateOfItem(found.get(key)));
+        unprocessed = pending.filter((key) => left.has(key));
+      } catch {
+        // The client's own retry failed too: these keys are read one by one by the sender.
+        return;
+      }
+      if (unprocessed.length === 0 || retry >= BATCH_GET_RETRIES) return;
+      const waitMs = Math.floor(random() * BATCH_GET_BACKOFF_MS * 2 ** retry);
+      if (options.now() - startedAt + waitMs >= BATCH_GET_BUDGET_MS) return;
+      await sleep(waitMs);
+      pending = unprocessed;
+    }
+  }
+
   return {
     async read(key) {
       const out = await client.send(new GetItemCommand({ TableName: tableName, Key: { pk: { S: key } }, ConsistentRead: true }));
       return stateOfItem(out.Item);
+    },
+    async readMany(keys) {
+      const states = new Map<string, UserState>();
+      const unique = [...new Set(keys)];
+      const chunks: string[][] = [];
+      for (let i = 0; i < unique.length; i += BATCH_GET_MAX_KEYS) chunks.push(unique.slice(i, i + BATCH_GET_MAX_KEYS));
+      const startedAt = options.now();
+      await Promise.all(chunks.map((chunk) => batchGet(chunk, states, startedAt)));
+      return states;
     },
     async commit(key, commit) {
       const input = updateOf(key, commit, Math.floor(options.now() / 1000) + options.retentionSeconds);
@@ -187,9 +251,9 @@ export function updateOf(key: string, commit: StateCommit, ttlEpochSeconds: numb
 
 /**
  * The sender's DynamoDB client: DYNAMODB_ENDPOINT points it at dynalite (local run, tests).
- * Single-item calls answer in milliseconds; a call that takes a second is failing, and the
- * message is better retried later (it is never sent unguarded) than the invocation spent
- * waiting: at most 2 attempts of 1 s each.
+ * Its calls (single items, or batch reads of up to 100 items of a few hundred bytes) answer in
+ * milliseconds; a call that takes a second is failing, and the message is better retried later
+ * (it is never sent unguarded) than the invocation spent waiting: at most 2 attempts of 1 s each.
  */
 export function dynamoClientFrom(env: NodeJS.ProcessEnv): DynamoDBClient {
   const endpoint = env[ENV.dynamodbEndpoint];

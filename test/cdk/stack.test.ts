@@ -250,7 +250,7 @@ describe('IAM: least privilege', () => {
     );
     expect(byResource.get(JSON.stringify(arnOf(dlq.id)))).toEqual(['sqs:SendMessage']);
     expect(byResource.get(JSON.stringify(ref(secret.id)))).toEqual(['secretsmanager:GetSecretValue']);
-    expect(byResource.get(JSON.stringify(arnOf(table.id)))).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(byResource.get(JSON.stringify(arnOf(table.id)))).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(byResource.size).toBe(5); // the four above and its log group
   });
 });
@@ -279,12 +279,12 @@ describe('per-user state table', () => {
     expect((t[table.id] as { UpdateReplacePolicy?: string }).UpdateReplacePolicy).toBe('Retain');
   });
 
-  it('only the sender may use it, with exactly GetItem, PutItem, UpdateItem on that table', () => {
+  it('only the sender may use it, with exactly BatchGetItem, GetItem, PutItem, UpdateItem on that table', () => {
     const onTable = policyStatements(s).filter((st) => JSON.stringify(st.Resource).includes(table.id));
     expect(onTable).toHaveLength(1);
     expect(onTable[0]!.policy.startsWith('AdapterSenderRole')).toBe(true);
     expect(onTable[0]!.Resource).toEqual(arnOf(table.id));
-    expect(actionsOf(onTable[0]!)).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(actionsOf(onTable[0]!)).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     for (const st of policyStatements(s)) for (const a of actionsOf(st)) if (a.startsWith('dynamodb:')) expect(st.policy.startsWith('AdapterSenderRole')).toBe(true);
     const receiverEnv = JSON.stringify(receiver.props.Environment.Variables);
     expect(receiverEnv).not.toContain(table.id);
@@ -380,7 +380,7 @@ describe('alarms', () => {
           expect(dims.TableName).toEqual(ref(table.id));
           return dims.Operation;
         });
-      expect(ops.sort()).toEqual(['GetItem', 'PutItem', 'UpdateItem']);
+      expect(ops.sort()).toEqual(['BatchGetItem', 'GetItem', 'PutItem', 'UpdateItem']);
     }
     expect(stats.find((st) => st.Metric.MetricName === METRIC.stateStoreErrors).Metric).toEqual({
       Namespace: METRICS_NAMESPACE,

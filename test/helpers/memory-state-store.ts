@@ -13,6 +13,10 @@ export function memoryStateStore(
 ): StateStore & { items: Map<string, UserState>; claims: Map<string, MemoryEventClaim> } {
   const items = new Map<string, UserState>();
   const claims = new Map<string, MemoryEventClaim>();
+  const read = (key: string): UserState => {
+    const s = items.get(key);
+    return s ? structuredClone(s) : { attributes: {}, recentIds: [] };
+  };
   return {
     items,
     claims,
@@ -33,8 +37,10 @@ export function memoryStateStore(
       if (c?.st === 'pending' && c.tok === token) c.lease = 0;
     },
     async read(key) {
-      const s = items.get(key);
-      return s ? structuredClone(s) : { attributes: {}, recentIds: [] };
+      return read(key);
+    },
+    async readMany(keys) {
+      return new Map(keys.map((key) => [key, read(key)]));
     },
     async commit(key, commit) {
       const current = items.get(key) ?? { attributes: {}, recentIds: [] };
@@ -55,6 +61,10 @@ export function memoryStateStore(
 export function prefixedStore(store: StateStore, prefix: string): StateStore {
   return {
     read: (k) => store.read(prefix + k),
+    readMany: async (keys) => {
+      const states = await store.readMany(keys.map((k) => prefix + k));
+      return new Map([...states].map(([k, state]) => [k.slice(prefix.length), state]));
+    },
     commit: (k, c) => store.commit(prefix + k, c),
     claimEvent: (k, token, until) => store.claimEvent(prefix + k, token, until),
     markEventSent: (k) => store.markEventSent(prefix + k),

@@ -219,6 +219,8 @@ describe('sender guarded by the state store', () => {
       read: async () => {
         throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
       },
+      // The batch read returns nothing it could not read: the sender reads each user on its own.
+      readMany: async () => new Map(),
       commit: async () => 'ok',
     };
     const h = senderHarness({ state: broken, maxReceiveCount: 3 });
