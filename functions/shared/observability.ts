@@ -23,11 +23,11 @@ export interface PowertoolsTelemetry extends Telemetry {
   /**
    * Writes the buffered metrics (call once at the end of every invocation). The handlers call
    * this and logger.addContext themselves rather than use Powertools' logMetrics and
-   * injectLambdaContext (decorators, or Middy middleware): logMetrics publishes unconditionally,
-   * which prints "No application metrics to publish" to stderr as plain text after every
-   * invocation whose metrics all carried a dimension (those are published at once), such as
-   * every accepted webhook; and injectLambdaContext replaces one line, at the cost of a class
-   * with legacy decorators or a Middy dependency.
+   * injectLambdaContext (decorators, or Middy middleware): logMetrics publishes `metrics` alone,
+   * so the per-dimension counts below would never be written, and it publishes unconditionally,
+   * printing "No application metrics to publish" to stderr as plain text after every invocation
+   * whose counts all carried a dimension, such as every accepted webhook; injectLambdaContext
+   * replaces one line, at the cost of a class with legacy decorators or a Middy dependency.
    */
   flush(): void;
 }
