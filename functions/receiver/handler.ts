@@ -5,7 +5,7 @@
 import { SendMessageCommand, type MessageAttributeValue, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { ENV, METRIC, RECEIVER_SERVICE } from '../core/names';
-import { powertoolsTelemetry } from '../shared/observability';
+import { powertoolsTelemetry, type Telemetry } from '../shared/observability';
 import { adapterConfigFrom, cachedByEnv, queueTypeFrom, requireEnv, sqsClientFrom } from '../shared/runtime';
 import { secretsManagerClient, SIGNING_SECRET_ENV, signingSecretsFrom, type SigningSecrets } from '../shared/secrets';
 import { SOURCES } from '../sources';
@@ -163,20 +163,51 @@ function init(env: NodeJS.ProcessEnv): ReceiverHandler {
 
 const current = cachedByEnv(init, [...Object.values(ENV), ...Object.values(SIGNING_SECRET_ENV), 'AWS_REGION']);
 
-/** The Lambda entry point. Configuration errors answer 500 (logged once per cold start) and never leak details. */
+/** How often a misconfigured receiver container repeats its `receiver misconfigured` line. */
+export const MISCONFIGURATION_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Reports a configuration error for each request it refuses: ReceiverServerErrors (the alarmed
+ * metric) every time; the `receiver misconfigured` line with its reason on a container's first
+ * refusal, then at most once per interval with the number of requests refused since the last
+ * line (this one included), and at once when the reason changes. So a log search over any
+ * minute of the outage finds the reason, and a provider's retry storm does not write one error
+ * line per webhook. The environment of a Lambda container never changes: fixing it starts new
+ * containers, which log afresh.
+ */
+export function misconfigurationReporter(t: Telemetry, now: () => number, intervalMs = MISCONFIGURATION_LOG_INTERVAL_MS): (err: unknown) => void {
+  let last: { at: number; reason: string } | undefined;
+  let refused = 0;
+  return (err) => {
+    const reason = err instanceof Error ? err.message : String(err);
+    t.count(METRIC.serverErrors);
+    refused += 1;
+    const at = now();
+    if (last && last.reason === reason && at - last.at < intervalMs) return;
+    t.error('receiver misconfigured', { error: reason, requestsRefused: refused });
+    last = { at, reason };
+    refused = 0;
+  };
+}
+
+const reportMisconfiguration = misconfigurationReporter(telemetry, Date.now);
+
+/**
+ * The Lambda entry point. Configuration errors answer 500 and never leak details (see
+ * misconfigurationReporter for what is logged). Context and flush by hand, not with Powertools'
+ * injectLambdaContext and logMetrics: see PowertoolsTelemetry.flush.
+ */
 export const handler = async (event: LambdaFunctionURLEvent, context?: Context): Promise<LambdaFunctionURLResult> => {
   if (context) telemetry.logger.addContext(context);
-  let handle: ReceiverHandler;
   try {
-    handle = current(process.env);
-  } catch (err) {
-    telemetry.count(METRIC.serverErrors);
-    telemetry.error('receiver misconfigured', { error: (err as Error).message });
-    telemetry.flush();
-    const res = errorResponse(500, 'misconfigured', 'the adapter is misconfigured; see its logs');
-    return { statusCode: res.statusCode, headers: res.headers, body: res.body };
-  }
-  try {
+    let handle: ReceiverHandler;
+    try {
+      handle = current(process.env);
+    } catch (err) {
+      reportMisconfiguration(err);
+      const res = errorResponse(500, 'misconfigured', 'the adapter is misconfigured; see its logs');
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+    }
     return await handle(event, context);
   } finally {
     telemetry.flush();

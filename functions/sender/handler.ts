@@ -172,7 +172,7 @@ function stateStoreFrom(env: NodeJS.ProcessEnv, now: () => number): StateStore |
 
 const current = cachedByEnv((env) => senderFromEnv(env), [...Object.values(ENV), 'AWS_REGION']);
 
-/** The Lambda entry point. */
+/** The Lambda entry point. Context and flush by hand, not with Powertools' injectLambdaContext and logMetrics: see PowertoolsTelemetry.flush. */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   telemetry.logger.addContext(context);
   try {

@@ -20,7 +20,15 @@ export interface Telemetry {
 export interface PowertoolsTelemetry extends Telemetry {
   logger: Logger;
   metrics: Metrics;
-  /** Writes the buffered metrics (call once at the end of every invocation). */
+  /**
+   * Writes the buffered metrics (call once at the end of every invocation). The handlers call
+   * this and logger.addContext themselves rather than use Powertools' logMetrics and
+   * injectLambdaContext (decorators, or Middy middleware): logMetrics publishes `metrics` alone,
+   * so the per-dimension counts below would never be written, and it publishes unconditionally,
+   * printing "No application metrics to publish" to stderr as plain text after every invocation
+   * whose counts all carried a dimension, such as every accepted webhook; injectLambdaContext
+   * replaces one line, at the cost of a class with legacy decorators or a Middy dependency.
+   */
   flush(): void;
 }
 

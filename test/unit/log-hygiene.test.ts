@@ -338,12 +338,15 @@ describe('receiver Lambda handler: nothing secret or personal reaches the logs',
     assertClean(from);
   }, 30_000);
 
-  it('a misconfigured receiver (no QUEUE_URL) answers 500 and logs no secret', async () => {
+  it('a misconfigured receiver (no QUEUE_URL) answers 500, logs the reason once a minute (not per request), counts every request, and logs no secret', async () => {
     const handler = await freshReceiver({ QUEUE_URL: undefined, SQS_ENDPOINT: undefined });
     const from = captured.length;
-    const res = await invoke(handler, piiEvent('standard'));
-    expect(res.statusCode).toBe(500);
-    expect(messagesSince(from)).toContain('receiver misconfigured');
+    for (let i = 0; i < 3; i++) expect((await invoke(handler, piiEvent('standard'))).statusCode).toBe(500);
+    const reasons = linesSince(from).filter((l) => l.json?.message === 'receiver misconfigured');
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]?.json).toMatchObject({ level: 'ERROR', error: 'environment variable QUEUE_URL is not set', requestsRefused: 1 });
+    const serverErrors = linesSince(from).reduce((n, l) => n + (l.json && '_aws' in l.json ? Number(l.json.ReceiverServerErrors ?? 0) : 0), 0);
+    expect(serverErrors).toBe(3);
     assertClean(from);
   });
 
