@@ -25,7 +25,6 @@
  * of the two is taken, so that the deletion sorts after the user's last update. Tie-break: the
  * event id.
  */
-import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishDeletion, finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
