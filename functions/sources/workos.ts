@@ -34,7 +34,7 @@ export const WORKOS_DEFAULT_TOLERANCE_SECONDS = 180;
 export const WORKOS_ACTED_ON_EVENTS: readonly string[] = ['user.created', 'user.updated'];
 
 /** The WorkOS deletion event (a MoEngage Delete User call with `deleteUsers`). */
-export const WORKOS_DELETE_EVENT = 'user.deleted';
+const WORKOS_DELETE_EVENT = 'user.deleted';
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 
