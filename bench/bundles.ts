@@ -107,7 +107,7 @@ const LAMBDA_RUNTIME_ENV = {
  * Each function's environment from the synthesized default stack (`cdk synth -c moengageDc=01`),
  * with unresolved values (queue URLs, secret ARNs) replaced by placeholders of the same shape.
  */
-function templateEnvironments(): Record<'receiver' | 'sender', Record<string, string>> {
+export function templateEnvironments(): Record<'receiver' | 'sender', Record<string, string>> {
   const app = new App({ context: { moengageDc: '01' } });
   const stack = buildAdapterApp(app, { processEnv: {}, nag: false });
   const template = app.synth().getStackArtifact(stack.artifactId).template as {

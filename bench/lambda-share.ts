@@ -53,7 +53,7 @@ import { BENCH_LATENCY } from './pipeline';
 import { median, NOOP_TELEMETRY, progress } from './util';
 
 /** Memory at which a function has the equivalent of one vCPU (AWS Lambda developer guide). */
-export const MB_PER_VCPU = 1769;
+const MB_PER_VCPU = 1769;
 const CFS_PERIOD_US = 100_000;
 const REGION = 'us-east-1';
 const WORKSPACE = 'share-ws';
