@@ -35,7 +35,7 @@ import { DEV_SECRETS, SAMPLE_STANDARD_MAPPING, buildSignedSample } from '../loca
 import { node24Binary } from '../scripts/node24';
 import { NOOP_TELEMETRY, median, progress } from './util';
 
-export const HOT_PATH_TARGET_RATIO = 3;
+const HOT_PATH_TARGET_RATIO = 3;
 
 export interface HotPathRow {
   source: SourceName;
