@@ -34,7 +34,7 @@ const COST_TARGET_USD = 1;
 const COST_TARGET_WITH_STATE_USD = 1.75;
 
 /** AWS list prices, us-east-1 (the figures). */
-const PRICES = {
+export const PRICES = {
   lambdaGbSecondArm: 0.0000133334,
   lambdaPerMillionRequests: 0.2,
   sqsFifoPerMillion: 0.5,
