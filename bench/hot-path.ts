@@ -191,7 +191,7 @@ function measureStages(
 }
 
 /** Figure 1 for one source, in this process (see benchHotPath for the process of its own). */
-export async function benchHotPathSource(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
+async function benchHotPathSource(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
   const { rounds, roundMs, warmupMs } = options;
   const config = parseAdapterConfig({ sources: { standard: { mapping: SAMPLE_STANDARD_MAPPING } } });
   const signedAt = new Date();
