@@ -76,7 +76,7 @@ export function safeEqualAny(candidate: string | Buffer, expected: readonly (str
  * candidate of another length is unequal without its content being read; otherwise every
  * byte is compared. Not for values whose length is secret (use safeEqual).
  */
-export function digestEqual(candidate: Buffer, expected: Buffer): boolean {
+function digestEqual(candidate: Buffer, expected: Buffer): boolean {
   return candidate.length === expected.length && timingSafeEqual(candidate, expected);
 }
 
