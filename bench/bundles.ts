@@ -33,14 +33,14 @@ import { median, progress } from './util';
 
 const run = promisify(execFile);
 
-export const BUNDLE_TARGET_RATIO = 1.2;
+const BUNDLE_TARGET_RATIO = 1.2;
 
 /** The bare SQS client: the least a Lambda that talks to SQS ships. */
-export const BASELINE_SOURCE = "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = new SQSClient({});\n";
+const BASELINE_SOURCE = "import { SQSClient } from '@aws-sdk/client-sqs';\nexport const c = new SQSClient({});\n";
 
 /** What the "before" rows ran with: the deployment before the prebuilt assets. */
 export const BEFORE_SETTINGS = 'NODE_OPTIONS=--enable-source-maps, no keepNames, sources in the map';
-export const BEFORE_NOTE = `the previous deployment: ${BEFORE_SETTINGS}`;
+const BEFORE_NOTE = `the previous deployment: ${BEFORE_SETTINGS}`;
 
 export type BundleName = 'baseline (bare SQSClient)' | 'receiver' | 'sender' | 'baseline, before' | 'receiver, before' | 'sender, before';
 
@@ -134,7 +134,7 @@ function placeholder(name: string): string {
 }
 
 /** Output bytes per node_modules package (or per project folder such as functions/core). */
-export function bytesByPackage(metafile: Metafile): [string, number][] {
+function bytesByPackage(metafile: Metafile): [string, number][] {
   const by = new Map<string, number>();
   for (const output of Object.values(metafile.outputs)) {
     for (const [file, input] of Object.entries(output.inputs)) {

@@ -29,9 +29,9 @@ import { join } from 'node:path';
 import { defaultSenderMemoryMb } from '../lib/concurrency';
 import { PROJECT_ROOT } from './util';
 
-export const COST_TARGET_USD = 1;
+const COST_TARGET_USD = 1;
 /** The target with the per-user state store (issue: its requests included). */
-export const COST_TARGET_WITH_STATE_USD = 1.75;
+const COST_TARGET_WITH_STATE_USD = 1.75;
 
 /** AWS list prices, us-east-1 (the issue's figures). */
 export const PRICES = {

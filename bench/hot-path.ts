@@ -35,7 +35,7 @@ import { DEV_SECRETS, SAMPLE_STANDARD_MAPPING, buildSignedSample } from '../loca
 import { node24Binary } from '../scripts/node24';
 import { NOOP_TELEMETRY, median, progress } from './util';
 
-export const HOT_PATH_TARGET_RATIO = 3;
+const HOT_PATH_TARGET_RATIO = 3;
 
 export interface HotPathRow {
   source: SourceName;
@@ -191,7 +191,7 @@ function measureStages(
 }
 
 /** Figure 1 for one source, in this process (see benchHotPath for the process of its own). */
-export async function benchHotPathSource(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
+async function benchHotPathSource(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
   const { rounds, roundMs, warmupMs } = options;
   const config = parseAdapterConfig({ sources: { standard: { mapping: SAMPLE_STANDARD_MAPPING } } });
   const signedAt = new Date();

@@ -38,6 +38,7 @@ import { parseAdapterConfig } from '../functions/core/config';
 import { ENV } from '../functions/core/names';
 import { receiveWebhook, type QueueMessage } from '../functions/receiver/receive';
 import { SOURCES } from '../functions/sources';
+import { MB_PER_VCPU } from '../lib/concurrency';
 import { startLocalDynamo, type LocalDynamo } from '../local/dynamodb';
 import { toFunctionUrlEvent } from '../local/http';
 import { startMoEngageEmulator, type MoEngageEmulator } from '../local/moengage-emulator';
@@ -52,8 +53,6 @@ import { deployedMemorySizes } from './cost';
 import { BENCH_LATENCY } from './pipeline';
 import { median, NOOP_TELEMETRY, progress } from './util';
 
-/** Memory at which a function has the equivalent of one vCPU (AWS Lambda developer guide). */
-export const MB_PER_VCPU = 1769;
 const CFS_PERIOD_US = 100_000;
 const REGION = 'us-east-1';
 const WORKSPACE = 'share-ws';

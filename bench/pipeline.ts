@@ -244,7 +244,7 @@ export async function startBenchPipeline(options: PipelineOptions): Promise<Benc
 }
 
 /** Seconds until the end of the epoch-aligned window of `windowMs`, at windowMs / 60 resolution (rounded up). */
-export function scaledResetSeconds(nowMs: number, windowMs: number): string {
+function scaledResetSeconds(nowMs: number, windowMs: number): string {
   const resolution = windowMs / 60;
   const left = windowMs - (nowMs % windowMs);
   const rounded = Math.max(1, Math.ceil(left / resolution)) * resolution;

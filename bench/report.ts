@@ -35,7 +35,7 @@ export interface BenchReport {
 }
 
 /** A default memory size may cost at most this much more than the cheapest size measured (the receiver trades a little for latency). */
-export const MEMORY_TARGET_RATIO = 1.1;
+const MEMORY_TARGET_RATIO = 1.1;
 
 const pf = (ok: boolean) => (ok ? '**pass**' : '**FAIL**');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;

@@ -298,6 +298,7 @@ async function main(): Promise<void> {
     costTrickle: trickle,
     notes: [],
   };
+  report.notes = findings(report);
   await writeFile(args.out, renderReport(report), 'utf8');
   for (const s of summaryRows(report)) process.stdout.write(`${s.result.replaceAll('*', '').padEnd(5)} ${s.figure}: ${s.measured} | ${s.baseline} | ratio ${s.ratio} | target ${s.target}\n`);
   process.stdout.write(`wrote ${args.out} (${Math.round(report.durationMs / 1000)} s)\n`);

@@ -64,7 +64,7 @@ export const NOOP_TELEMETRY: Telemetry = {
 };
 
 /** A user id valid for `source` (Shopify ids are numeric), unique per (tag, index). */
-export function sampleUserId(source: SourceName, tag: string, index: number): string {
+function sampleUserId(source: SourceName, tag: string, index: number): string {
   if (source === 'shopify') {
     // 13 digits like real Shopify ids; the tag picks a disjoint range per run.
     let h = 0;

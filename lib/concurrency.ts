@@ -57,7 +57,7 @@ export const MB_PER_VCPU = 1769;
  * container (BENCHMARKS.md figure 6: "CPU ms / invocation" over messages per invocation, state
  * store on): what a smaller CPU share stretches.
  */
-export const SENDER_CPU_MS_PER_MESSAGE = 3;
+const SENDER_CPU_MS_PER_MESSAGE = 3;
 
 /** z of the standard normal distribution's 99th percentile. */
 const Z99 = 2.3263478740408408;

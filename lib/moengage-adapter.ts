@@ -116,7 +116,7 @@ export interface MoEngageAdapterProps {
   readonly maxBatchingWindow?: Duration;
   /** @default { type: 'functionUrl' } */
   readonly ingress?: IngressOptions;
-  /** The public base URL providers post to (passed to the receiver as PUBLIC_BASE_URL). */
+  /** The public base URL providers post to (the base of the `WebhookUrl*` outputs), when a proxy or CDN sits in front. */
   readonly publicBaseUrl?: string;
   /** @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
@@ -483,7 +483,6 @@ export class MoEngageAdapter extends Construct {
       [ENV.queueType]: queueType,
       [ENV.signingSecretsArn]: signing.secret.secretArn,
       [ENV.adapterConfigJson]: JSON.stringify(this.adapterConfig),
-      ...(derivedBaseUrl ? { [ENV.publicBaseUrl]: derivedBaseUrl } : {}),
       ...powertools(RECEIVER_SERVICE),
     };
     checkEnvironmentSize('receiver', receiverEnv);

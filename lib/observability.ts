@@ -107,7 +107,7 @@ export function alarmIdsFor(parts: { httpApi: boolean; stateStore: boolean }): A
 }
 
 /** Where an alarm's runbook section is when no runbookBaseUrl is configured: the path in the repository. */
-export const RUNBOOK_PATH = 'docs/runbook.md';
+const RUNBOOK_PATH = 'docs/runbook.md';
 
 /** CloudWatch's limit on an alarm description. */
 export const ALARM_DESCRIPTION_LIMIT = 1024;

@@ -365,7 +365,6 @@ export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
       ENV.eventRateLimitPerMinute,
       ENV.senderParallelism,
       ENV.moengageTimeoutMs,
-      ENV.publicBaseUrl,
       ENV.moengageSecretArn,
       ENV.signingSecretsArn,
       ENV.secretsManagerEndpoint,

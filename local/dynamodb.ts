@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 
-export const STATE_TABLE_NAME = 'moengage-adapter-state';
+const STATE_TABLE_NAME = 'moengage-adapter-state';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -27,7 +27,7 @@ export interface LocalDynamo {
 }
 
 /** A DynamoDB client for a local endpoint: dummy region and credentials, endpoint pinned. */
-export function createDynamoClient(endpoint: string, region = 'us-east-1'): DynamoDBClient {
+function createDynamoClient(endpoint: string, region = 'us-east-1'): DynamoDBClient {
   return new DynamoDBClient({ endpoint, region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
 }
 

@@ -17,7 +17,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 
 /** The largest body the HTTP layer reads: 1 MB. */
-export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
+const MAX_HTTP_BODY_BYTES = 1024 * 1024;
 
 /** What a Function URL handler may return (APIGatewayProxyResultV2). */
 export type ReceiverResult = APIGatewayProxyStructuredResultV2 | string | Record<string, unknown> | null | undefined;
@@ -65,7 +65,7 @@ export interface HttpServerHandle {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** `12/Mar/2020:19:03:58 +0000`, the requestContext.time format. */
-export function formatRequestTime(epochMs: number): string {
+function formatRequestTime(epochMs: number): string {
   const d = new Date(epochMs);
   const p = (n: number) => String(n).padStart(2, '0');
   return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
@@ -156,7 +156,7 @@ export interface HttpAnswer {
 }
 
 /** How a Function URL turns a handler result into an HTTP response. */
-export function fromHandlerResult(result: ReceiverResult): HttpAnswer {
+function fromHandlerResult(result: ReceiverResult): HttpAnswer {
   if (typeof result === 'string') {
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from(result, 'utf8') };
   }

@@ -85,7 +85,6 @@ const HARD_READ_CAP_BYTES = 2 * 1024 * 1024;
 
 export type ApiKind = 'customer' | 'bulk' | 'delete' | 'event';
 
-export type PayloadValidation = { ok: true } | { ok: false; field: string; message: string };
 /**
  * An injected refusal (a fault of the test's choosing, beyond MoEngage's documented rules):
  * `ok: false` answers 400 naming `field`, for Track User and for a whole Bulk Import request.
@@ -433,7 +432,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 /** Checks a per-user fault rule (e.g. one posted to `/_dev/moengage/mode`); returns it typed, or a message. */
-export function parseUserFaultRule(input: unknown): { ok: true; rule: UserFaultRule } | { ok: false; message: string } {
+function parseUserFaultRule(input: unknown): { ok: true; rule: UserFaultRule } | { ok: false; message: string } {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return { ok: false, message: 'a rule is an object' };
   const r = input as Record<string, unknown>;
   const known = new Set(['customerId', 'attribute', 'equals', 'status', 'body', 'retryAfterSeconds', 'times']);
@@ -471,7 +470,7 @@ function ruleMatches(rule: UserFaultRule, payload: Record<string, unknown>): boo
   return jsonEqual(attrs[rule.attribute], rule.equals);
 }
 
-export function randomRequestId(): string {
+function randomRequestId(): string {
   let s = '';
   for (let i = 0; i < 8; i++) s += LETTERS[randomInt(LETTERS.length)];
   return s;
@@ -496,7 +495,7 @@ function parseBasicAuth(header: string | undefined): BasicAuth {
 }
 
 /** Fixed-window limiter: `limit` units per window of `windowMs`, windows aligned to multiples of windowMs. */
-export class FixedWindowLimiter {
+class FixedWindowLimiter {
   private windowStart = Number.NEGATIVE_INFINITY;
   private used = 0;
   constructor(

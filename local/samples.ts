@@ -76,24 +76,21 @@ export const DELETE_SAMPLE_TYPES: Readonly<Record<SourceName, string | undefined
 // ---------------------------------------------------------------------------------------------
 
 /** The key of a `whsec_<base64>` secret (a bare base64 string is accepted too). */
-export function whsecKey(secret: string): Buffer {
+function whsecKey(secret: string): Buffer {
   const b64 = secret.startsWith('whsec_') ? secret.slice('whsec_'.length) : secret;
   return Buffer.from(b64, 'base64');
 }
 
 /** Svix (Clerk) and Standard Webhooks: `v1,<base64 HMAC-SHA256(key, "${id}.${timestamp}.${body}")>`. */
-export function svixSignature(secret: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
+function svixSignature(secret: string, msgId: string, timestampSeconds: number, body: string | Buffer): string {
   const mac = createHmac('sha256', whsecKey(secret));
   mac.update(`${msgId}.${timestampSeconds}.`, 'utf8');
   mac.update(body);
   return `v1,${mac.digest('base64')}`;
 }
 
-/** Standard Webhooks uses the Svix scheme. */
-export const standardWebhooksSignature = svixSignature;
-
 /** Stripe: `t=<seconds>,v1=<hex HMAC-SHA256(secret, "${t}.${body}")>`, keyed with the whole `whsec_...` string. */
-export function stripeSignatureHeader(secret: string, timestampSeconds: number, body: string | Buffer): string {
+function stripeSignatureHeader(secret: string, timestampSeconds: number, body: string | Buffer): string {
   const mac = createHmac('sha256', secret);
   mac.update(`${timestampSeconds}.`, 'utf8');
   mac.update(body);
@@ -101,12 +98,12 @@ export function stripeSignatureHeader(secret: string, timestampSeconds: number, 
 }
 
 /** Shopify: X-Shopify-Hmac-Sha256 = base64 HMAC-SHA256(secret, raw body). */
-export function shopifyHmac(secret: string, body: string | Buffer): string {
+function shopifyHmac(secret: string, body: string | Buffer): string {
   return createHmac('sha256', secret).update(body).digest('base64');
 }
 
 /** WorkOS: `t=<milliseconds>, v1=<hex HMAC-SHA256(secret, "${t}.${body}")>`. */
-export function workosSignatureHeader(secret: string, timestampMs: number, body: string | Buffer): string {
+function workosSignatureHeader(secret: string, timestampMs: number, body: string | Buffer): string {
   const mac = createHmac('sha256', secret);
   mac.update(`${timestampMs}.`, 'utf8');
   mac.update(body);
@@ -119,7 +116,7 @@ export function segmentSignature(secret: string, body: string | Buffer): string 
 }
 
 /** Auth0 Event Streams (webhook destination, bearer authorization). */
-export function auth0Authorization(token: string): string {
+function auth0Authorization(token: string): string {
   return `Bearer ${token}`;
 }
 
@@ -482,7 +479,8 @@ export function signSample(sample: SampleEvent, secret: string, now: Date = new 
     case 'standard':
       headers['webhook-id'] = sample.eventId;
       headers['webhook-timestamp'] = String(seconds);
-      headers['webhook-signature'] = standardWebhooksSignature(secret, sample.eventId, seconds, sample.body);
+      // Standard Webhooks uses the Svix scheme
+      headers['webhook-signature'] = svixSignature(secret, sample.eventId, seconds, sample.body);
       break;
     case 'stripe':
       headers['stripe-signature'] = stripeSignatureHeader(secret, seconds, sample.body);

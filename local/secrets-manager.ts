@@ -18,18 +18,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export const SECRETS_MANAGER_TARGET_PREFIX = 'secretsmanager.';
-export const JSON_11 = 'application/x-amz-json-1.1';
+const SECRETS_MANAGER_TARGET_PREFIX = 'secretsmanager.';
+const JSON_11 = 'application/x-amz-json-1.1';
 /** Secrets Manager's largest secret value. */
-export const MAX_SECRET_BYTES = 65_536;
+const MAX_SECRET_BYTES = 65_536;
 /** Requests larger than this are refused without being parsed. */
 const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export type SecretsManagerOperation = 'CreateSecret' | 'GetSecretValue' | 'PutSecretValue' | 'DescribeSecret';
 const OPERATIONS: readonly SecretsManagerOperation[] = ['CreateSecret', 'GetSecretValue', 'PutSecretValue', 'DescribeSecret'];
 
-export const STAGE_CURRENT = 'AWSCURRENT';
-export const STAGE_PREVIOUS = 'AWSPREVIOUS';
+const STAGE_CURRENT = 'AWSCURRENT';
+const STAGE_PREVIOUS = 'AWSPREVIOUS';
 
 /** A secret value: a string, bytes, or an object (stored as its JSON text). */
 export type SecretValue = string | Uint8Array | Record<string, unknown>;
@@ -91,7 +91,7 @@ export interface SecretsManagerEmulator {
 }
 
 /** An error answered the AWS way. */
-export class SecretsManagerError extends Error {
+class SecretsManagerError extends Error {
   constructor(
     readonly type: string,
     message: string,

@@ -14,25 +14,25 @@ import type { AddressInfo } from 'node:net';
 
 export type QueueType = 'fifo' | 'standard';
 
-export const QUEUE_BASE_NAME = 'moengage-adapter-queue';
-export const DLQ_BASE_NAME = 'moengage-adapter-dlq';
+const QUEUE_BASE_NAME = 'moengage-adapter-queue';
+const DLQ_BASE_NAME = 'moengage-adapter-dlq';
 /** Receives before SQS moves a message to the DLQ (the stack's default). */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 /** 6 × the sender's 30 s function timeout, as deployed. */
-export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 180;
+const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 180;
 /** The DLQ keeps messages for the SQS maximum, 14 days. */
 export const DLQ_RETENTION_SECONDS = 1_209_600;
 /** The main queue keeps messages 14 days too, as deployed (issue 12: they must outlive a stalled event source). */
 export const QUEUE_RETENTION_SECONDS = 1_209_600;
-export const LOCAL_REGION = 'us-east-1';
+const LOCAL_REGION = 'us-east-1';
 
-export function queueNames(queueType: QueueType): { queueName: string; dlqName: string } {
+function queueNames(queueType: QueueType): { queueName: string; dlqName: string } {
   const suffix = queueType === 'fifo' ? '.fifo' : '';
   return { queueName: `${QUEUE_BASE_NAME}${suffix}`, dlqName: `${DLQ_BASE_NAME}${suffix}` };
 }
 
 /** An SQS client for a local endpoint: dummy region and credentials, endpoint pinned. */
-export function createSqsClient(endpoint: string, region = LOCAL_REGION): SQSClient {
+function createSqsClient(endpoint: string, region = LOCAL_REGION): SQSClient {
   return new SQSClient({
     endpoint,
     region,

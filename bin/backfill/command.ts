@@ -75,7 +75,7 @@ export interface BackfillSummary {
 }
 
 /** Masks every string and number of a payload (keys, booleans and null stay): the dry run's sample. */
-export function maskValue(v: unknown): unknown {
+function maskValue(v: unknown): unknown {
   if (typeof v === 'string') return maskCustomerId(v);
   if (typeof v === 'number') return '#';
   if (Array.isArray(v)) return v.map(maskValue);
@@ -346,7 +346,7 @@ export async function backfillCommand(ctx: BackfillContext, opts: BackfillOption
   }
 }
 
-export function humanSummary(s: BackfillSummary): string {
+function humanSummary(s: BackfillSummary): string {
   const lines: string[] = [];
   const secs = s.elapsedMs / 1000;
   const head = s.dryRun

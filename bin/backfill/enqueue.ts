@@ -16,11 +16,11 @@ export interface QueueEntry {
   attributes: Record<string, string>;
 }
 
-export const MAX_BATCH_ENTRIES = 10;
-export const MAX_BATCH_BYTES = 256 * 1024;
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Splits entries into SendMessageBatch calls (count and size limits). */
-export function batches(entries: readonly QueueEntry[]): QueueEntry[][] {
+function batches(entries: readonly QueueEntry[]): QueueEntry[][] {
   const out: QueueEntry[][] = [];
   let cur: QueueEntry[] = [];
   let bytes = 0;
@@ -51,7 +51,7 @@ export interface EnqueueOptions {
 }
 
 /** Sends one batch until SQS has accepted every entry. Not interruptible: a started batch is finished. */
-export async function sendBatch(batch: readonly QueueEntry[], o: EnqueueOptions): Promise<void> {
+async function sendBatch(batch: readonly QueueEntry[], o: EnqueueOptions): Promise<void> {
   const maxAttempts = o.maxAttempts ?? 8;
   const base = o.baseDelayMs ?? 200;
   let pending = batch.map((e, i) => ({ id: `m${i}`, e }));

@@ -146,7 +146,7 @@ export async function classifyResponse<T>(res: Response, nowMs: number, parse: (
 }
 
 /** The provider's error message from a JSON error body (each has its own shape), else a short text. */
-export function errorMessageOf(text: string): string {
+function errorMessageOf(text: string): string {
   try {
     const j = JSON.parse(text) as Record<string, unknown>;
     const candidates: unknown[] = [

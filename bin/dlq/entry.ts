@@ -9,7 +9,7 @@ import { decodeEnvelope, type Envelope } from '../../functions/core/envelope';
 import { UsageError } from './errors';
 
 /** The reason shown for a message without a `failure_reason` attribute (moved by the queue's redrive policy). */
-export const UNKNOWN_REASON = 'unknown';
+const UNKNOWN_REASON = 'unknown';
 export const REASON_CODES: readonly string[] = [...FAILURE_REASONS, UNKNOWN_REASON];
 
 export interface DlqEntry {

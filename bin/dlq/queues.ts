@@ -41,7 +41,7 @@ export interface ResolvedTarget {
 
 /** The credentials fauxqs (and any local emulator) accepts. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
-export const LOCAL_REGION = 'us-east-1';
+const LOCAL_REGION = 'us-east-1';
 
 function checkUrl(value: string, flag: string): string {
   let url: URL;
@@ -54,7 +54,7 @@ function checkUrl(value: string, flag: string): string {
   return value;
 }
 
-export function parsePort(value: string, flag = '--port'): number {
+function parsePort(value: string, flag = '--port'): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${flag} must be a port number (1-65535), got "${value}"`);
   return n;

@@ -43,7 +43,7 @@ export const EVENT_OPTION_TYPES: Readonly<Record<Exclude<SourceName, 'standard'>
 };
 
 /** The longest MoEngage event name the `events` option accepts. */
-export const MAX_EVENT_NAME_LENGTH = 256;
+const MAX_EVENT_NAME_LENGTH = 256;
 
 /**
  * The configuration schemas, built on first use and then kept: building zod schemas takes a
@@ -256,10 +256,6 @@ export function configSchema<K extends keyof ConfigSchemas>(name: K): ConfigSche
 export const standardMappingSchema = /* @__PURE__ */ configSchema('standardMapping');
 export type StandardMapping = z.infer<typeof standardMappingSchema>;
 
-/** Options every source accepts. */
-export const sourceOptionsSchema = /* @__PURE__ */ configSchema('sourceOptions');
-export type SourceOptions = z.infer<typeof sourceOptionsSchema>;
-
 /** The options of the `standard` source: every source's, and its mapping. */
 export const standardSourceOptionsSchema = /* @__PURE__ */ configSchema('standardSourceOptions');
 export type StandardSourceOptions = z.infer<typeof standardSourceOptionsSchema>;
@@ -319,7 +315,7 @@ function unwrapSchema(schema: unknown): unknown {
 }
 
 /** The keys of the object schema at `path` under `root` (zod and zod/mini schemas alike), if it is one. */
-export function objectKeysAt(root: unknown, path: readonly PropertyKey[]): string[] | undefined {
+function objectKeysAt(root: unknown, path: readonly PropertyKey[]): string[] | undefined {
   let s = unwrapSchema(root);
   for (const segment of path) {
     const def = defOf(s);

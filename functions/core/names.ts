@@ -106,7 +106,6 @@ export const ENV = {
   /** Local run and tests only: DynamoDB endpoint override (dynalite). */
   dynamodbEndpoint: 'DYNAMODB_ENDPOINT',
   /** Public base URL of the webhook endpoint, for providers whose signature covers the URL. */
-  publicBaseUrl: 'PUBLIC_BASE_URL',
 } as const;
 
 /**

@@ -175,8 +175,6 @@ export interface RetryLoopDeps {
   remainingMs: () => number;
   /** Re-reads the MoEngage secret; called at most once per loop, before the retry of an auth failure. */
   refreshCredentials: () => Promise<void>;
-  /** Called after every attempt (metrics, rate limiter penalties). Errors thrown here propagate. */
-  onOutcome?: (outcome: DeliveryOutcome, attempt: number) => void;
 }
 
 export interface RetryLoopResult {
@@ -186,8 +184,6 @@ export interface RetryLoopResult {
   attempts: number;
   /** What the caller does now: done, retry_later (change visibility) or park. Never retry_now. */
   decision: Exclude<RetryDecision, { action: 'retry_now' }>;
-  /** Whether the credentials were re-read (so that the caller can skip it for the next messages). */
-  credentialsRefreshed: boolean;
 }
 
 /**
@@ -197,16 +193,15 @@ export interface RetryLoopResult {
  */
 export async function retryWithPolicy(
   fn: (attempt: number) => Promise<DeliveryOutcome>,
-  ctx: { receiveCount: number; maxReceiveCount: number; credentialsRefreshed?: boolean },
+  ctx: { receiveCount: number; maxReceiveCount: number },
   policy: RetryPolicy,
   deps: RetryLoopDeps,
 ): Promise<RetryLoopResult> {
-  let refreshed = ctx.credentialsRefreshed ?? false;
+  let refreshed = false;
   // Hard stop: even a policy that keeps answering retry_now (auth refresh) ends.
   const maxAttempts = policy.maxAttemptsPerInvocation + 1;
   for (let attempt = 1; ; attempt++) {
     const outcome = await fn(attempt);
-    deps.onOutcome?.(outcome, attempt);
     const decideNow = () =>
       decide(
         outcome,
@@ -247,7 +242,7 @@ export async function retryWithPolicy(
         deps.random,
       );
     }
-    if (decision.action !== 'retry_now') return { outcome, attempts: attempt, decision, credentialsRefreshed: refreshed };
+    if (decision.action !== 'retry_now') return { outcome, attempts: attempt, decision };
     if (decision.delayMs > 0) await deps.sleep(decision.delayMs);
   }
 }

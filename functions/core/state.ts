@@ -37,7 +37,7 @@ export interface UserState {
   recentIds: string[];
 }
 
-export const EMPTY_STATE: UserState = Object.freeze({ attributes: Object.freeze({}) as Record<string, string>, recentIds: Object.freeze([]) as unknown as string[] }) as UserState;
+const EMPTY_STATE: UserState = Object.freeze({ attributes: Object.freeze({}) as Record<string, string>, recentIds: Object.freeze([]) as unknown as string[] }) as UserState;
 
 /** The stored key of an attribute name: a short hash (attribute names come from user data). */
 export function attributeKey(name: string): string {

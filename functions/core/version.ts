@@ -14,7 +14,7 @@
 import * as nodeCrypto from 'node:crypto';
 
 /** Digits of the millisecond part (epoch ms up to year 33658). */
-export const VERSION_MS_DIGITS = 15;
+const VERSION_MS_DIGITS = 15;
 
 const TIE_ALLOWED = /^[\x21-\x7d]{1,200}$/; // printable ASCII without space and `~`
 
@@ -29,14 +29,6 @@ export function versionKey(epochMs: number, tie: string): string | undefined {
   return `${Math.trunc(epochMs).toString().padStart(VERSION_MS_DIGITS, '0')}~${safeTie(tie)}`;
 }
 
-/** `versionKey` of an ISO 8601 date-time string (or epoch milliseconds); undefined when it does not parse. */
-export function versionFromTime(time: unknown, tie: string): string | undefined {
-  if (typeof time === 'number') return versionKey(time, tie);
-  if (typeof time !== 'string' || time === '') return undefined;
-  const ms = Date.parse(time);
-  return Number.isFinite(ms) ? versionKey(ms, tie) : undefined;
-}
-
 /** The epoch milliseconds of a version (for logs and metrics). */
 export function versionMs(version: string): number {
   return Number(version.slice(0, VERSION_MS_DIGITS));
@@ -46,9 +38,4 @@ export function versionMs(version: string): number {
 export function versionTime(version: string): string {
   const ms = versionMs(version);
   return Number.isFinite(ms) ? new Date(ms).toISOString() : version;
-}
-
-/** Whether `a` is newer than `b` (an undefined `b`: nothing applied yet). */
-export function isNewer(a: string, b: string | undefined): boolean {
-  return b === undefined || a > b;
 }

@@ -13,7 +13,7 @@ import type { WebhookRequest } from '../sources/types';
 import { errorResponse, receiveWebhook, type QueueMessage, type ReceiverDeps } from './receive';
 
 /** Turns a Function URL / HTTP API v2 event into the request the sources verify (exact raw bytes). */
-export function toWebhookRequest(event: LambdaFunctionURLEvent, publicBaseUrl?: string): WebhookRequest {
+export function toWebhookRequest(event: LambdaFunctionURLEvent): WebhookRequest {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers[k.toLowerCase()] = v;
   const body = event.body ?? '';
@@ -24,7 +24,6 @@ export function toWebhookRequest(event: LambdaFunctionURLEvent, publicBaseUrl?: 
     path,
     headers,
     rawBody,
-    ...(publicBaseUrl ? { publicUrl: `${publicBaseUrl.replace(/\/+$/, '')}${path}` } : {}),
   };
 }
 
@@ -117,9 +116,9 @@ function boundedSecrets(secrets: SigningSecrets, budget: Budget): SigningSecrets
   return bounded;
 }
 
-export function createReceiverHandler(deps: ReceiverDeps, publicBaseUrl?: string, options: ReceiverHandlerOptions = {}): ReceiverHandler {
+export function createReceiverHandler(deps: ReceiverDeps, options: ReceiverHandlerOptions = {}): ReceiverHandler {
   return async (event, context) => {
-    const request = toWebhookRequest(event, publicBaseUrl);
+    const request = toWebhookRequest(event);
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : undefined;
     let res;
     if (remaining === undefined) {
@@ -158,7 +157,7 @@ function init(env: NodeJS.ProcessEnv): ReceiverHandler {
     now: () => new Date(),
     telemetry,
   };
-  return createReceiverHandler(deps, env[ENV.publicBaseUrl]);
+  return createReceiverHandler(deps);
 }
 
 const current = cachedByEnv(init, [...Object.values(ENV), ...Object.values(SIGNING_SECRET_ENV), 'AWS_REGION']);

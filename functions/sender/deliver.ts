@@ -93,7 +93,7 @@ export type RecordResult =
       visibilityTimeoutSeconds?: number;
     };
 
-export class DeliveryDeferredError extends Error {
+class DeliveryDeferredError extends Error {
   override name = 'DeliveryDeferredError';
 }
 

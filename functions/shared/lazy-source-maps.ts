@@ -28,7 +28,7 @@ export function displaySource(source: string): string {
  * Formats one frame as V8 does (`at fn (file:line:col)`), with a bundle position replaced by its
  * source position when the map has one.
  */
-export function formatFrame(site: CallSite, bundleUrl: string, map: () => SourceMap | undefined): string {
+function formatFrame(site: CallSite, bundleUrl: string, map: () => SourceMap | undefined): string {
   const text = String(site);
   const file = site.getFileName();
   const line = site.getLineNumber();

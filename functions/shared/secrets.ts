@@ -5,12 +5,12 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
-import { ConfigError, SOURCE_NAMES, type SourceName } from '../core/config';
+import { ConfigError, type SourceName } from '../core/config';
 import { ENV } from '../core/names';
 import type { MoEngageCredentials } from '../core/moengage/client';
 
 /** Seconds a secret value is reused before Secrets Manager is asked again. */
-export const SECRET_MAX_AGE_SECONDS = 300;
+const SECRET_MAX_AGE_SECONDS = 300;
 
 /**
  * The sender re-reads the MoEngage secret after a 401 at most once per this window per
@@ -233,5 +233,3 @@ export function secretsManagerClient(env: NodeJS.ProcessEnv): SecretsManagerClie
     ? new SecretsManagerClient({ endpoint, region: env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 2, requestHandler })
     : new SecretsManagerClient({ maxAttempts: 2, requestHandler });
 }
-
-export { SOURCE_NAMES };

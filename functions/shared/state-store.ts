@@ -193,7 +193,7 @@ function isConditionFailure(err: unknown): boolean {
 }
 
 /** A stored item as a UserState. */
-export function stateOfItem(item: Record<string, AttributeValue> | undefined): UserState {
+function stateOfItem(item: Record<string, AttributeValue> | undefined): UserState {
   const state: UserState = { attributes: {}, recentIds: [] };
   if (!item) return state;
   if (item.v?.S) state.version = item.v.S;
@@ -206,7 +206,7 @@ export function stateOfItem(item: Record<string, AttributeValue> | undefined): U
 }
 
 /** The UpdateItem of a commit: the new values, and the condition that keeps versions from moving backwards. */
-export function updateOf(key: string, commit: StateCommit, ttlEpochSeconds: number) {
+function updateOf(key: string, commit: StateCommit, ttlEpochSeconds: number) {
   const names: Record<string, string> = { '#ids': 'ids', '#ttl': 'ttl' };
   const values: Record<string, AttributeValue> = {
     ':ids': { L: commit.recentIds.map((id) => ({ S: id })) },

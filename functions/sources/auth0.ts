@@ -33,7 +33,7 @@ import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookR
 export const AUTH0_ACTED_ON_EVENTS: readonly string[] = ['user.created', 'user.updated'];
 
 /** The Auth0 deletion event (a MoEngage Delete User call with `deleteUsers`). */
-export const AUTH0_DELETE_EVENT = 'user.deleted';
+const AUTH0_DELETE_EVENT = 'user.deleted';
 
 /** `Bearer <token>`: case-insensitive scheme, 1+ spaces, a token without whitespace. */
 const BEARER = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S+)$/;

@@ -37,13 +37,13 @@ import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, hea
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
-export const CLERK_DEFAULT_TOLERANCE_SECONDS = 300;
+const CLERK_DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The Clerk event types that become MoEngage user updates. */
 export const CLERK_EVENTS: readonly string[] = ['user.created', 'user.updated'];
 
 /** The Clerk deletion event (a MoEngage Delete User call with `deleteUsers`). */
-export const CLERK_DELETE_EVENT = 'user.deleted';
+const CLERK_DELETE_EVENT = 'user.deleted';
 
 /** The Svix headers, branded (`svix-*`, what Clerk sends) first, unbranded (`webhook-*`) second. */
 function svixHeaders(req: WebhookRequest): { id?: string; timestamp?: string; signature?: string } {

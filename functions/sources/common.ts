@@ -22,7 +22,7 @@ export function header(req: WebhookRequest, name: string): string | undefined {
 }
 
 /** Counts the nesting depth of JSON text without parsing it (strings skipped), stopping early past `limit`. */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
+function jsonDepthExceeds(text: string, limit: number): boolean {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {

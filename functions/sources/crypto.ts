@@ -12,10 +12,6 @@ import { sha256 } from '../core/sha256';
 
 export type HmacAlgorithm = 'sha256' | 'sha1';
 
-export function hmac(algorithm: HmacAlgorithm, key: string | Buffer, data: string | Buffer): Buffer {
-  return createHmac(algorithm, key).update(data).digest();
-}
-
 /**
  * A string secret as a KeyObject, made once per secret (bounded: cleared when full; a handful of
  * secrets are configured at a time, two during a rotation). On Node 24, the Lambda runtime,
@@ -80,7 +76,7 @@ export function safeEqualAny(candidate: string | Buffer, expected: readonly (str
  * candidate of another length is unequal without its content being read; otherwise every
  * byte is compared. Not for values whose length is secret (use safeEqual).
  */
-export function digestEqual(candidate: Buffer, expected: Buffer): boolean {
+function digestEqual(candidate: Buffer, expected: Buffer): boolean {
   return candidate.length === expected.length && timingSafeEqual(candidate, expected);
 }
 

@@ -86,12 +86,12 @@ function platformOf(source: SourceName, body: unknown): EventPlatform | undefine
 }
 
 /** The event type the `events` option is keyed by (Auth0's `com.auth0.user.created` is `user.created`). */
-export function eventOptionType(source: SourceName, type: string): string {
+function eventOptionType(source: SourceName, type: string): string {
   return source === 'auth0' ? auth0EventType(type) : type;
 }
 
 /** The attributes of a provider event's MoEngage event, normalized as user attribute values; empty values left out. */
-export function eventAttributes(source: SourceName, event: ParsedEvent): Record<string, AttributePrimitive> {
+function eventAttributes(source: SourceName, event: ParsedEvent): Record<string, AttributePrimitive> {
   const out: Record<string, AttributePrimitive> = { provider: source };
   for (const [name, raw] of Object.entries(ATTRIBUTES_OF[source](event.body))) {
     const value = normalizePrimitive(raw);

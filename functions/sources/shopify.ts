@@ -45,7 +45,7 @@ import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookR
 export const SHOPIFY_ACTED_ON_TOPICS: readonly string[] = ['customers/create', 'customers/update'];
 
 /** The deletion topic (a MoEngage Delete User call with `deleteUsers`). */
-export const SHOPIFY_DELETE_TOPIC = 'customers/delete';
+const SHOPIFY_DELETE_TOPIC = 'customers/delete';
 
 /** Largest number of tags forwarded (MoEngage array attributes stay small). */
 export const SHOPIFY_MAX_TAGS = 50;

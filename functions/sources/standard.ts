@@ -45,10 +45,10 @@ import { finishDeletion, finishMapping, getPath, setOwn, header, isRecord, parse
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
-export const STANDARD_DEFAULT_TOLERANCE_SECONDS = 300;
-export const DEFAULT_EVENT_TYPE_PATH = 'type';
+const STANDARD_DEFAULT_TOLERANCE_SECONDS = 300;
+const DEFAULT_EVENT_TYPE_PATH = 'type';
 /** Where the occurrence time is read when the mapping names no `occurredAtPath` (the spec's `timestamp`). */
-export const DEFAULT_OCCURRED_AT_PATH = 'timestamp';
+const DEFAULT_OCCURRED_AT_PATH = 'timestamp';
 /**
  * The event type recorded when parse() runs without the mapping (no context) and the body has
  * no `type`: map() always re-reads the type through the mapping before acting.

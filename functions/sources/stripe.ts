@@ -41,13 +41,13 @@ import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, hea
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
-export const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
+const STRIPE_DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** The Stripe event types that become MoEngage user updates. */
 export const STRIPE_EVENTS: readonly string[] = ['customer.created', 'customer.updated'];
 
 /** The Stripe deletion event (a MoEngage Delete User call with `deleteUsers`). */
-export const STRIPE_DELETE_EVENT = 'customer.deleted';
+const STRIPE_DELETE_EVENT = 'customer.deleted';
 
 /** The tie-break rank of the customer events within one second of `created` (see the header). */
 export const STRIPE_VERSION_RANK: Readonly<Record<string, number>> = Object.freeze({

@@ -12,8 +12,6 @@ export interface WebhookRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** The exact bytes the provider signed (base64-decoded when the event said so). */
   rawBody: Buffer;
-  /** The public URL the provider called, where known (some providers sign it). */
-  publicUrl?: string;
 }
 
 export interface SourceContext {

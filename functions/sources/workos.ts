@@ -25,7 +25,6 @@
  * of the two is taken, so that the deletion sorts after the user's last update. Tie-break: the
  * event id.
  */
-import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
 import { finishDeletion, finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
@@ -35,7 +34,7 @@ export const WORKOS_DEFAULT_TOLERANCE_SECONDS = 180;
 export const WORKOS_ACTED_ON_EVENTS: readonly string[] = ['user.created', 'user.updated'];
 
 /** The WorkOS deletion event (a MoEngage Delete User call with `deleteUsers`). */
-export const WORKOS_DELETE_EVENT = 'user.deleted';
+const WORKOS_DELETE_EVENT = 'user.deleted';
 
 const HEX_SHA256 = /^[0-9a-fA-F]{64}$/;
 

@@ -1,15 +1,86 @@
 import { describe, expect, it } from 'vitest';
-import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../../functions/core/moengage/limits';
-import { deriveSenderConcurrency, expectedSlowestMs, MAX_SENDER_CONCURRENCY, MIN_SENDER_CONCURRENCY } from '../../lib/concurrency';
+import { deriveSenderConcurrency, expectedSlowestMs } from '../../lib/concurrency';
+import { resource, synthAdapter } from './synth';
+
+/**
+ * The standard normal quantile, by Acklam's rational approximation (relative error < 1.2e-9):
+ * an implementation independent of lib/concurrency.ts, which goes the other way (the CDF, by erf).
+ */
+function normalQuantile(p: number): number {
+  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
+  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
+}
+
+/**
+ * E[max of k] response times, lognormal with this median and p99, as ∫₀¹ Q(u) d(uᵏ) (Q the
+ * quantile function: the slowest of k is at quantile u with density k·uᵏ⁻¹), by the midpoint rule.
+ */
+function slowestOfK(medianMs: number, p99Ms: number, k: number): number {
+  const sigma = Math.log(p99Ms / medianMs) / normalQuantile(0.99);
+  const steps = 200_000;
+  let sum = 0;
+  for (let i = 0; i < steps; i++) {
+    const u = (i + 0.5) / steps;
+    sum += k * u ** (k - 1) * medianMs * Math.exp(sigma * normalQuantile(u));
+  }
+  return sum / steps;
+}
+
+/**
+ * lib/concurrency.ts's model written out: invocations/s × invocation time × 1.25, up. The
+ * invocation's time besides MoEngage: 100 ms, plus 3 ms of CPU per message at the memory's CPU
+ * share (one vCPU at 1,769 MB).
+ */
+function byHand(o: {
+  limitPerMinute: number;
+  medianMs: number;
+  p99Ms: number;
+  usersPerRequest: number;
+  requests: number;
+  parallelism: number;
+  memoryMb: number;
+}): number {
+  const k = Math.min(o.parallelism, o.requests);
+  const mean = slowestOfK(o.medianMs, o.p99Ms, 1);
+  const overheadMs = 100 + (3 * o.requests * o.usersPerRequest * 1769) / o.memoryMb;
+  // a pool of k workers over `requests` requests: requests / k mean response times, then the wait for the slowest of the last k
+  const invocationSeconds = ((o.requests / k) * mean + (slowestOfK(o.medianMs, o.p99Ms, k) - mean) + overheadMs) / 1000;
+  const invocationsPerSecond = o.limitPerMinute / 60 / o.usersPerRequest / o.requests;
+  return Math.ceil(invocationsPerSecond * invocationSeconds * 1.25);
+}
 
 describe('deriveSenderConcurrency', () => {
-  it('uses MoEngage documented workspace limits', () => {
-    expect(TRACK_USER_LIMIT_PER_MINUTE).toBe(10_000);
-    expect(BULK_IMPORT_LIMIT_PER_MINUTE).toBe(60_000);
+  it('the independent quantile function agrees with published values', () => {
+    expect(normalQuantile(0.5)).toBe(0);
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959963985, 8);
+    expect(normalQuantile(0.99)).toBeCloseTo(2.326347874, 8);
+    expect(normalQuantile(0.001)).toBeCloseTo(-3.090232306, 8);
   });
 
-  it('the expected slowest of k lognormal response times (median 300 ms, p99 1.5 s)', () => {
-    // The mean, median × exp(σ² / 2), σ = ln 5 / z.99: 381 ms; the slowest of 10: 949 ms.
+  it('the expected slowest of k lognormal response times, against an independent integration', () => {
+    for (const [median, p99] of [
+      [300, 1500],
+      [600, 3000],
+      [100, 250],
+    ] as const) {
+      // k = 1: the mean, median × exp(σ² / 2) in closed form
+      const sigma = Math.log(p99 / median) / normalQuantile(0.99);
+      expect(expectedSlowestMs(median, p99, 1) / (median * Math.exp(sigma ** 2 / 2))).toBeCloseTo(1, 3);
+      for (const k of [2, 4, 10, 64]) expect(expectedSlowestMs(median, p99, k) / slowestOfK(median, p99, k)).toBeCloseTo(1, 3);
+    }
+    // Median 300 ms, p99 1.5 s: the mean is 381 ms, the slowest of 10 949 ms.
     expect(expectedSlowestMs(300, 1500, 1)).toBeCloseTo(381.1, 0);
     expect(expectedSlowestMs(300, 1500, 10)).toBeCloseTo(949.3, 0);
     // A constant response time: the slowest is the median.
@@ -63,10 +134,8 @@ describe('deriveSenderConcurrency', () => {
   });
 
   it('clamps to Lambda\'s SQS event source bounds [2, 1000]', () => {
-    expect(deriveSenderConcurrency({ limitPerMinute: 60, latencyMs: 10, parallelism: 64 })).toBe(MIN_SENDER_CONCURRENCY);
-    expect(MIN_SENDER_CONCURRENCY).toBe(2);
-    expect(deriveSenderConcurrency({ limitPerMinute: 10_000_000, latencyMs: 5_000, parallelism: 1 })).toBe(MAX_SENDER_CONCURRENCY);
-    expect(MAX_SENDER_CONCURRENCY).toBe(1000);
+    expect(deriveSenderConcurrency({ limitPerMinute: 60, latencyMs: 10, parallelism: 64 })).toBe(2);
+    expect(deriveSenderConcurrency({ limitPerMinute: 10_000_000, latencyMs: 5_000, parallelism: 1 })).toBe(1000);
   });
 
   it('rejects non-positive or non-finite inputs, naming the input', () => {
@@ -86,5 +155,28 @@ describe('deriveSenderConcurrency', () => {
       expect(n).toBeGreaterThanOrEqual(previous);
       previous = n;
     }
+  });
+});
+
+describe("the template's sender maxConcurrency, against the model worked by hand", () => {
+  const maxConcurrency = (context: Record<string, unknown>): unknown =>
+    resource(synthAdapter(context), 'AWS::Lambda::EventSourceMapping', 'AdapterSender').props.ScalingConfig?.MaximumConcurrency;
+
+  it('defaults (Track User 10,000/min, FIFO batches of 10 all in flight, median 300 ms, p99 1.5 s, 128 MB): 31', () => {
+    const expected = byHand({ limitPerMinute: 10_000, medianMs: 300, p99Ms: 1_500, usersPerRequest: 1, requests: 10, parallelism: 10, memoryMb: 128 });
+    expect(expected).toBe(31);
+    expect(maxConcurrency({})).toBe(expected);
+  });
+
+  it('a slower MoEngage (median 600 ms, p99 4 s), 4 requests at a time, 512 MB: the model at those settings', () => {
+    const expected = byHand({ limitPerMinute: 10_000, medianMs: 600, p99Ms: 4_000, usersPerRequest: 1, requests: 10, parallelism: 4, memoryMb: 512 });
+    expect(expected).toBeGreaterThan(31);
+    expect(maxConcurrency({ expectedMoEngageLatencyMs: '600', expectedMoEngageLatencyP99Ms: '4000', senderParallelism: '4', senderMemoryMb: '512' })).toBe(expected);
+  });
+
+  it('bulk mode (Bulk Import 60,000/min, one request of 100 users per invocation, 256 MB): 32', () => {
+    const expected = byHand({ limitPerMinute: 60_000, medianMs: 300, p99Ms: 1_500, usersPerRequest: 100, requests: 1, parallelism: 1, memoryMb: 256 });
+    expect(expected).toBe(32);
+    expect(maxConcurrency({ deliveryMode: 'bulk' })).toBe(expected);
   });
 });

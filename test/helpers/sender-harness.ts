@@ -34,7 +34,7 @@ export interface FakeMoEngage {
   failWhen: (shouldFail: (path: string, body: Record<string, unknown>) => number | undefined) => void;
 }
 
-export function fakeMoEngage(): FakeMoEngage {
+function fakeMoEngage(): FakeMoEngage {
   const profiles: Profiles = new Map();
   const deletes = new Map<string, number>();
   const calls: FakeMoEngage['calls'] = [];

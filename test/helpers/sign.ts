@@ -45,7 +45,7 @@ function whsecKey(secret: string): Buffer {
 }
 
 /** Svix (Clerk) and Standard Webhooks: `v1,<base64 HMAC-SHA256(key, "${id}.${t}.${body}")>`. */
-export function svixSignature(secret: string, id: string, timestampSeconds: number | string, body: Bytes): string {
+function svixSignature(secret: string, id: string, timestampSeconds: number | string, body: Bytes): string {
   const mac = createHmac('sha256', whsecKey(secret));
   mac.update(`${id}.${timestampSeconds}.`, 'utf8');
   mac.update(body);
@@ -53,7 +53,7 @@ export function svixSignature(secret: string, id: string, timestampSeconds: numb
 }
 
 /** Stripe: `t=<seconds>,v1=<hex HMAC-SHA256(whole secret, "${t}.${body}")>`. */
-export function stripeSignatureHeader(secret: string, timestampSeconds: number | string, body: Bytes): string {
+function stripeSignatureHeader(secret: string, timestampSeconds: number | string, body: Bytes): string {
   const mac = createHmac('sha256', Buffer.from(secret, 'utf8'));
   mac.update(`${timestampSeconds}.`, 'utf8');
   mac.update(body);
@@ -61,12 +61,12 @@ export function stripeSignatureHeader(secret: string, timestampSeconds: number |
 }
 
 /** Shopify: base64 HMAC-SHA256(secret, raw body). */
-export function shopifyHmac(secret: string, body: Bytes): string {
+function shopifyHmac(secret: string, body: Bytes): string {
   return createHmac('sha256', Buffer.from(secret, 'utf8')).update(body).digest('base64');
 }
 
 /** WorkOS: `t=<milliseconds>, v1=<hex HMAC-SHA256(secret, "${t}.${body}")>`. */
-export function workosSignatureHeader(secret: string, timestampMs: number | string, body: Bytes): string {
+function workosSignatureHeader(secret: string, timestampMs: number | string, body: Bytes): string {
   const mac = createHmac('sha256', Buffer.from(secret, 'utf8'));
   mac.update(`${timestampMs}.`, 'utf8');
   mac.update(body);
@@ -74,12 +74,12 @@ export function workosSignatureHeader(secret: string, timestampMs: number | stri
 }
 
 /** Segment: hex HMAC-SHA1(secret, raw body). */
-export function segmentSignature(secret: string, body: Bytes): string {
+function segmentSignature(secret: string, body: Bytes): string {
   return createHmac('sha1', Buffer.from(secret, 'utf8')).update(body).digest('hex');
 }
 
 /** Auth0 Event Streams: bearer authorization. */
-export function bearer(token: string): string {
+function bearer(token: string): string {
   return `Bearer ${token}`;
 }
 
@@ -100,7 +100,7 @@ export interface SignOptions {
   topic?: string;
 }
 
-export const DEFAULT_HEADER_EVENT_ID: Readonly<Record<'clerk' | 'standard' | 'shopify', string>> = {
+const DEFAULT_HEADER_EVENT_ID: Readonly<Record<'clerk' | 'standard' | 'shopify', string>> = {
   clerk: 'msg_2hostileTestEvent000000001',
   standard: 'msg_hostile_standard_0001',
   shopify: 'b54557e4-bdd9-4b37-8a5f-bf7d70bcd043',
@@ -204,7 +204,7 @@ export const DEFAULT_USER_IDS: Readonly<Record<SourceName, string>> = {
 };
 
 /** The event type each source acts on, used by default. */
-export const ACTED_ON_TYPE: Readonly<Record<SourceName, string>> = {
+const ACTED_ON_TYPE: Readonly<Record<SourceName, string>> = {
   clerk: 'user.created',
   stripe: 'customer.created',
   shopify: 'customers/create',
@@ -236,7 +236,7 @@ export interface BodyOptions {
   metadata?: Record<string, unknown>;
 }
 
-export const DEFAULT_BODY_EVENT_ID: Readonly<Record<'stripe' | 'workos' | 'auth0' | 'segment', string>> = {
+const DEFAULT_BODY_EVENT_ID: Readonly<Record<'stripe' | 'workos' | 'auth0' | 'segment', string>> = {
   stripe: 'evt_1HostileTest000000000001',
   workos: 'event_01HOSTILETEST0000000000001',
   auth0: 'evt_hostile0000000001',

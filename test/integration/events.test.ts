@@ -35,8 +35,9 @@ function clerkCreated(id: string, timestampMs: number) {
 }
 
 async function postClerk(dev: DevHandle, body: string, msgId: string) {
-  const signature = new SvixWebhook(DEV_SECRETS.clerk).sign(msgId, new Date(), body);
-  const headers = { 'svix-id': msgId, 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': signature };
+  const at = new Date(); // one clock reading for the signature and its timestamp header
+  const signature = new SvixWebhook(DEV_SECRETS.clerk).sign(msgId, at, body);
+  const headers = { 'svix-id': msgId, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signature };
   return fetch(`${dev.url}/webhooks/clerk`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 }
 

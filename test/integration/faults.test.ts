@@ -12,11 +12,11 @@
  *
  * Kept fast for CI: MoEngage timeout 2 s (a shorter one gives up, on a loaded machine, on answers the emulator already sent, and counts at-least-once duplicates this test does not allow), Retry-After 1 s, short visibility timeouts, a high
  * maxReceiveCount so that no transient failure is exhausted. The fault-volume cases use the
- * sender built exactly like `senderFromEnv` but with the redelivery visibility it sets (after
- * the in-invocation attempts) capped at 1-2 s; the production policy waits >= 30 s, which the
- * longer `npm run soak` exercises. (`senderFromEnv` takes no policy override yet.) Their queue
- * visibility stays above the function timeout, as deployed (6x): a shorter one redelivers
- * messages still being worked on, and MoEngage then gets a second 200-answered copy.
+ * real sender, `senderFromEnv`, with a retry policy override (its third argument) that caps the
+ * redelivery visibility it sets (after the in-invocation attempts) at 1-2 s; the production
+ * policy waits >= 30 s, which the longer `npm run soak` exercises. Their queue visibility stays
+ * above the function timeout, as deployed (6x): a shorter one redelivers messages still being
+ * worked on, and MoEngage then gets a second 200-answered copy.
  */
 import { createHash } from 'node:crypto';
 import { GetQueueAttributesCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
@@ -138,14 +138,14 @@ function deliveredIds(emulator: MoEngageEmulator): Set<string> {
   return new Set(emulator.accepted.map((a) => String(a.payload.customer_id)));
 }
 
+/** State-table errors the fast-redelivery sender met (a delivery whose record failed is sent again). */
+const stateStoreErrors = { count: 0 };
+
 /**
  * The real sender (`senderFromEnv`), with the retry policy's redelivery visibility capped at
  * 1-2 s so that SQS-level retries happen within a CI test. Built lazily: startDev sets the
  * environment (queue URLs, MoEngage URL) only once it runs.
  */
-/** State-table errors the fast-redelivery sender met (a delivery whose record failed is sent again). */
-const stateStoreErrors = { count: 0 };
-
 function fastRedeliverySender(): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const powertools = powertoolsTelemetry(SENDER_SERVICE);
   const telemetry: typeof powertools = {

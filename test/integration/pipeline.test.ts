@@ -40,8 +40,11 @@ function clerkUser(id: string, type = 'user.created') {
 }
 
 async function postClerk(dev: DevHandle, body: string, msgId: string, secret = CLERK_SECRET) {
-  const headers = new SvixWebhook(secret).sign(msgId, new Date(), body);
-  const signed = { 'svix-id': msgId, 'svix-timestamp': String(Math.floor(Date.now() / 1000)), 'svix-signature': headers };
+  // One clock reading for the signature and the timestamp header: two readings can fall on either
+  // side of a second boundary, and the receiver then rightly refuses the signature.
+  const at = new Date();
+  const signature = new SvixWebhook(secret).sign(msgId, at, body);
+  const signed = { 'svix-id': msgId, 'svix-timestamp': String(Math.floor(at.getTime() / 1000)), 'svix-signature': signature };
   return fetch(`${dev.url}/webhooks/clerk`, { method: 'POST', headers: { 'content-type': 'application/json', ...signed }, body });
 }
 

@@ -49,7 +49,7 @@ describe('RateLimiter: token bucket', () => {
     const { rl, clock, start } = limiter({ capacityPerMinute: 60, burst: 2 });
     await timesOf(rl, clock, start, [1, 1]);
     clock.t += 60_000; // a long idle minute
-    expect(rl.snapshot().tokens).toBe(2);
+    expect(rl.expectedWaitMs(2)).toBe(0);
     const times = await timesOf(rl, clock, clock.t, [1, 1, 1]);
     expect(times).toEqual([0, 0, 1000]);
   });
@@ -63,10 +63,11 @@ describe('RateLimiter: token bucket', () => {
   });
 
   it('ignores non-positive requests', async () => {
-    const { rl } = limiter({ capacityPerMinute: 60, burst: 1 });
+    const { rl, clock, start } = limiter({ capacityPerMinute: 60, burst: 1 });
     await rl.acquire(0);
     await rl.acquire(-3);
-    expect(rl.snapshot().tokens).toBe(1);
+    // the one token is still there (not taken by 0, not multiplied by -3): then 1 per second
+    expect(await timesOf(rl, clock, start, [1, 1])).toEqual([0, 1000]);
   });
 
   it('refuses nonsensical configurations', () => {
@@ -97,11 +98,11 @@ describe('RateLimiter: penalize (429)', () => {
   it('pauses every acquirer for Retry-After, then resumes paced, not in a burst', async () => {
     const { rl, clock, start } = limiter({ capacityPerMinute: 60, burst: 5 });
     rl.penalize(5_000);
-    expect(rl.blockedForMs()).toBe(5_000);
-    expect(rl.snapshot()).toMatchObject({ pausedUntil: start + 5_000, tokens: 0 });
+    // the pause, then an empty bucket: the first token exists 1 s after the pause ends
+    expect(rl.expectedWaitMs()).toBe(6_000);
     const times = await timesOf(rl, clock, start, [1, 1, 1]);
     expect(times).toEqual([6_000, 7_000, 8_000]);
-    expect(rl.blockedForMs()).toBe(0);
+    expect(rl.expectedWaitMs()).toBe(1_000); // paused no longer: the configured pace
   });
 
   it('a penalty arriving while a waiter sleeps is honoured when it wakes', async () => {
@@ -121,40 +122,41 @@ describe('RateLimiter: penalize (429)', () => {
   it('uses the default penalty without Retry-After and never shortens a longer pause', async () => {
     const { rl, start, clock } = limiter({ capacityPerMinute: 60, defaultPenaltyMs: 2_500 });
     rl.penalize();
-    expect(rl.snapshot().pausedUntil).toBe(start + 2_500);
+    expect(rl.expectedWaitMs()).toBe(2_500 + 1_000); // the pause, then one token at 1 per second
     rl.penalize(30_000);
     rl.penalize(1_000);
-    expect(rl.snapshot().pausedUntil).toBe(start + 30_000);
+    expect(rl.expectedWaitMs()).toBe(30_000 + 1_000);
     await rl.acquire();
     expect(clock.t - start).toBeGreaterThanOrEqual(30_000);
   });
 });
 
 describe('RateLimiter: observe (proactive pacing)', () => {
-  it('leaves the pace alone while plenty is left', () => {
+  it('leaves the pace alone while plenty is left', async () => {
     const { rl } = limiter({ capacityPerMinute: 600 });
     rl.observe(new Headers({ 'x-ratelimit-limit': '10000', 'x-ratelimit-remaining': '9000', 'x-ratelimit-reset': '30' }));
-    expect(rl.snapshot().ratePerMinute).toBeCloseTo(600);
-    expect(rl.snapshot().tokens).toBe(100);
+    expect(rl.expectedWaitMs(100)).toBe(0); // the whole burst
+    await rl.acquire(100);
+    expect(rl.expectedWaitMs(1)).toBe(100); // then 600 a minute
   });
 
   it('paces the remaining budget over the time until the reset, then returns to the configured pace', async () => {
     const { rl, clock, start } = limiter({ capacityPerMinute: 600, burst: 100 });
     rl.observe({ limit: 1000, remaining: 10, resetMs: 60_000 });
-    const s = rl.snapshot();
-    expect(s.tokens).toBe(10); // no burst beyond what MoEngage has left
-    expect(s.ratePerMinute).toBeCloseTo(10); // 10 tokens over the minute left
+    expect(rl.expectedWaitMs(10)).toBe(0); // no burst beyond what MoEngage has left
+    expect(rl.expectedWaitMs(11)).toBeCloseTo(6_000); // then 10 tokens over the minute left
     const times = await timesOf(rl, clock, start, Array(13).fill(1));
     expect(times.slice(0, 10)).toEqual(Array(10).fill(0));
     expect(times.slice(10)).toEqual([6_000, 12_000, 18_000]);
-    clock.t = start + 61_000;
-    expect(rl.snapshot().ratePerMinute).toBeCloseTo(600);
+    clock.t = start + 120_000; // the window reset long ago: a full bucket, the configured pace
+    await rl.acquire(100);
+    expect(rl.expectedWaitMs(1)).toBeCloseTo(100);
   });
 
   it('pauses until the reset when nothing is left', async () => {
     const { rl, clock, start } = limiter({ capacityPerMinute: 600 });
     rl.observe(new Headers({ 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '30' }));
-    expect(rl.blockedForMs()).toBe(30_000);
+    expect(rl.expectedWaitMs()).toBe(30_000 + 100); // the reset, then one token at 10 per second
     await rl.acquire();
     expect(clock.t - start).toBeGreaterThanOrEqual(30_000);
   });
@@ -162,17 +164,18 @@ describe('RateLimiter: observe (proactive pacing)', () => {
   it('uses only its share of the remaining budget', () => {
     const { rl } = limiter({ capacityPerMinute: 6000, share: 0.25 });
     rl.observe({ remaining: 400, resetMs: 60_000 });
-    expect(rl.snapshot().tokens).toBe(100);
-    expect(rl.snapshot().ratePerMinute).toBeCloseTo(100);
+    expect(rl.expectedWaitMs(100)).toBe(0); // a quarter of 400 now
+    expect(rl.expectedWaitMs(101)).toBeCloseTo(600); // then 100 a minute
   });
 
-  it('ignores answers without rate-limit information', () => {
+  it('ignores answers without rate-limit information', async () => {
     const { rl } = limiter({ capacityPerMinute: 600 });
     rl.observe(undefined);
     rl.observe(new Headers({ 'content-type': 'application/json' }));
     rl.observe({ limit: 5 });
-    expect(rl.snapshot()).toMatchObject({ tokens: 100, pausedUntil: 0 });
-    expect(rl.snapshot().ratePerMinute).toBeCloseTo(600);
+    expect(rl.expectedWaitMs(100)).toBe(0); // the whole burst, no pause
+    await rl.acquire(100);
+    expect(rl.expectedWaitMs(1)).toBe(100); // then 600 a minute
   });
 
   it('keeps a misconfigured sender under a MoEngage fixed-window limit: no 429, near-full use', async () => {

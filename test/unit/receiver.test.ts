@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseAdapterConfig, SOURCE_NAMES, type SourceName } from '../../functions/core/config';
 import { decodeEnvelope, deduplicationId, messageGroupId } from '../../functions/core/envelope';
 import { METRIC } from '../../functions/core/names';
@@ -138,9 +138,27 @@ describe('receiver answers (contract.md)', () => {
 
   it('413 for a body over 256 KB, before any signature work', async () => {
     const { deps, sent } = setup();
-    const res = await receiveWebhook(req({ rawBody: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) }), deps);
+    // spies on the secrets and on the source's verify and parse (the request is for clerk)
+    const spied = () => {
+      const secrets = vi.fn(deps.secrets);
+      const verify = vi.fn(deps.sources.clerk.verify);
+      const parse = vi.fn(deps.sources.clerk.parse);
+      return { secrets, verify, parse, deps: { ...deps, secrets, sources: { ...deps.sources, clerk: { ...deps.sources.clerk, verify, parse } } } };
+    };
+    const over = spied();
+    const res = await receiveWebhook(req({ rawBody: Buffer.alloc(MAX_BODY_BYTES + 1, 0x20) }), over.deps);
     expect(res.statusCode).toBe(413);
+    expect(over.secrets).not.toHaveBeenCalled();
+    expect(over.verify).not.toHaveBeenCalled();
+    expect(over.parse).not.toHaveBeenCalled();
     expect(sent).toHaveLength(0);
+    // the spies see the work when there is some: a body of exactly the limit is read and verified
+    const atLimit = spied();
+    const body = JSON.stringify({ id: 'evt_1', type: 'user.created' });
+    const res2 = await receiveWebhook(req({ rawBody: Buffer.from(body.padEnd(MAX_BODY_BYTES, ' ')) }), atLimit.deps);
+    expect(res2.statusCode).toBe(202);
+    expect(atLimit.secrets).toHaveBeenCalledTimes(1);
+    expect(atLimit.verify).toHaveBeenCalledTimes(1);
   });
 
   it('200 ignored for an event type the source does not act on', async () => {

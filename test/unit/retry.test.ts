@@ -242,6 +242,7 @@ describe('retryWithPolicy', () => {
       const next = outcomes.shift();
       if (!next) throw new Error('more attempts than scripted');
       left -= next.latencyMs;
+      seen.push([next.kind, attempt]);
       return next;
     };
     const deps = {
@@ -254,7 +255,6 @@ describe('retryWithPolicy', () => {
       refreshCredentials: async () => {
         refreshes++;
       },
-      onOutcome: (o: DeliveryOutcome, attempt: number) => seen.push([o.kind, attempt]),
     };
     return { fn, deps, sleeps, attempts, seen, refreshes: () => refreshes };
   }
@@ -262,7 +262,8 @@ describe('retryWithPolicy', () => {
   it('retries transient failures with backoff until delivered', async () => {
     const t = harness([serverError, timeout, delivered]);
     const r = await retryWithPolicy(t.fn, { receiveCount: 1, maxReceiveCount: 5 }, P, t.deps);
-    expect(r).toEqual({ outcome: delivered, attempts: 3, decision: { action: 'done' }, credentialsRefreshed: false });
+    expect(r).toEqual({ outcome: delivered, attempts: 3, decision: { action: 'done' } });
+    expect(t.refreshes()).toBe(0);
     expect(t.attempts).toEqual([1, 2, 3]);
     expect(t.sleeps).toEqual([199, 399]);
     expect(t.seen).toEqual([
@@ -303,7 +304,7 @@ describe('retryWithPolicy', () => {
   it('re-reads the credentials once on an auth failure', async () => {
     const ok = harness([authFailed, delivered]);
     const r1 = await retryWithPolicy(ok.fn, { receiveCount: 1, maxReceiveCount: 5 }, P, ok.deps);
-    expect(r1).toMatchObject({ attempts: 2, decision: { action: 'done' }, credentialsRefreshed: true });
+    expect(r1).toMatchObject({ attempts: 2, decision: { action: 'done' } });
     expect(ok.refreshes()).toBe(1);
     expect(ok.sleeps).toEqual([]);
 
@@ -312,19 +313,25 @@ describe('retryWithPolicy', () => {
     expect(r2).toMatchObject({ attempts: 2, decision: { action: 'retry_later' } });
     expect(still.refreshes()).toBe(1);
 
-    const already = harness([blocked]);
-    const r3 = await retryWithPolicy(already.fn, { receiveCount: 5, maxReceiveCount: 5, credentialsRefreshed: true }, P, already.deps);
-    expect(r3).toMatchObject({ attempts: 1, decision: { action: 'park', reason: 'account_blocked' } });
-    expect(already.refreshes()).toBe(0);
+    // a 403 that persists after the re-read, on the last receive: parked with its reason
+    const blockedTwice = harness([blocked, blocked]);
+    const r3 = await retryWithPolicy(blockedTwice.fn, { receiveCount: 5, maxReceiveCount: 5 }, P, blockedTwice.deps);
+    expect(r3).toMatchObject({ attempts: 2, decision: { action: 'park', reason: 'account_blocked' } });
+    expect(blockedTwice.refreshes()).toBe(1);
   });
 
   it('a failing credential refresh sends the message through SQS instead of throwing', async () => {
     const t = harness([authFailed]);
+    let refreshes = 0;
     const r = await retryWithPolicy(t.fn, { receiveCount: 2, maxReceiveCount: 5 }, P, {
       ...t.deps,
-      refreshCredentials: () => Promise.reject(new Error('Secrets Manager unavailable')),
+      refreshCredentials: () => {
+        refreshes++;
+        return Promise.reject(new Error('Secrets Manager unavailable'));
+      },
     });
-    expect(r).toMatchObject({ attempts: 1, decision: { action: 'retry_later' }, credentialsRefreshed: true });
+    expect(r).toMatchObject({ attempts: 1, decision: { action: 'retry_later' } });
+    expect(refreshes).toBe(1); // tried once, not again
   });
 
   it('sleeps exactly Retry-After on a 429, then gives up when the invocation runs short', async () => {

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   decodeWhsecSecret,
-  hmac,
+  hmacEncoded,
+  hmacPrefixed,
   parseTimestampedHeader,
   safeEqual,
   safeEqualAny,
@@ -11,19 +12,25 @@ import {
   type SvixStyleInput,
 } from '../../functions/sources/crypto';
 
-describe('hmac', () => {
+describe('hmacEncoded, hmacPrefixed', () => {
   // RFC 4231 test case 2 and RFC 2202 test case 2 (key "Jefe").
-  it('matches the published HMAC-SHA256 and HMAC-SHA1 test vectors', () => {
-    expect(hmac('sha256', 'Jefe', 'what do ya want for nothing?').toString('hex')).toBe(
-      '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
-    );
-    expect(hmac('sha1', 'Jefe', 'what do ya want for nothing?').toString('hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
+  const data = Buffer.from('what do ya want for nothing?', 'utf8');
+  const sha256Hex = '5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843';
+  it('match the published HMAC-SHA256 and HMAC-SHA1 test vectors, in hex and base64', () => {
+    expect(hmacEncoded('sha256', 'Jefe', data, 'hex')).toBe(sha256Hex);
+    expect(hmacEncoded('sha256', 'Jefe', data, 'base64')).toBe(Buffer.from(sha256Hex, 'hex').toString('base64'));
+    expect(hmacEncoded('sha1', 'Jefe', data, 'hex')).toBe('effcdf6ae5eb2fa2d27416d5f184df9c259a7c79');
+    // the prefix and the data are signed as one message
+    expect(hmacPrefixed('sha256', 'Jefe', 'what do ya ', Buffer.from('want for nothing?', 'utf8'), 'hex')).toBe(sha256Hex);
   });
 
-  it('treats a string key and its UTF-8 bytes alike, and signs raw bytes as given', () => {
+  it('treat a string key and its UTF-8 bytes alike, and sign raw bytes as given', () => {
     const body = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]); // not valid UTF-8
-    expect(hmac('sha256', 'k€y', body)).toEqual(hmac('sha256', Buffer.from('k€y', 'utf8'), body));
-    expect(hmac('sha256', 'key', body)).toEqual(createHmac('sha256', 'key').update(body).digest());
+    expect(hmacEncoded('sha256', 'k€y', body, 'hex')).toBe(hmacEncoded('sha256', Buffer.from('k€y', 'utf8'), body, 'hex'));
+    expect(hmacEncoded('sha256', 'key', body, 'base64')).toBe(createHmac('sha256', 'key').update(body).digest('base64'));
+    expect(hmacPrefixed('sha256', 'key', 'id.1.', body, 'base64')).toBe(
+      createHmac('sha256', 'key').update(Buffer.concat([Buffer.from('id.1.'), body])).digest('base64'),
+    );
   });
 });
 

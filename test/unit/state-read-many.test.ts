@@ -3,7 +3,7 @@
  * client for what dynalite never does: unprocessed keys, a failed request), and the sender
  * reading a batch's users with it.
  */
-import { BatchGetItemCommand, type AttributeValue, type BatchGetItemCommandInput } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, BatchGetItemCommandInput } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';

@@ -26,7 +26,7 @@ export const AUTH0_INFO: ReaderInfo = {
 };
 
 /** Auth0 returns at most this many users of one search (page × per_page). */
-export const AUTH0_SEARCH_CAP = 1000;
+const AUTH0_SEARCH_CAP = 1000;
 const PER_PAGE = 100;
 
 interface Auth0Page {

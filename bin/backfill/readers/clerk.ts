@@ -24,7 +24,7 @@ export const CLERK_INFO: ReaderInfo = {
 };
 
 const CLERK_API = 'https://api.clerk.com';
-export const CLERK_MAX_LIMIT = 500;
+const CLERK_MAX_LIMIT = 500;
 const OVERLAP = 10;
 
 interface ClerkCursor {

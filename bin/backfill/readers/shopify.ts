@@ -29,10 +29,10 @@ export const SHOPIFY_INFO: ReaderInfo = {
   sinceNote: "customers updated at or after it (query: updated_at:>='…')",
 };
 
-export const SHOPIFY_API_VERSION = '2025-04';
+const SHOPIFY_API_VERSION = '2025-04';
 const PAGE = 100;
 
-export const SHOPIFY_CUSTOMERS_QUERY = `query Backfill($first: Int!, $after: String, $query: String) {
+const SHOPIFY_CUSTOMERS_QUERY = `query Backfill($first: Int!, $after: String, $query: String) {
   customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
     nodes {
       id
@@ -55,7 +55,7 @@ export const SHOPIFY_CUSTOMERS_QUERY = `query Backfill($first: Int!, $after: Str
 const lower = (v: unknown) => (typeof v === 'string' ? v.toLowerCase() : v);
 
 /** A GraphQL Customer as the REST-shaped body of a customers/update webhook. */
-export function restCustomer(node: Record<string, unknown>): Record<string, unknown> {
+function restCustomer(node: Record<string, unknown>): Record<string, unknown> {
   const gid = typeof node.id === 'string' ? node.id : undefined;
   const legacy = typeof node.legacyResourceId === 'string' ? node.legacyResourceId : /\/(\d+)$/.exec(gid ?? '')?.[1];
   const out: Record<string, unknown> = {

@@ -75,19 +75,20 @@ export const RESERVED_ATTRIBUTE_KEYS = [
 const RESERVED_LOWER: ReadonlySet<string> = new Set(RESERVED_ATTRIBUTE_KEYS.map((k) => k.toLowerCase()));
 
 /** Names refused outright (compared trimmed and lower-cased), besides the reserved keywords. */
-export const REFUSED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['', 'id', '_id']);
+const REFUSED_ATTRIBUTE_NAMES: ReadonlySet<string> = new Set(['', 'id', '_id']);
 
-/** Keys that could reach an object's prototype machinery: never used as attribute names. */
-export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-
-/** UNSAFE_KEYS.has(key), as three comparisons (checked for every key the builder reads). */
+/**
+ * Whether `key` could reach an object's prototype machinery (`__proto__`, `constructor`,
+ * `prototype`): never used as an attribute name. Three comparisons: checked for every key the
+ * builder reads.
+ */
 export function isUnsafeKey(key: string): boolean {
   return key === '__proto__' || key === 'constructor' || key === 'prototype';
 }
 
 /** Keys of `attributes` with a structure of their own (not user attributes). */
-export const STRUCTURAL_ATTRIBUTE_KEYS = ['platforms', 'addValueToArrayField', 'removeValueFromArrayField'] as const;
-export const STRUCTURAL_KEY_SET: ReadonlySet<string> = new Set(STRUCTURAL_ATTRIBUTE_KEYS);
+const STRUCTURAL_ATTRIBUTE_KEYS = ['platforms', 'addValueToArrayField', 'removeValueFromArrayField'] as const;
+const STRUCTURAL_KEY_SET: ReadonlySet<string> = new Set(STRUCTURAL_ATTRIBUTE_KEYS);
 
 /** STRUCTURAL_KEY_SET.has(key), as three comparisons. */
 export function isStructuralKey(key: string): boolean {
@@ -95,7 +96,7 @@ export function isStructuralKey(key: string): boolean {
 }
 
 /** Attributes the document marks "Create through Track User API: yes, Update: no". */
-export const CREATE_ONLY_ATTRIBUTE_KEYS = ['u_l_a', 'cr_t', 'publisher_name', 'campaign_name'] as const;
+const CREATE_ONLY_ATTRIBUTE_KEYS = ['u_l_a', 'cr_t', 'publisher_name', 'campaign_name'] as const;
 export const CREATE_ONLY_KEY_SET: ReadonlySet<string> = new Set(CREATE_ONLY_ATTRIBUTE_KEYS);
 /** The create-only attributes that hold a time in epoch milliseconds. */
 export const EPOCH_ATTRIBUTE_KEY_SET: ReadonlySet<string> = new Set(['u_l_a', 'cr_t']);

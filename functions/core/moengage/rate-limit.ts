@@ -46,15 +46,6 @@ export interface RateLimiterOptions {
   defaultPenaltyMs?: number;
 }
 
-export interface RateLimiterSnapshot {
-  tokens: number;
-  /** Effective pace now, in tokens per minute. */
-  ratePerMinute: number;
-  /** Epoch ms until which acquirers are paused (0 when not paused). */
-  pausedUntil: number;
-  waiting: number;
-}
-
 interface Waiter {
   n: number;
   resolve: () => void;
@@ -152,32 +143,12 @@ export class RateLimiter {
     return Math.max(0, this.waitMs(n + queued));
   }
 
-  /** Milliseconds until the current pause ends (0 when not paused). */
-  blockedForMs(): number {
-    return Math.max(0, this.pausedUntil - this.now());
-  }
-
-  snapshot(): RateLimiterSnapshot {
-    this.refill();
-    const t = this.now();
-    return {
-      tokens: this.tokens,
-      ratePerMinute: this.rateAt(t) * 60_000,
-      pausedUntil: this.pausedUntil > t ? this.pausedUntil : 0,
-      waiting: this.queue.length,
-    };
-  }
-
   private pause(ms: number): void {
     const until = this.now() + ms;
     if (until <= this.pausedUntil) return;
     this.pausedUntil = until;
     this.tokens = Math.min(this.tokens, 0);
     this.updatedAt = Math.max(this.updatedAt, until);
-  }
-
-  private rateAt(t: number): number {
-    return t < this.pacedUntil ? Math.min(this.baseRate, this.pacedRate) : this.baseRate;
   }
 
   /** Brings `tokens` up to now, across the end of the proactive pace if it ended meanwhile. */
