@@ -11,7 +11,7 @@
  * Progress goes to stderr; the summary table to stdout.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deriveSenderConcurrency, expectedSlowestMs } from '../lib/concurrency';
 import { benchBundles } from './bundles';
@@ -298,6 +298,8 @@ async function main(): Promise<void> {
     costTrickle: trickle,
     notes: [],
   };
+  // The raw measurements first: a report that fails to render can be rendered again from them.
+  await writeFile(join(tmpdir(), 'moengage-bench-report.json'), JSON.stringify(report), 'utf8');
   report.notes = findings(report);
   await writeFile(args.out, renderReport(report), 'utf8');
   for (const s of summaryRows(report)) process.stdout.write(`${s.result.replaceAll('*', '').padEnd(5)} ${s.figure}: ${s.measured} | ${s.baseline} | ratio ${s.ratio} | target ${s.target}\n`);
