@@ -41,6 +41,7 @@ import { SOURCES } from '../functions/sources';
 import { MB_PER_VCPU } from '../lib/concurrency';
 import { startLocalDynamo, type LocalDynamo } from '../local/dynamodb';
 import { toFunctionUrlEvent } from '../local/http';
+import { lambdaEnvironment } from '../local/lambda-env';
 import { startMoEngageEmulator, type MoEngageEmulator } from '../local/moengage-emulator';
 import { toSqsRecord } from '../local/poller';
 import { buildSampleEvent, DEV_SECRETS, signSample } from '../local/samples';
@@ -266,19 +267,8 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
     dynamo = await startLocalDynamo({ port: 0 });
 
     const envFor = (name: 'receiver' | 'sender', memoryMb: number, moengageUrl?: string, stateStore = true): Record<string, string> => ({
-      PATH: process.env.PATH ?? '',
       ...envs[name],
-      AWS_REGION: REGION,
-      AWS_DEFAULT_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      AWS_SESSION_TOKEN: 'local',
-      AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-      AWS_LAMBDA_FUNCTION_NAME: `share-${name}`,
-      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb),
-      AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-      AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-      TZ: ':UTC',
+      ...lambdaEnvironment({ region: REGION, functionName: `share-${name}`, memoryMb }),
       [ENV.queueUrl]: (sqs as LocalSqs).queueUrl,
       [ENV.dlqUrl]: (sqs as LocalSqs).dlqUrl,
       [ENV.signingSecretsArn]: signingArn,

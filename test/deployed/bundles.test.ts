@@ -24,6 +24,7 @@ import { ENV } from '../../functions/core/names';
 import { buildAdapterApp } from '../../lib/adapter-stack';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { toFunctionUrlEvent } from '../../local/http';
+import { lambdaEnvironment } from '../../local/lambda-env';
 import { startMoEngageEmulator, type MoEngageEmulator } from '../../local/moengage-emulator';
 import { toSqsRecord } from '../../local/poller';
 import { buildSampleEvent, signSample, type SignedRequest } from '../../local/samples';
@@ -86,18 +87,7 @@ async function invoke(fn: Fn, event: unknown, extraEnv: Env = {}): Promise<{ res
   const resultFile = join(work, `result-${n}.json`);
   writeFileSync(eventFile, JSON.stringify(event));
   const env: Env = {
-    PATH: process.env.PATH ?? '',
-    AWS_REGION: REGION,
-    AWS_DEFAULT_REGION: REGION,
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SESSION_TOKEN: 'local',
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
-    AWS_LAMBDA_FUNCTION_NAME: fn.name,
-    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
-    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memory),
-    LAMBDA_TASK_ROOT: join(fn.bundle, '..'),
-    TZ: ':UTC',
+    ...lambdaEnvironment({ region: REGION, functionName: fn.name, memoryMb: fn.memory, taskRoot: join(fn.bundle, '..') }),
     ...environmentOf(fn),
     // As deployed, the queue URLs' host is the SQS endpoint's (fauxqs: sqs.<region>.localhost; the harness resolves it).
     AWS_ENDPOINT_URL_SQS: new URL(sqs.queueUrl).origin,

@@ -92,4 +92,22 @@ describe('emulator answers after the drawn response time', () => {
     await (await fetch(`${em.url}/_emulator/state`)).text();
     expect(draws).toBe(1);
   });
+
+  it('refuses over the rate limit at once, with a Retry-After that names the end of the refusing window', async () => {
+    // A response time far longer than the window: a 429 written after it would describe the next window.
+    let now = 10_000;
+    em = await startMoEngageEmulator({ port: 0, latency: () => 5_000, rateLimit: { windowMs: 2_000, customerPerWindow: 0 }, now: () => now });
+    const auth = `Basic ${Buffer.from(`${em.workspaceId}:${em.apiKey}`).toString('base64')}`;
+    now = 11_500; // 0.5 s left in the window [10 s, 12 s)
+    const t = performance.now();
+    const res = await fetch(`${em.url}/v1/customer/${em.workspaceId}?app_id=${em.workspaceId}`, {
+      method: 'POST',
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'customer', customer_id: 'u1', attributes: { name: 'A' } }),
+    });
+    await res.text();
+    expect(res.status).toBe(429);
+    expect(performance.now() - t).toBeLessThan(4_000);
+    expect(res.headers.get('retry-after')).toBe('1');
+  });
 });

@@ -9,7 +9,6 @@ import { parseAdapterConfig, sourceOptions, type SourceName } from '../../functi
 import type { Envelope } from '../../functions/core/envelope';
 import { METRIC } from '../../functions/core/names';
 import { eventClaimKey } from '../../functions/core/state';
-import { versionKey } from '../../functions/core/version';
 import { auth0Source } from '../../functions/sources/auth0';
 import { CLERK_EVENTS } from '../../functions/sources/clerk';
 import { mappedEvents } from '../../functions/sources/events';
@@ -20,6 +19,7 @@ import { WORKOS_ACTED_ON_EVENTS } from '../../functions/sources/workos';
 import { AUTH0_ACTED_ON_EVENTS } from '../../functions/sources/auth0';
 import { EVENT_OPTION_TYPES } from '../../functions/core/config';
 import type { ParsedEvent } from '../../functions/sources/types';
+import { T0, versionedEnvelope } from '../helpers/envelopes';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { decodeEnvelope } from '../../functions/core/envelope';
 import { receiveWebhook, type QueueMessage } from '../../functions/receiver/receive';
@@ -35,23 +35,10 @@ import { memoryStateStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness, type Harness } from '../helpers/sender-harness';
 import type { RecordResult } from '../../functions/sender/deliver';
 
-const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 const SIGNED_UP = [{ action: 'Signed Up', attributes: { provider: 'clerk', signup_method: 'email_code' }, current_time: Math.floor(T0 / 1000) }];
 
-function env(n: number, over: Partial<Envelope> = {}): Envelope {
-  const eventId = over.eventId ?? `evt_${n}`;
-  return {
-    v: 1,
-    source: 'clerk',
-    eventId,
-    eventType: 'user.updated',
-    receivedAt: new Date(T0).toISOString(),
-    version: versionKey(T0 + n * 1000, eventId),
-    userKey: 'u-1',
-    payload: { type: 'customer', customer_id: 'user_1', attributes: { u_em: `e${n}@example.com` } },
-    ...over,
-  };
-}
+/** The n-th update of user_1 (its e-mail only). */
+const env = (n: number, over: Partial<Envelope> = {}): Envelope => versionedEnvelope(n, { attrs: { u_em: `e${n}@example.com` }, ...over });
 
 /** A `user.created` with its "Signed Up" event. */
 const created = (n = 1, over: Partial<Envelope> = {}) => env(n, { eventType: 'user.created', events: SIGNED_UP, ...over });

@@ -9,10 +9,10 @@ import type { Envelope } from '../../functions/core/envelope';
 import { versionKey } from '../../functions/core/version';
 import { BATCH_GET_MAX_KEYS, BATCH_GET_RETRIES, dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
+import { T0, versionedEnvelope } from '../helpers/envelopes';
 import { memoryStateStore, prefixedStore } from '../helpers/memory-state-store';
 import { recordOf, senderHarness } from '../helpers/sender-harness';
 
-const T0 = Date.parse('2026-12-01T10:00:00.000Z');
 const EMPTY = { attributes: {}, recentIds: [] };
 
 type Sent = { name: string; input: unknown };
@@ -188,19 +188,9 @@ describe('the test stores keep readMany in step with read', () => {
   });
 });
 
-function env(n: number, userKey: string): Envelope {
-  const eventId = `evt_${userKey}_${n}`;
-  return {
-    v: 1,
-    source: 'clerk',
-    eventId,
-    eventType: 'user.updated',
-    receivedAt: new Date(T0).toISOString(),
-    version: versionKey(T0 + n * 1000, eventId),
-    userKey,
-    payload: { type: 'customer', customer_id: userKey, attributes: { u_fn: `F${n}` } },
-  };
-}
+/** The n-th update of the user `userKey`. */
+const env = (n: number, userKey: string): Envelope =>
+  versionedEnvelope(n, { userKey, eventId: `evt_${userKey}_${n}`, payload: { type: 'customer', customer_id: userKey, attributes: { u_fn: `F${n}` } } });
 
 describe('the sender reads a batch\'s users with readMany', () => {
   let dynamo: LocalDynamo;

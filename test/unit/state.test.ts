@@ -11,25 +11,10 @@ import { versionKey } from '../../functions/core/version';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
 import { memoryStateStore } from '../helpers/memory-state-store';
+import { T0, versionedEnvelope } from '../helpers/envelopes';
 import { recordOf, senderHarness } from '../helpers/sender-harness';
 
-const T0 = Date.parse('2026-12-01T10:00:00.000Z');
-
-function env(n: number, over: Partial<Envelope> & { attrs?: Record<string, string> } = {}): Envelope {
-  const { attrs, ...rest } = over;
-  const eventId = rest.eventId ?? `evt_${n}`;
-  return {
-    v: 1,
-    source: 'clerk',
-    eventId,
-    eventType: 'user.updated',
-    receivedAt: new Date(T0).toISOString(),
-    version: versionKey(T0 + n * 1000, eventId),
-    userKey: 'u-1',
-    payload: { type: 'customer', customer_id: 'user_1', attributes: attrs ?? { u_em: `e${n}@example.com`, u_fn: `F${n}` } },
-    ...rest,
-  };
-}
+const env = versionedEnvelope;
 
 const EMPTY: UserState = { attributes: {}, recentIds: [] };
 
