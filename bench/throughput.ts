@@ -16,6 +16,7 @@
  *    by (windows × the per-window limit). The average over the whole drain is shown too.
  * 5. 429s: the emulator's 429 answers / its requests. Lost: users answered 202 that never arrived.
  */
+import { availableParallelism } from 'node:os';
 import { startBenchPipeline, until, type BenchPipeline, type PipelineOptions, type SenderInvocation } from './pipeline';
 import { mean, preciseNow, progress, signedTraffic } from './util';
 
@@ -208,14 +209,15 @@ export async function benchThroughput(options: ThroughputOptions): Promise<Throu
     if (pending > 0) notes.push(`${pending} accepted users were still queued (or in the DLQ) when the drain time ran out`);
     if (counters.timeouts > 0 || counters.errors > 0) notes.push(`sender invocations: ${counters.timeouts} timed out, ${counters.errors} threw`);
     if (counters.failed - failed0 > 0) notes.push(`${counters.failed - failed0} messages failed and were left for redelivery`);
-    // The whole pipeline (sender, poller, local SQS, DynamoDB and MoEngage) runs on this process's one
-    // JavaScript thread: its CPU per message bounds what it can deliver, whatever the sender does.
+    // The whole pipeline (sender, poller, local SQS, DynamoDB and MoEngage) runs in this process: its
+    // CPU per message over the machine's cores bounds what it can deliver, whatever the sender does.
     const cpuMsPerMessage = messages > 0 ? (cpu.user + cpu.system) / 1000 / messages : Number.NaN;
-    const cpuCeilingPerMinute = cpuMsPerMessage > 0 ? 60_000 / cpuMsPerMessage : Number.POSITIVE_INFINITY;
+    const cores = availableParallelism();
+    const cpuCeilingPerMinute = cpuMsPerMessage > 0 ? (60_000 * cores) / cpuMsPerMessage : Number.POSITIVE_INFINITY;
     if (cpuCeilingPerMinute < limitPerMinute) {
       notes.push(
-        `bounded by this process's CPU: the in-process pipeline used ${cpuMsPerMessage.toFixed(2)} ms of CPU per message (sender, poller, local SQS, ` +
-          `DynamoDB and MoEngage emulators on one thread), so one core carries about ${Math.round(cpuCeilingPerMinute).toLocaleString('en-US')} messages/min ` +
+        `bounded by this machine's CPU: the in-process pipeline used ${cpuMsPerMessage.toFixed(2)} ms of CPU per message (sender, poller, local SQS, ` +
+          `DynamoDB and MoEngage emulators in one process), so this machine's ${cores} cores carry at most ${Math.round(cpuCeilingPerMinute).toLocaleString('en-US')} messages/min ` +
           `(${(cpuCeilingPerMinute / limitPerMinute).toFixed(2)} of the limit); figure 6 measures the deployed sender in its own container`,
       );
     }
