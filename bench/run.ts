@@ -1,12 +1,13 @@
 /**
- * `npm run bench`: measures the five figures of BENCHMARKS.md side by side in one run and
+ * `npm run bench`: measures the six figures of BENCHMARKS.md side by side in one run and
  * writes the file (a script, never a test).
  *
- *   npm run bench                 full run (~4 minutes on 2 cores), writes ./BENCHMARKS.md
+ *   npm run bench                 full run (~15 minutes on 2 cores), writes ./BENCHMARKS.md
  *   npm run bench -- --quick      smaller samples (a smoke run; the figures are noisier)
  *   npm run bench -- --out FILE   write somewhere else
  *   npm run bench -- --only hot-path   figure 1 alone, spliced into the existing file
  *   npm run bench -- --only bundles    figure 2 alone, spliced into the existing file
+ *   npm run bench -- --only memory     figure 6 alone, printed (needs root and a CPU cgroup)
  *
  * Progress goes to stderr; the summary table to stdout.
  */
