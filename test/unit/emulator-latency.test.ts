@@ -55,6 +55,16 @@ describe('emulator latency model (lognormal from median and p99)', () => {
   });
 });
 
+/** One Track User call to the emulator with its own credentials. */
+function trackUser(em: MoEngageEmulator): Promise<Response> {
+  const auth = `Basic ${Buffer.from(`${em.workspaceId}:${em.apiKey}`).toString('base64')}`;
+  return fetch(`${em.url}/v1/customer/${em.workspaceId}?app_id=${em.workspaceId}`, {
+    method: 'POST',
+    headers: { authorization: auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ type: 'customer', customer_id: 'u1', attributes: { name: 'A' } }),
+  });
+}
+
 describe('emulator answers after the drawn response time', () => {
   let em: MoEngageEmulator | undefined;
   afterEach(async () => {
@@ -74,13 +84,8 @@ describe('emulator answers after the drawn response time', () => {
       // Judged on arrival (and counted against the rate limit then), answered after the delay.
       onAccepted: () => (acceptedAt = performance.now()),
     });
-    const auth = `Basic ${Buffer.from(`${em.workspaceId}:${em.apiKey}`).toString('base64')}`;
     const t = performance.now();
-    const res = await fetch(`${em.url}/v1/customer/${em.workspaceId}?app_id=${em.workspaceId}`, {
-      method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'customer', customer_id: 'u1', attributes: { name: 'A' } }),
-    });
+    const res = await trackUser(em);
     await res.text();
     // Timers never fire early by more than their millisecond rounding.
     const answeredAt = performance.now();
@@ -97,14 +102,9 @@ describe('emulator answers after the drawn response time', () => {
     // A response time far longer than the window: a 429 written after it would describe the next window.
     let now = 10_000;
     em = await startMoEngageEmulator({ port: 0, latency: () => 5_000, rateLimit: { windowMs: 2_000, customerPerWindow: 0 }, now: () => now });
-    const auth = `Basic ${Buffer.from(`${em.workspaceId}:${em.apiKey}`).toString('base64')}`;
     now = 11_500; // 0.5 s left in the window [10 s, 12 s)
     const t = performance.now();
-    const res = await fetch(`${em.url}/v1/customer/${em.workspaceId}?app_id=${em.workspaceId}`, {
-      method: 'POST',
-      headers: { authorization: auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ type: 'customer', customer_id: 'u1', attributes: { name: 'A' } }),
-    });
+    const res = await trackUser(em);
     await res.text();
     expect(res.status).toBe(429);
     expect(performance.now() - t).toBeLessThan(4_000);
