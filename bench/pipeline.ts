@@ -19,7 +19,9 @@ import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, 
 import type { AddressInfo } from 'node:net';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
-import { ENV } from '../functions/core/names';
+import { DEFAULT_SENDER_PARALLELISM, ENV } from '../functions/core/names';
+import { deriveSenderConcurrency } from '../lib/concurrency';
+import { deployedMemorySizes } from './cost';
 import { DEV_API_KEY, DEV_WORKSPACE_ID, SENDER_TIMEOUT_MS, startDev, type DevHandle } from '../local/dev';
 import type { ReceiverHandler, ReceiverResult } from '../local/http';
 import { startMoEngageEmulator, type AcceptedRecord, type LatencyModel, type MoEngageEmulator } from '../local/moengage-emulator';
@@ -32,6 +34,22 @@ import { preciseNow } from './util';
  * (mean 381 ms), seeded so that every run draws the same sequence.
  */
 export const BENCH_LATENCY: LatencyModel = { medianMs: 300, p99Ms: 1500, seed: 20_261_207 };
+
+/** Batch sizes at the defaults: customer mode's FIFO batches; bulk mode's (a standard queue; local/dev.ts, as the construct). */
+export const CUSTOMER_BATCH = 10;
+export const BULK_BATCH = 100;
+
+/**
+ * The sender's concurrency as the construct derives it at the bench's latency model and default
+ * memory (the event source's maxConcurrency; the poller's here): figures 3 and 6 check it.
+ */
+export function benchSenderConcurrency(mode: 'customer' | 'bulk'): number {
+  const latency = { latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms };
+  const memoryMb = deployedMemorySizes(mode).senderMb;
+  return mode === 'bulk'
+    ? deriveSenderConcurrency({ limitPerMinute: BULK_IMPORT_LIMIT_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1, memoryMb })
+    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_LIMIT_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH, memoryMb });
+}
 
 export interface PipelineOptions {
   mode: 'customer' | 'bulk';

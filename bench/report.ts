@@ -9,9 +9,8 @@ import { renderLambdaShare, type ShareResult } from './lambda-share';
 import type { ThroughputResult } from './throughput';
 import { MAX_429_FRACTION, THROUGHPUT_TARGET_FRACTION } from './throughput';
 import { fmt, fmtInt, type MachineInfo } from './util';
-import { deriveSenderConcurrency } from '../lib/concurrency';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
-import { BENCH_LATENCY } from './pipeline';
+import { benchSenderConcurrency } from './pipeline';
 
 export interface BenchReport {
   command: string;
@@ -129,10 +128,7 @@ export function summaryRows(r: BenchReport): SummaryRow[] {
         // flight to carry the whole MoEngage budget at the measured mean time per batch?
         const limit = mode === 'bulk' ? BULK_IMPORT_LIMIT_PER_MINUTE : TRACK_USER_LIMIT_PER_MINUTE;
         const needed = (limit / 60 / chosen.messagesPerInvocation) * (chosen.meanBilledMs / 1000);
-        const derived =
-          mode === 'bulk'
-            ? deriveSenderConcurrency({ limitPerMinute: limit, latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms, parallelism: 1, usersPerRequest: chosen.messagesPerInvocation, requestsPerInvocation: 1, memoryMb: defaultMb })
-            : deriveSenderConcurrency({ limitPerMinute: limit, latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms, parallelism: chosen.messagesPerInvocation, requestsPerInvocation: chosen.messagesPerInvocation, memoryMb: defaultMb });
+        const derived = benchSenderConcurrency(mode);
         rows.push({
           figure: `6. sender concurrency (${mode} mode, ${defaultMb} MB): the derived maxConcurrency against the measured invocation`,
           measured: `derived ${derived}`,

@@ -14,15 +14,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deriveSenderConcurrency, expectedSlowestMs } from '../lib/concurrency';
+import { expectedSlowestMs } from '../lib/concurrency';
 import { benchBundles } from './bundles';
 import { computeCost, deployedMemorySizes, formatUsd, PRICES, type CostResult } from './cost';
 import { benchHotPath } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
 import { benchLambdaShare, renderLambdaShare, type ShareRow } from './lambda-share';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
-import { DEFAULT_SENDER_PARALLELISM } from '../functions/core/names';
-import { BENCH_LATENCY } from './pipeline';
+import { BENCH_LATENCY, benchSenderConcurrency, CUSTOMER_BATCH } from './pipeline';
 import { renderReport, spliceFigure, summaryRows, type BenchReport } from './report';
 import { benchThroughput, type ThroughputResult } from './throughput';
 import { machineInfo, progress, PROJECT_ROOT } from './util';
@@ -53,21 +52,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 const WINDOW_MS = 6_000;
-/** Bulk mode's batches at its defaults (a standard queue; local/dev.ts, as the construct). */
-const BULK_BATCH = 100;
-const CUSTOMER_BATCH = 10;
 
-/**
- * The sender's concurrency as the construct derives it at the bench's latency model (the
- * event source's maxConcurrency; the poller's here): figure 3 checks the formula.
- */
-function derivedConcurrency(mode: 'customer' | 'bulk'): number {
-  const latency = { latencyMs: BENCH_LATENCY.medianMs, latencyP99Ms: BENCH_LATENCY.p99Ms };
-  const memoryMb = deployedMemorySizes(mode).senderMb;
-  return mode === 'bulk'
-    ? deriveSenderConcurrency({ limitPerMinute: BULK_IMPORT_LIMIT_PER_MINUTE, ...latency, parallelism: 1, usersPerRequest: BULK_BATCH, requestsPerInvocation: 1, memoryMb })
-    : deriveSenderConcurrency({ limitPerMinute: TRACK_USER_LIMIT_PER_MINUTE, ...latency, parallelism: DEFAULT_SENDER_PARALLELISM, requestsPerInvocation: CUSTOMER_BATCH, memoryMb });
-}
 
 function costFor(
   label: string,
@@ -189,16 +174,16 @@ async function main(): Promise<void> {
   const bundles = await benchBundles({ runs: sizes.importRuns });
   progress('figure 4: latency (before the throughput runs: it also times the receiver at a moderate rate)');
   const latency = [
-    await benchLatency({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', ratePerSecond: 50, seconds: sizes.latencySeconds, windowMs: WINDOW_MS, pollerConcurrency: derivedConcurrency('customer'), floorRequests: 40 }),
+    await benchLatency({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', ratePerSecond: 50, seconds: sizes.latencySeconds, windowMs: WINDOW_MS, pollerConcurrency: benchSenderConcurrency('customer'), floorRequests: 40 }),
     // 100 events/s: the rate at which bulk mode's defaults must fill requests with ≥ 50 users.
-    await benchLatency({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', ratePerSecond: 100, seconds: sizes.latencySeconds, windowMs: WINDOW_MS, pollerConcurrency: derivedConcurrency('bulk'), floorRequests: 40 }),
+    await benchLatency({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', ratePerSecond: 100, seconds: sizes.latencySeconds, windowMs: WINDOW_MS, pollerConcurrency: benchSenderConcurrency('bulk'), floorRequests: 40 }),
   ];
   progress('figure 6: memory sizes at Lambda\'s CPU share');
   const memory = await benchLambdaShare(args.quick ? { receiverRequests: 100, senderBatches: 20 } : {});
   progress('figure 3: throughput');
   const throughput = [
-    await benchThroughput({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', windowMs: WINDOW_MS, webhooks: sizes.customer, pollerConcurrency: derivedConcurrency('customer') }),
-    await benchThroughput({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', windowMs: WINDOW_MS, webhooks: sizes.bulk, pollerConcurrency: derivedConcurrency('bulk') }),
+    await benchThroughput({ label: 'customer mode (FIFO)', mode: 'customer', queueType: 'fifo', windowMs: WINDOW_MS, webhooks: sizes.customer, pollerConcurrency: benchSenderConcurrency('customer') }),
+    await benchThroughput({ label: 'bulk mode (standard)', mode: 'bulk', queueType: 'standard', windowMs: WINDOW_MS, webhooks: sizes.bulk, pollerConcurrency: benchSenderConcurrency('bulk') }),
   ];
   // The same customer-mode run without the per-user state store (`stateStore: false`), for figure 5.
   const stateless = await benchThroughput({
@@ -208,7 +193,7 @@ async function main(): Promise<void> {
     windowMs: WINDOW_MS,
     webhooks: sizes.customer,
     stateStore: false,
-    pollerConcurrency: derivedConcurrency('customer'),
+    pollerConcurrency: benchSenderConcurrency('customer'),
     informational: true,
   });
   if (!args.quick) {
@@ -221,7 +206,7 @@ async function main(): Promise<void> {
         windowMs: WINDOW_MS,
         webhooks: sizes.customerUnscaled,
         scaleHeaderResolution: false,
-        pollerConcurrency: derivedConcurrency('customer'),
+        pollerConcurrency: benchSenderConcurrency('customer'),
         informational: true,
       }),
     );
