@@ -37,7 +37,7 @@ export const BENCH_LATENCY: LatencyModel = { medianMs: 300, p99Ms: 1500, seed: 2
 
 /** Batch sizes at the defaults: customer mode's FIFO batches; bulk mode's (a standard queue; local/dev.ts, as the construct). */
 export const CUSTOMER_BATCH = 10;
-export const BULK_BATCH = 100;
+const BULK_BATCH = 100;
 
 /**
  * The sender's concurrency as the construct derives it at the bench's latency model and default
