@@ -82,6 +82,11 @@ export interface ShareRow {
   meanBilledMs: number;
   cpuMsPerInvocation: number;
   messagesPerInvocation: number;
+  /**
+   * Messages offered to each invocation: a full batch (10 in customer mode, 100 in bulk mode), or 1:
+   * a trickle, where the event source hands each message to an invocation of its own.
+   */
+  batchSize: number;
   /** Compute cost per million messages (webhooks for the receiver) at this size. */
   usdPerMillion: number;
   failures: number;
@@ -224,6 +229,11 @@ export interface ShareOptions {
   bulkBatches?: number;
   /** Sender sizes also measured with `stateStore: false`. Default: the construct's customer-mode default. */
   statelessSizes?: number[];
+  /**
+   * Warm invocations of one message each (a trickle), at the construct's customer-mode sender size,
+   * with the state store on and off; 0 leaves them out.
+   */
+  trickleInvocations?: number;
   /** Runs the containers uncapped with `--cpu-prof` into this folder (to see where their CPU goes). */
   profileDir?: string;
 }
@@ -238,6 +248,7 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
   const receiverRequests = options.receiverRequests ?? 250;
   const senderBatches = options.senderBatches ?? 50;
   const batchSize = 10;
+  const trickleInvocations = options.trickleInvocations ?? 40;
   const profiling = options.profileDir !== undefined;
   const profileArgs = profiling ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const probe = makeCap(`moengage-bench-probe-${process.pid}`, 1);
@@ -257,8 +268,15 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
     const node = await node24Binary();
     const envs = templateEnvironments();
     // Enough messages for every sender run, whatever the receiver runs produced.
-    const senderRuns = [...senderSizes.map((memoryMb) => ({ memoryMb, stateStore: true })), ...statelessSizes.map((memoryMb) => ({ memoryMb, stateStore: false }))];
-    const messagesNeeded = senderRuns.length * (senderBatches + 1) * batchSize;
+    const trickleMb = deployedMemorySizes('customer').senderMb;
+    const senderRuns = [
+      ...senderSizes.map((memoryMb) => ({ memoryMb, stateStore: true, batch: batchSize, invocations: senderBatches })),
+      ...statelessSizes.map((memoryMb) => ({ memoryMb, stateStore: false, batch: batchSize, invocations: senderBatches })),
+      ...(trickleInvocations > 0
+        ? [true, false].map((stateStore) => ({ memoryMb: trickleMb, stateStore, batch: 1, invocations: trickleInvocations }))
+        : []),
+    ];
+    const messagesNeeded = senderRuns.reduce((n, run) => n + (run.invocations + 1) * run.batch, 0);
     const perReceiverRun = Math.max(receiverRequests + 1, Math.ceil(messagesNeeded / receiverSizes.length));
     sqs = await startLocalSqs({ queueType: 'fifo', visibilityTimeoutSeconds: 600 });
     sm = await startSecretsManagerEmulator({ region: REGION });
@@ -302,28 +320,30 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
           if ((r.result as { statusCode?: number } | undefined)?.statusCode !== 202) failures++;
           outcomes.push(r);
         }
-        rows.push(rowOf('receiver', false, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), outcomes.slice(1, receiverRequests + 1), 1, failures));
+        rows.push(rowOf('receiver', false, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), outcomes.slice(1, receiverRequests + 1), 1, 1, failures));
       } finally {
         await container.stop();
         cap.remove();
       }
     }
 
-    for (const { memoryMb, stateStore } of senderRuns) {
+    for (const { memoryMb, stateStore, batch, invocations } of senderRuns) {
       // A fresh emulator per size with the same seed: every size waits on the same response times.
       moengage = await startMoEngageEmulator({ port: 0, workspaceId: WORKSPACE, apiKey: API_KEY, latency: BENCH_LATENCY });
       const made = makeCap(`moengage-bench-sender-${memoryMb}-${process.pid}`, memoryMb / MB_PER_VCPU);
       if (!made.cap) throw new Error(`lambda-share: ${made.reason}`);
       const cap = made.cap;
-      progress(`figure 6: sender at ${memoryMb} MB (${((100 * memoryMb) / MB_PER_VCPU).toFixed(1)} % of a vCPU)${stateStore ? '' : ', stateStore: false'}`);
+      progress(
+        `figure 6: sender at ${memoryMb} MB (${((100 * memoryMb) / MB_PER_VCPU).toFixed(1)} % of a vCPU)${stateStore ? '' : ', stateStore: false'}${batch === 1 ? ', one message per invocation' : ''}`,
+      );
       const env = envFor('sender', memoryMb, moengage.url, stateStore);
       if (!stateStore) delete env[ENV.stateTable];
       const { container, initMs, initCpuMs } = await Container.start(node, bundleOf('sender'), env, profiling ? undefined : cap, profileArgs);
       try {
         const outcomes: InvokeOutcome[] = [];
         let failures = 0;
-        for (let i = 0; i < senderBatches + 1; i++) {
-          const messages = await receiveBatch(sqs, batchSize);
+        for (let i = 0; i < invocations + 1; i++) {
+          const messages = await receiveBatch(sqs, batch);
           if (messages.length === 0) throw new Error('lambda-share: the queue ran dry');
           const event = { Records: messages.map((m) => toSqsRecord(m, sqs!.queueArn, REGION)) };
           const r = await container.invoke(event, timeoutOf('sender'));
@@ -335,8 +355,8 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
           );
         }
         const warm = outcomes.slice(1);
-        const perInvocation = warm.reduce((n, o) => n + (o.records ?? batchSize), 0) / Math.max(1, warm.length);
-        rows.push(rowOf('sender', stateStore, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), warm, perInvocation, failures));
+        const perInvocation = warm.reduce((n, o) => n + (o.records ?? batch), 0) / Math.max(1, warm.length);
+        rows.push(rowOf('sender', stateStore, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), warm, perInvocation, batch, failures));
       } finally {
         await container.stop();
         cap.remove();
@@ -362,7 +382,7 @@ export async function benchLambdaShare(options: ShareOptions = {}): Promise<Shar
           outcomes.push({ ...r, records: records.length });
         }
         const warm = outcomes.slice(1);
-        rows.push(rowOf('sender', true, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), warm, bulkBatchSize, failures, 'bulk'));
+        rows.push(rowOf('sender', true, memoryMb, initMs, initCpuMs, outcomes.slice(0, 1), warm, bulkBatchSize, bulkBatchSize, failures, 'bulk'));
       } finally {
         await container.stop();
         cap.remove();
@@ -442,6 +462,7 @@ function rowOf(
   first: InvokeOutcome[],
   all: InvokeOutcome[],
   messagesPerInvocation: number,
+  batchSize: number,
   failures: number,
   mode: 'customer' | 'bulk' = 'customer',
 ): ShareRow {
@@ -464,6 +485,7 @@ function rowOf(
     meanBilledMs,
     cpuMsPerInvocation: warm.reduce((n, o) => n + o.cpuMs, 0) / Math.max(1, warm.length),
     messagesPerInvocation,
+    batchSize,
     usdPerMillion: gbSecondsPerMessage * 1e6 * GB_SECOND_USD,
     failures,
   };
@@ -480,8 +502,9 @@ export function renderLambdaShare(r: ShareResult): string[] {
     'The local SQS, Secrets Manager, DynamoDB (the per-user state table) and the MoEngage emulator run uncapped beside them; the',
     'emulator answers after the modelled response time (median 300 ms, p99 1.5 s), the same seeded draws for every size.',
     `Receiver: ${r.receiverRequests} signed Clerk webhooks one after another (Function URL events, each 202 after the local SQS accepted it).`,
-    `Sender (customer mode, the state store on): ${r.senderBatches} batches of ${r.batchSize} of those messages; bulk mode: ${r.bulkBatches} batches of ${r.bulkBatchSize}. The first invocation of each`,
-    `container (secrets read, first connections) is shown apart; the warm figures leave out the next ${Math.round(WARMUP_SHARE * 100)} % (V8 still compiling the hot code). "Compute per 1M" is the GB-seconds`,
+    `Sender (customer mode, the state store on): ${r.senderBatches} batches of ${r.batchSize} of those messages; bulk mode: ${r.bulkBatches} batches of ${r.bulkBatchSize}; "one message per invocation":`,
+    'a trickle (below ~10 webhooks/s a FIFO event source hands most messages to an invocation of their own), priced in the cost model\'s trickle rows.',
+    `The first invocation of each container (secrets read, first connections) is shown apart; the warm figures leave out the next ${Math.round(WARMUP_SHARE * 100)} % (V8 still compiling the hot code). "Compute per 1M" is the GB-seconds`,
     'of the mean billed duration (each invocation rounded up to the millisecond) per message, at the arm64 price.',
     'What this leaves out: the local SQS answers in about a millisecond (a real SendMessage takes longer, at every size alike);',
     'how Lambda slices a share within a period is not published (100 ms is Linux\'s default).',
@@ -495,7 +518,9 @@ export function renderLambdaShare(r: ShareResult): string[] {
     table(
       ['Function', 'Memory', 'vCPU share', 'INIT ms (CPU ms)', 'First invocation ms', 'Warm invocations', 'Median ms', 'p90 ms', 'Mean billed ms', 'CPU ms / invocation', 'Messages / invocation', 'Compute per 1M messages', 'Failures'],
       r.rows.map((x) => [
-        x.fn === 'sender' ? `sender${x.mode === 'bulk' ? ', bulk mode' : ''}${x.stateStore ? '' : ', stateStore: false'}` : x.fn,
+        x.fn === 'sender'
+          ? `sender${x.mode === 'bulk' ? ', bulk mode' : ''}${x.stateStore ? '' : ', stateStore: false'}${x.batchSize === 1 ? ', one message per invocation' : ''}`
+          : x.fn,
         `${x.memoryMb} MB`,
         `${(x.vcpu * 100).toFixed(1)} %`,
         `${f1(x.initMs)} (${f1(x.initCpuMs)})`,
