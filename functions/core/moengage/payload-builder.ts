@@ -6,7 +6,7 @@
  * The builder's payloads are valid by construction: every rule payload-validator.ts checks is
  * applied while building (the property tests check the builder's output against the
  * validator), so the receiver does not pay for a JSON round trip and a schema walk per
- * webhook; the builder only measures the size.
+ * webhook; the builder only measures the size (the length of its JSON).
  *
  * ## Attribute naming and flattening rule
  *
@@ -99,57 +99,7 @@ import type {
 
 /** UTF-8 bytes of the JSON body MoEngage receives. */
 export function payloadBytes(p: CustomerPayload): number {
-  return jsonUtf8Bytes(p, 0) ?? Buffer.byteLength(JSON.stringify(p), 'utf8');
-}
-
-/** Printable ASCII other than `"` and `\`: JSON writes such a string as it is, between quotes. */
-const JSON_PLAIN_STRING = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
-/** Deeper than this, JSON.stringify itself answers (and throws on a cycle, as it always did). */
-const MAX_COUNTED_DEPTH = 32;
-
-function jsonStringBytes(s: string): number {
-  return JSON_PLAIN_STRING.test(s) ? s.length + 2 : Buffer.byteLength(JSON.stringify(s), 'utf8');
-}
-
-/**
- * Exactly Buffer.byteLength(JSON.stringify(value)) for JSON-shaped values (strings, finite
- * numbers, booleans, null, arrays and plain objects of them), counted without writing the
- * text: the builder measures every payload it makes. Undefined for anything else (undefined
- * or function members, toJSON, class instances, NaN...), which the caller serializes instead.
- */
-function jsonUtf8Bytes(value: unknown, depth: number): number | undefined {
-  switch (typeof value) {
-    case 'string':
-      return jsonStringBytes(value);
-    case 'number':
-      return Number.isFinite(value) ? String(value).length : undefined;
-    case 'boolean':
-      return value ? 4 : 5;
-    case 'object':
-      break;
-    default:
-      return undefined;
-  }
-  if (value === null) return 4;
-  if (depth >= MAX_COUNTED_DEPTH || typeof (value as { toJSON?: unknown }).toJSON === 'function') return undefined;
-  if (Array.isArray(value)) {
-    let n = value.length === 0 ? 2 : value.length + 1; // brackets and commas
-    for (let i = 0; i < value.length; i++) {
-      const m = jsonUtf8Bytes(value[i], depth + 1);
-      if (m === undefined) return undefined;
-      n += m;
-    }
-    return n;
-  }
-  if (!isPlainObject(value)) return undefined;
-  const keys = Object.keys(value);
-  let n = keys.length === 0 ? 2 : keys.length + 1; // braces and commas
-  for (const key of keys) {
-    const m = jsonUtf8Bytes(value[key], depth + 1);
-    if (m === undefined) return undefined;
-    n += jsonStringBytes(key) + 1 + m; // "key":value
-  }
-  return n;
+  return Buffer.byteLength(JSON.stringify(p), 'utf8');
 }
 
 const PLATFORM_BY_FOLDED: ReadonlyMap<string, Platform['platform']> = new Map(PLATFORM_NAMES.map((p) => [p.toLowerCase(), p]));
