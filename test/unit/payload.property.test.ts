@@ -7,7 +7,7 @@ import {
   normalizeDateTime,
   truncateChars,
 } from '../../functions/core/moengage/attributes';
-import { buildCustomerPayload, payloadBytes } from '../../functions/core/moengage/payload-builder';
+import { buildCustomerPayload } from '../../functions/core/moengage/payload-builder';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput, PayloadRules } from '../../functions/core/moengage/types';
 

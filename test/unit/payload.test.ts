@@ -299,18 +299,30 @@ describe('attribute names', () => {
     }
   });
 
-  it('drops moe_ prefixed names in any case unless they are identifiers (exact name)', () => {
+  it('drops moe_ prefixed names in any case; identifiers come only from the identity mapping (exact name)', () => {
     const rules: PayloadRules = { identityIdentifiers: ['moe_email'] };
     const without = custom({ moe_email: 'a@example.com', MOE_foo: 1, Moe_bar: true, moex: 1 });
     expect(without.payload.attributes).toEqual({ moex: 1 });
     expect(without.dropped.map((d) => d.reason)).toEqual(['moe_prefix', 'moe_prefix', 'moe_prefix']);
 
-    const withRules = custom({ moe_email: 'a@example.com', MOE_EMAIL: 'b@example.com', moe_foo: 1 }, rules);
-    expect(withRules.payload.attributes).toEqual({ moe_email: 'a@example.com' });
+    // A custom attribute (a Segment trait, a metadata key: user data) never sets an identifier,
+    // even one the workspace activated: it would name another user to MoEngage's identity resolution.
+    const withRules = custom({ moe_email: 'victim@example.com', MOE_EMAIL: 'b@example.com', moe_foo: 1 }, rules);
+    expect(withRules.payload.attributes).toBeUndefined();
     expect(withRules.dropped).toEqual([
+      { name: 'moe_email', reason: 'moe_prefix' },
       { name: 'MOE_EMAIL', reason: 'moe_prefix' },
       { name: 'moe_foo', reason: 'moe_prefix' },
     ]);
+    const mapped = buildCustomerPayload(
+      { customerId: 'u1', identifiers: { moe_email: 'a@example.com' }, custom: { moe_email: 'victim@example.com', plan: 'pro' } },
+      rules,
+    );
+    expect(mapped.ok && mapped.payload.attributes).toEqual({ moe_email: 'a@example.com', plan: 'pro' });
+    const noEmail = buildCustomerPayload({ customerId: 'u1', custom: { moe_email: 'victim@example.com', plan: 'pro' } }, rules);
+    expect(noEmail.ok && noEmail.payload.attributes).toEqual({ plan: 'pro' });
+    const arrayOp = buildCustomerPayload({ customerId: 'u1', addToArray: { moe_email: ['victim@example.com'] } }, rules);
+    expect(arrayOp.ok && arrayOp.dropped).toEqual([{ name: 'addValueToArrayField.moe_email', reason: 'moe_prefix' }]);
 
     expectRejected(validateCustomerPayload({ type: 'customer', customer_id: 'u', attributes: { moe_email: 'a' } }), 'attributes.moe_email');
     expectRejected(validateCustomerPayload({ type: 'customer', customer_id: 'u', attributes: { MOE_EMAIL: 'a' } }, rules), 'attributes.MOE_EMAIL');

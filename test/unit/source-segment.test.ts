@@ -222,6 +222,18 @@ describe('segment map', () => {
     expect(mapBody(noTraits, c)).toMatchObject({ kind: 'rejected', field: 'customer_id' });
   });
 
+  it('a trait named like an identifier never sets it (traits are user data; MoEngage merges profiles by identifiers)', () => {
+    const c = ctx({}, { identifiers: { moe_email: 'u_em' } });
+    const body = { ...fixtureJson('identify.json'), userId: 'attacker-1', traits: { plan: 'pro', moe_email: 'victim@example.com' } };
+    expect(mapBody(body, c)).toMatchObject({
+      kind: 'payload',
+      payload: { type: 'customer', customer_id: 'attacker-1', attributes: { plan: 'pro' } },
+      dropped: [{ name: 'moe_email', reason: 'moe_prefix' }],
+    });
+    const anonymous = { ...fixtureJson('identify.anonymous.json'), traits: { moe_email: 'victim@example.com' } };
+    expect(mapBody(anonymous, c)).toMatchObject({ kind: 'rejected', field: 'customer_id' });
+  });
+
   it('ignores track, page, screen, group and alias', () => {
     expect(mapFixture('track.json')).toEqual({ kind: 'ignored', reason: 'type track is not acted on' });
     for (const type of ['page', 'screen', 'group', 'alias', 'Identify']) {

@@ -105,7 +105,7 @@ export const STANDARD_KEY_SET: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_
 
 export const MOE_PREFIX = 'moe_';
 
-const NO_IDENTIFIERS: ReadonlySet<string> = new Set();
+export const NO_IDENTIFIERS: ReadonlySet<string> = new Set();
 
 /** The identity-resolution identifier names of the rules (exact names, e.g. `moe_email`). */
 export function identifierSet(rules?: PayloadRules): ReadonlySet<string> {

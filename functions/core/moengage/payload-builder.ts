@@ -27,8 +27,10 @@
  *    arrays is dropped (`unsupported_type`). Functions, symbols, bigints, NaN/Infinity, class
  *    instances other than Date: dropped (`unsupported_type`).
  * 3. Names, after flattening. Dropped: MoEngage's reserved keywords, compared case-insensitively
- *    (`reserved_keyword`); names starting with `moe_` in any case (`moe_prefix`), except the
- *    identity-resolution identifiers the workspace activated (exact names, e.g. `moe_email`);
+ *    (`reserved_keyword`); names starting with `moe_` in any case (`moe_prefix`): the
+ *    identity-resolution identifiers the workspace activated (exact names, e.g. `moe_email`) are
+ *    set only from CustomerInput.identifiers (the adapter's identityResolution mapping), never by
+ *    a custom attribute or an array operation (a trait named `moe_email` would name another user);
  *    `id`, `_id` and empty names (`invalid_name`); any key segment `__proto__`, `constructor` or
  *    `prototype` (`invalid_name`, the subtree is not read); `platforms`,
  *    `addValueToArrayField`, `removeValueFromArrayField`, which have a structure of their own
@@ -61,6 +63,7 @@ import {
   MAX_FLATTEN_DEPTH,
   MAX_STRING_LENGTH,
   MOE_PREFIX,
+  NO_IDENTIFIERS,
   PLACEHOLDER_CUSTOMER_ID_MESSAGE,
   PLATFORM_NAMES,
   STANDARD_KEY_SET,
@@ -159,7 +162,10 @@ class AttributeCollector {
       this.drop(name, name.toLowerCase().startsWith(MOE_PREFIX) ? 'moe_prefix' : 'invalid_name');
       return;
     }
-    const problem = nameProblem(name, this.identifiers);
+    // Only the adapter's own identity mapping (origin `identifier`) may set an identifier: a
+    // custom value named `moe_email` (a Segment trait, a metadata key) would otherwise name
+    // another user to MoEngage's identity resolution, which merges profiles by it.
+    const problem = nameProblem(name, origin === 'identifier' ? this.identifiers : NO_IDENTIFIERS);
     if (problem || isStructuralKey(name)) {
       this.drop(name, problem ?? 'invalid_name');
       return;
@@ -256,19 +262,14 @@ function objectInput(value: unknown, field: string, what: string): Record<string
   return value;
 }
 
-function buildArrayOp(
-  op: ArrayOp,
-  raw: Record<string, unknown>,
-  collector: AttributeCollector,
-  identifiers: ReadonlySet<string>,
-): Record<string, AttributePrimitive[]> | undefined {
+function buildArrayOp(op: ArrayOp, raw: Record<string, unknown>, collector: AttributeCollector): Record<string, AttributePrimitive[]> | undefined {
   // Keys passed nameProblem before being assigned (no `__proto__`): see AttributeCollector.
   const out: Record<string, AttributePrimitive[]> = {};
   let size = 0;
   for (const key of Object.keys(raw)) {
     const label = `${op}.${key}`;
     if (key === 'platforms') throw new Rejection(`attributes.${label}`, `platforms cannot be changed through ${op}`);
-    const problem = arrayOpNameProblem(key, identifiers);
+    const problem = arrayOpNameProblem(key, NO_IDENTIFIERS); // never an identity-resolution identifier (see put)
     if (problem) {
       collector.drop(label, problem);
       continue;
@@ -369,8 +370,8 @@ function build(input: CustomerInput, rules: PayloadRules | undefined): PayloadRe
       return rejectPayload(`attributes.addValueToArrayField.${key}`, `cannot add and remove '${key}' at the same time`);
     }
   }
-  const add = addRaw && buildArrayOp('addValueToArrayField', addRaw, collector, identifiers);
-  const remove = removeRaw && buildArrayOp('removeValueFromArrayField', removeRaw, collector, identifiers);
+  const add = addRaw && buildArrayOp('addValueToArrayField', addRaw, collector);
+  const remove = removeRaw && buildArrayOp('removeValueFromArrayField', removeRaw, collector);
   if (add) collector.set('addValueToArrayField', add);
   if (remove) collector.set('removeValueFromArrayField', remove);
 
