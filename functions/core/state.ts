@@ -21,6 +21,7 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import type { Envelope } from './envelope';
+import { MOE_PREFIX } from './moengage/attributes';
 import type { CustomerPayload } from './moengage/types';
 
 /** How many recently applied event ids the state of a user keeps (their hashes). */
@@ -139,12 +140,41 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
   if (keys.length === 0 && Object.keys(attributes).length > 0) {
     return { action: 'drop', why: newest === version ? 'duplicate' : 'stale', ...(newest ? { appliedVersion: newest } : {}) };
   }
+  // Without a customer_id, MoEngage finds the user by an identity-resolution identifier: keep the
+  // one the event is keyed on even where a newer event already set it, or the update would name
+  // no user (MoEngage refuses it; in bulk mode it is lost without a word). Identity, not state:
+  // it does not make the event apply, and its version is not recorded.
+  const identity = envelope.payload.customer_id === undefined ? identityAttribute(attributes) : undefined;
+  if (identity !== undefined && !Object.prototype.hasOwnProperty.call(kept, identity)) {
+    Object.defineProperty(kept, identity, { value: attributes[identity], enumerable: true, writable: true, configurable: true });
+  }
   return {
     action: 'apply',
     payload: { ...envelope.payload, attributes: kept as CustomerPayload['attributes'] },
     commit: { attributeKeys: keys, attributeVersion: version, recentIds },
     unversioned: false,
   };
+}
+
+/**
+ * The identity-resolution identifier a payload without customer_id is keyed on: of its `moe_`
+ * attributes (the payload builder lets only the configured identifiers through under that
+ * prefix) with a value, the smallest `name:value`, the rule of the FIFO group key
+ * (sources/common.ts firstIdentity), so the same one for every event of the user.
+ */
+function identityAttribute(attributes: Record<string, unknown>): string | undefined {
+  let first: string | undefined;
+  let firstEntry: string | undefined;
+  for (const name of Object.keys(attributes)) {
+    const value = attributes[name];
+    if (!name.startsWith(MOE_PREFIX) || typeof value !== 'string' || value === '') continue;
+    const entry = `${name}:${value}`;
+    if (firstEntry === undefined || entry < firstEntry) {
+      first = name;
+      firstEntry = entry;
+    }
+  }
+  return first;
 }
 
 /** The state after a commit (what the store holds once it succeeded). */

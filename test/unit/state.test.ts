@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../functions/core/envelope';
 import { METRIC } from '../../functions/core/names';
-import { attributeKey, eventIdHash, judge, RECENT_IDS, type UserState } from '../../functions/core/state';
+import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
+import { applyCommit, attributeKey, eventIdHash, judge, RECENT_IDS, type UserState } from '../../functions/core/state';
 import { versionKey } from '../../functions/core/version';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
@@ -57,6 +58,31 @@ describe('judge', () => {
     if (j.action === 'apply') expect(j.payload.attributes).not.toHaveProperty('plan');
     expect(judge(env(4, { partial: true, attrs: { plan: 'older' } }), state)).toMatchObject({ action: 'drop', why: 'stale' });
     expect(judge(env(6, { partial: true, attrs: { plan: 'new' } }), state)).toMatchObject({ action: 'apply', payload: { attributes: { plan: 'new' } } });
+  });
+  it('partial events without a customer_id keep the identifier they are keyed on (MoEngage needs one to find the user)', () => {
+    // Identity resolution (moe_email from u_em), no customer_id: a newer identify set every attribute.
+    const anonymous = (n: number, attrs: Record<string, string>) => {
+      const e = env(n, { partial: true, attrs });
+      delete e.payload.customer_id;
+      return e;
+    };
+    const newer = anonymous(5, { u_em: 'l@example.com', moe_email: 'l@example.com', moe_mobile: '+15550000002', plan: 'pro' });
+    const state = applyCommit(EMPTY, (judge(newer, EMPTY) as Extract<ReturnType<typeof judge>, { action: 'apply' }>).commit);
+    // A late, older identify: only `company` is news; the key identifier goes with it, the older mobile does not.
+    const late = judge(anonymous(3, { u_em: 'l@example.com', moe_email: 'l@example.com', moe_mobile: '+15550000001', company: 'Acme' }), state);
+    expect(late).toMatchObject({ action: 'apply', commit: { attributeKeys: [attributeKey('company')] } });
+    if (late.action === 'apply') {
+      expect(late.payload).toEqual({ type: 'customer', attributes: { company: 'Acme', moe_email: 'l@example.com' } });
+      expect(validateCustomerPayload(late.payload, { identityIdentifiers: ['moe_email', 'moe_mobile'] }).ok).toBe(true);
+    }
+    // The identifier alone never makes a stale event apply.
+    expect(judge(anonymous(4, { moe_email: 'l@example.com', plan: 'free' }), state)).toMatchObject({ action: 'drop', why: 'stale' });
+    // With a customer_id nothing is added back.
+    const withId = judge(env(3, { partial: true, attrs: { moe_email: 'l@example.com', company: 'Acme' } }), {
+      ...state,
+      attributes: { ...state.attributes },
+    });
+    expect(withId.action === 'apply' && withId.payload.attributes).toEqual({ company: 'Acme' });
   });
   it('a partial event older than a deletion is dropped whole', () => {
     const tomb: UserState = { version: env(10).version!, deleted: true, attributes: {}, recentIds: [] };
