@@ -456,9 +456,17 @@ describe('flattening', () => {
   });
 
   it('drops datetime strings that cannot be read', () => {
-    const r = custom({ bad: '2024-13-01', bad2: '2024-05-01T25:00:00Z', bad3: '2024-05-01T10:00:00 tomorrow' });
+    const r = custom({ bad: '2024-13-01', bad2: '2024-05-01T25:00:00Z', bad3: '2024-02-30 10:00', bad4: '2024-05-01T10:00:00+25:00' });
     expect(r.payload.attributes).toBeUndefined();
-    expect(r.dropped.map((d) => d.reason)).toEqual(['unsupported_type', 'unsupported_type', 'unsupported_type']);
+    expect(r.dropped.map((d) => d.reason)).toEqual(['unsupported_type', 'unsupported_type', 'unsupported_type', 'unsupported_type']);
+  });
+
+  it('keeps text that only begins with a date as text (a string MoEngage stores as it is)', () => {
+    const note = '2024-01-15 10:30 left voicemail';
+    const r = custom({ note, later: '2024-05-01T10:00:00 tomorrow', release: '2024-13-01 (postponed)' });
+    expect(r.payload.attributes).toEqual({ note, later: '2024-05-01T10:00:00 tomorrow', release: '2024-13-01 (postponed)' });
+    expect(r.dropped).toEqual([]);
+    expectOk(validateCustomerPayload(r.payload));
   });
 
   it('rejects a custom input that is not an object', () => {
@@ -960,7 +968,6 @@ describe('validateCustomerPayload', () => {
       { type: 'customer', customer_id: 'u', attributes: { platforms: [{ platform: secret, active: 'true' }] } },
       { type: secret, customer_id: 'u' },
       { type: 'customer', customer_id: 'u', update_existing_only: secret },
-      { type: 'customer', customer_id: 'u', attributes: { s: `2024-01-01T00:00 ${secret}` } },
     ];
     for (const payload of payloads) {
       const r = validateCustomerPayload(payload);

@@ -267,8 +267,6 @@ const CANONICAL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/;
 const UTC_DATETIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z$/;
 /** ISO 8601 / RFC 3339 date-time, extended format; seconds, fraction and offset optional. */
 const ISO_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
-/** What counts as "a datetime" among attribute strings: a full date, alone or followed by a time. */
-const DATETIME_LIKE = /^\d{4}-\d{2}-\d{2}(?:$|[Tt ]\d{2}:\d{2})/;
 
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the span of four-digit years. */
 const MIN_EPOCH_MS = -62_167_219_200_000;
@@ -286,10 +284,14 @@ export function isValidCalendarDate(y: number, m: number, d: number): boolean {
   return d <= days;
 }
 
-/** True for a string that reads as a date or date-time (and must then be in a MoEngage form). */
+/**
+ * True for a string that reads as a date or date-time as a whole (and must then be in a MoEngage
+ * form): the shape of `YYYY-MM-DD` or of an ISO 8601 date-time, valid or not. A string that only
+ * begins with one (`2024-01-15 10:30 called back`) is text.
+ */
 export function looksLikeDateTime(s: string): boolean {
-  // At least `YYYY-MM-DD`: most strings are ruled out without the regular expression.
-  return s.length >= 10 && s.charCodeAt(4) === 45 /* - */ && DATETIME_LIKE.test(s);
+  // At least `YYYY-MM-DD`: most strings are ruled out without the regular expressions.
+  return s.length >= 10 && s.charCodeAt(4) === 45 /* - */ && (DATE_ONLY.test(s) || ISO_DATETIME.test(s));
 }
 
 /** True for a valid `YYYY-MM-DD` or `YYYY-MM-DDTHH:mm:ssZ` (the forms MoEngage accepts). */

@@ -21,7 +21,8 @@
  *    as a date or date-time (`YYYY-MM-DD`, optionally followed by `T` or a space and `HH:mm`,
  *    seconds, fraction, offset), is normalized to UTC `YYYY-MM-DDTHH:mm:ssZ` (a date-only
  *    string stays `YYYY-MM-DD`; a date-time without offset is read as UTC); one that cannot
- *    be parsed is dropped (`unsupported_type`). Arrays keep their primitive values (null
+ *    be parsed (`2024-13-01`) is dropped (`unsupported_type`); a string that only begins with a
+ *    date (`2024-01-15 10:30 called back`) is text. Arrays keep their primitive values (null
  *    elements are left out): at most 50 (the first 50 are kept, the attribute is reported as
  *    `too_many_values`), all of one type (else `mixed_array_types`); an array holding objects or
  *    arrays is dropped (`unsupported_type`). Functions, symbols, bigints, NaN/Infinity, class
