@@ -34,10 +34,13 @@
 // Limits
 // ---------------------------------------------------------------------------------------------
 
-/** [user-api] 157: "This response is returned when the payload size exceeds 128 KB." */
-export const TRACK_USER_MAX_BODY_BYTES = 128 * 1024;
+/**
+ * [user-api] 157: "This response is returned when the payload size exceeds 128 KB." Read as
+ * 128,000 bytes, the smaller reading (as Bulk Import's 100 KB, contract.md).
+ */
+export const TRACK_USER_MAX_BODY_BYTES = 128_000;
 /** Create Event: taken as Track User's (the User API document is the only size given). */
-export const CREATE_EVENT_MAX_BODY_BYTES = 128 * 1024;
+export const CREATE_EVENT_MAX_BODY_BYTES = 128_000;
 /** [bulk] "a batch request of a maximum of 100 kB in a single API call" (contract.md: 100,000 bytes). */
 export const BULK_IMPORT_MAX_BODY_BYTES = 100_000;
 /** [facts] "values cut at 512 chars"; [policy] "User attribute value length | 512 | Store the first 512 characters only". */

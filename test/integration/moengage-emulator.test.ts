@@ -6,6 +6,7 @@ import {
   type AcceptedRecord,
   type MoEngageEmulator,
 } from '../../local/moengage-emulator';
+import { TRACK_USER_MAX_BODY_BYTES } from '../../local/moengage-rules';
 
 const WS = 'ws-test';
 const KEY = 'key-test-123';
@@ -150,7 +151,7 @@ describe('MoEngage emulator: documented behaviour', () => {
   });
 
   it('answers 413 with the documented body above 128 KB (Track User) and 100,000 bytes (Bulk Import)', async () => {
-    const limit = 128 * 1024;
+    const limit = TRACK_USER_MAX_BODY_BYTES;
     const base = JSON.stringify(customer('u1', { note: '' }));
     const fits = JSON.stringify(customer('u1', { note: 'x'.repeat(limit - base.length) }));
     expect(Buffer.byteLength(fits)).toBe(limit);
