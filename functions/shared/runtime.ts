@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError, parseAdapterConfig, type AdapterConfig } from '../core/config';
 import { ENV } from '../core/names';
+import { closestKey } from '../core/suggest';
 
 export function requireEnv(env: NodeJS.ProcessEnv, name: string): string {
   const v = env[name];
@@ -30,16 +31,49 @@ export function adapterConfigFrom(env: NodeJS.ProcessEnv): AdapterConfig {
     } catch {
       throw new ConfigError(`${ENV.adapterConfigPath}: cannot read ${path}`);
     }
-    return parseAdapterConfig(adapterPart(parseJsonOrThrow(text, path)), path);
+    return parseAdapterConfig(adapterPart(parseJsonOrThrow(text, path), path), path);
   }
   return parseAdapterConfig({});
 }
 
-/** The configuration file may also hold the CDK app's deployment keys: keep the adapter's part. */
-function adapterPart(doc: unknown): unknown {
-  if (typeof doc !== 'object' || doc === null) return doc;
+/**
+ * The CDK app's deployment keys (lib/app-config.ts appConfigSchema, less `adapter`; a test keeps
+ * the two lists equal): a configuration file may hold them, and the local run does not read them.
+ */
+export const DEPLOYMENT_CONFIG_KEYS: readonly string[] = [
+  'stackName', 'moengageDc', 'moengageBaseUrl', 'deliveryMode', 'queueType', 'maxReceiveCount', 'batchSize',
+  'maxBatchingWindowSeconds', 'alarmEmail', 'ingress', 'publicBaseUrl', 'logRetentionDays', 'logLevel', 'tracing',
+  'receiverMemoryMb', 'senderMemoryMb', 'receiverTimeoutSeconds', 'senderTimeoutSeconds', 'senderParallelism',
+  'senderMaxConcurrency', 'expectedMoEngageLatencyMs', 'expectedMoEngageLatencyP99Ms', 'rateLimitPerMinute',
+  'bulkRateLimitPerMinute', 'moengageTimeoutMs', 'queueRemovalPolicy', 'runbookBaseUrl', 'queueAgeAlarmMinutes',
+  'existingMoEngageSecret', 'existingSigningSecret', 'existingSecretsKmsKeyArn', 'receiverReservedConcurrency',
+  'stateStore', 'stateRetentionDays',
+];
+
+const ADAPTER_FILE_KEYS = ['adapter', 'sources', 'identityResolution', '$schema', ...DEPLOYMENT_CONFIG_KEYS];
+
+/**
+ * The adapter's part of a configuration file (the CDK app's shape: `adapter`, or top-level
+ * `sources` / `identityResolution`, beside deployment keys). Any other top-level key is refused,
+ * as the CDK app refuses it: a misspelt `sources` would otherwise run every source on its defaults.
+ */
+function adapterPart(doc: unknown, where: string): unknown {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return doc;
   const d = doc as Record<string, unknown>;
-  if (d.adapter !== undefined) return d.adapter;
+  const unknown = Object.keys(d).filter((k) => !ADAPTER_FILE_KEYS.includes(k));
+  if (unknown.length > 0) {
+    const lines = unknown.map((k) => {
+      const guess = closestKey(k, ['adapter', 'sources', 'identityResolution', ...DEPLOYMENT_CONFIG_KEYS]);
+      return `unknown key "${k}"${guess ? ` (did you mean ${guess}?)` : ''}`;
+    });
+    throw new ConfigError(`${where}: ${lines.join('; ')}: the adapter's part is "sources" and "identityResolution" (or "adapter" holding them)`);
+  }
+  if (d.adapter !== undefined) {
+    if (d.sources !== undefined || d.identityResolution !== undefined) {
+      throw new ConfigError(`${where}: has both "adapter" and top-level "sources"/"identityResolution": use one`);
+    }
+    return d.adapter;
+  }
   const out: Record<string, unknown> = {};
   if (d.sources !== undefined) out.sources = d.sources;
   if (d.identityResolution !== undefined) out.identityResolution = d.identityResolution;
