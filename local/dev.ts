@@ -13,6 +13,7 @@
 import { pathToFileURL } from 'node:url';
 import { defaultBatchSize, defaultQueueType } from '../lib/app-config';
 import { ConfigError, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../functions/core/config';
+import { baseUrlForDc, resolveBaseUrl } from '../functions/core/moengage/data-center';
 import { ENV } from '../functions/core/names';
 import { adapterConfigFrom } from '../functions/shared/runtime';
 import { customerIdFieldProblems } from '../functions/sources/body-paths';
@@ -237,6 +238,10 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
         `${baseUrl ? ENV.moengageBaseUrl : ENV.moengageDc} is set, so MoEngage is not emulated: set ${ENV.moengageWorkspaceId} and ${ENV.moengageApiKey} too`,
       );
     }
+    // Checked now, as the sender will (it throws ConfigError naming the variable), rather than
+    // answering 202 to webhooks that no delivery can then reach.
+    if (dc) baseUrlForDc(dc);
+    resolveBaseUrl({ dc, baseUrl });
     external = { ...(baseUrl ? { baseUrl } : {}), ...(dc ? { dc } : {}), workspaceId: givenWorkspace, apiKey: givenKey };
   }
   return {
@@ -259,8 +264,7 @@ function resolve(options: DevOptions, env: NodeJS.ProcessEnv): Resolved {
 }
 
 function describeTarget(external: NonNullable<Resolved['external']>): string {
-  if (external.baseUrl) return external.baseUrl;
-  return `https://api-${external.dc}.moengage.com`;
+  return resolveBaseUrl(external);
 }
 
 export async function startDev(options: DevOptions = {}): Promise<DevHandle> {
