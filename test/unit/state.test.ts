@@ -150,6 +150,24 @@ describe('sender guarded by the state store', () => {
     expect(h.telemetry.counts.get(`${METRIC.staleDropped}{source=clerk}`)).toBe(1);
   });
 
+  it.each([
+    ['customer', 'fresh first'],
+    ['customer', 'retry first'],
+    ['bulk', 'fresh first'],
+    ['bulk', 'retry first'],
+  ] as const)('%s mode: a requeued retry (a FIFO group of its own) and its user\'s newer message in one batch go in order (%s)', async (mode, order) => {
+    const h = senderHarness({ state: memoryStateStore(), mode });
+    const older = env(1, { attrs: { u_fn: 'Old' } });
+    h.moengage.failWhen((_path, body) => (JSON.stringify(body).includes('Old') && h.moengage.calls.length < 3 ? 500 : undefined));
+    await h.deliver([recordOf(older, 1, 'orig-1')]);
+    expect(h.requeued).toHaveLength(1);
+    const copy = recordOf(older, 1, 'copy-1', h.requeued[0]!.attempts);
+    copy.attributes.MessageGroupId = 'retry-orig-1'; // as SQS hands the copy back
+    const fresh = recordOf(env(2, { attrs: { u_fn: 'New' } }), 1, 'fresh-2');
+    await h.deliver(order === 'fresh first' ? [fresh, copy] : [copy, fresh]);
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_fn: 'New' });
+  });
+
   it('a replay of an applied event id is dropped (DuplicatesDropped), beyond SQS deduplication', async () => {
     const h = senderHarness({ state: memoryStateStore() });
     await h.deliver([recordOf(env(1))]);
