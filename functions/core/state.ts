@@ -116,6 +116,12 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
   if (state.version !== undefined && version <= state.version) {
     return { action: 'drop', why: version === state.version ? 'duplicate' : 'stale', appliedVersion: state.version };
   }
+  // A partial source records versions per attribute only: a deletion (or a snapshot) older than
+  // an attribute already applied is older than the user MoEngage now holds (the user came back).
+  const newestAttribute = newestAttributeVersion(state);
+  if (!envelope.partial && newestAttribute !== undefined && version < newestAttribute) {
+    return { action: 'drop', why: 'stale', appliedVersion: newestAttribute };
+  }
   if (envelope.op === 'delete') {
     return { action: 'apply', payload: envelope.payload, commit: { version, deleted: true, recentIds }, unversioned: false };
   }
@@ -154,6 +160,16 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
     commit: { attributeKeys: keys, attributeVersion: version, recentIds },
     unversioned: false,
   };
+}
+
+/** The newest version among a partial source's applied attributes (undefined when none). */
+function newestAttributeVersion(state: UserState): string | undefined {
+  let newest: string | undefined;
+  for (const key of Object.keys(state.attributes)) {
+    const v = state.attributes[key];
+    if (v !== undefined && (newest === undefined || v > newest)) newest = v;
+  }
+  return newest;
 }
 
 /**

@@ -84,6 +84,14 @@ describe('judge', () => {
     });
     expect(withId.action === 'apply' && withId.payload.attributes).toEqual({ company: 'Acme' });
   });
+  it('a deletion older than an attribute a partial source applied is stale: the user came back after it', () => {
+    const update = env(3, { partial: true, attrs: { plan: 'pro' } });
+    const state = applyCommit(EMPTY, (judge(update, EMPTY) as Extract<ReturnType<typeof judge>, { action: 'apply' }>).commit);
+    const lateDelete = env(2, { op: 'delete', payload: { type: 'customer', customer_id: 'user_1' } });
+    expect(judge(lateDelete, state)).toMatchObject({ action: 'drop', why: 'stale', appliedVersion: update.version });
+    const newerDelete = env(4, { op: 'delete', payload: { type: 'customer', customer_id: 'user_1' } });
+    expect(judge(newerDelete, state)).toMatchObject({ action: 'apply', commit: { deleted: true } });
+  });
   it('a partial event older than a deletion is dropped whole', () => {
     const tomb: UserState = { version: env(10).version!, deleted: true, attributes: {}, recentIds: [] };
     expect(judge(env(8, { partial: true, attrs: { plan: 'x' } }), tomb)).toMatchObject({ action: 'drop', why: 'stale' });
