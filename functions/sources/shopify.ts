@@ -46,6 +46,8 @@ export const SHOPIFY_ACTED_ON_TOPICS: readonly string[] = ['customers/create', '
 
 /** The deletion topic (a MoEngage Delete User call with `deleteUsers`). */
 const SHOPIFY_DELETE_TOPIC = 'customers/delete';
+/** The order of a customer's topics within one second of `updated_at` (a UUID event id orders nothing). */
+const SHOPIFY_VERSION_RANK: Readonly<Record<string, number>> = { 'customers/create': 0, 'customers/update': 1, [SHOPIFY_DELETE_TOPIC]: 2 };
 
 /** Largest number of tags forwarded (MoEngage array attributes stay small). */
 export const SHOPIFY_MAX_TAGS = 50;
@@ -121,9 +123,11 @@ function parse(req: WebhookRequest): Parsed {
   // order). A deletion is versioned by when Shopify fired it (the later of that and an
   // updated_at, should the payload carry one), so that it sorts after the last update.
   if (topic.startsWith('customers/')) {
-    let version = versionOf(updatedAt, id);
+    // updated_at has whole seconds: within one, create < update < delete (as Stripe's rank), then the event id.
+    const tie = `${SHOPIFY_VERSION_RANK[topic] ?? 1}:${id}`;
+    let version = versionOf(updatedAt, tie);
     if (topic === SHOPIFY_DELETE_TOPIC) {
-      const fired = versionOf(triggeredAt, id);
+      const fired = versionOf(triggeredAt, tie);
       if (fired !== undefined && (version === undefined || fired > version)) version = fired;
     }
     if (version) event.version = version;

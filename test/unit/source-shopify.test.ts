@@ -284,8 +284,8 @@ describe('shopify parse', () => {
       id: '98880550-7158-44d4-b7cd-2c97c8a091b5',
       type: 'customers/update',
       occurredAt: '2025-03-14T13:12:45.877Z',
-      // The customer's updated_at (2025-03-14T09:12:45-04:00), tie-broken by the event id.
-      version: `${String(Date.parse('2025-03-14T13:12:45.000Z')).padStart(15, '0')}~98880550-7158-44d4-b7cd-2c97c8a091b5`,
+      // The customer's updated_at (2025-03-14T09:12:45-04:00), tie-broken by the topic's rank (update: 1), then the event id.
+      version: `${String(Date.parse('2025-03-14T13:12:45.000Z')).padStart(15, '0')}~1:98880550-7158-44d4-b7cd-2c97c8a091b5`,
       body: undefined,
     });
     expect(event.body).toEqual(JSON.parse(fixture('customers.update.json').toString('utf8')));
@@ -548,6 +548,15 @@ describe('shopify versions and deletions', () => {
     };
     expect(at('2025-03-14T09:12:46-04:00', 'a') > at('2025-03-14T13:12:45Z', 'z')).toBe(true);
     expect(at('2025-03-14T09:12:45-04:00', 'a') < at('2025-03-14T13:12:45Z', 'z')).toBe(true); // same second: event id
+  });
+
+  it('within one second of updated_at: create < update < delete, whatever their (UUID) event ids', () => {
+    const body = () => Buffer.from(JSON.stringify({ ...JSON.parse(fixture('customers.update.json').toString('utf8')), updated_at: '2025-03-14T13:12:45Z' }));
+    const version = (topic: string, eventId: string) => parsed(request(body(), { topic, eventId })).version!;
+    const create = version('customers/create', 'f3a1c2d4-0000-4000-8000-000000000001');
+    const update = version('customers/update', '0b7e9a10-0000-4000-8000-000000000002');
+    const deletion = version('customers/delete', '00000000-0000-4000-8000-000000000003');
+    expect(create < update && update < deletion).toBe(true);
   });
 
   it('customers/delete (no updated_at) is versioned by X-Shopify-Triggered-At; without it, no version', () => {
