@@ -133,15 +133,26 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
   const kept: Record<string, unknown> = {};
   const keys: string[] = [];
   let newest: string | undefined;
-  for (const [name, value] of Object.entries(attributes)) {
-    const key = attributeKey(name);
+  /** Whether this event is newer for `key`; records the newest applied version it is not newer than. */
+  const newer = (key: string): boolean => {
     const applied = state.attributes[key];
     if (applied !== undefined && version <= applied) {
       if (newest === undefined || applied > newest) newest = applied;
+      return false;
+    }
+    keys.push(key);
+    return true;
+  };
+  for (const [name, value] of Object.entries(attributes)) {
+    if (ARRAY_OPS.has(name) && isRecord(value)) {
+      // Array operations are changes, not values: judged per array and value, the key shared by
+      // adding and removing it, so that two adds commute and an add and a remove of one value
+      // end as in the provider's order.
+      const ops = keptArrayOps(value, newer);
+      if (ops) Object.defineProperty(kept, name, { value: ops, enumerable: true, writable: true, configurable: true });
       continue;
     }
-    Object.defineProperty(kept, name, { value, enumerable: true, writable: true, configurable: true });
-    keys.push(key);
+    if (newer(attributeKey(name))) Object.defineProperty(kept, name, { value, enumerable: true, writable: true, configurable: true });
   }
   if (keys.length === 0 && Object.keys(attributes).length > 0) {
     return { action: 'drop', why: newest === version ? 'duplicate' : 'stale', ...(newest ? { appliedVersion: newest } : {}) };
@@ -160,6 +171,32 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
     commit: { attributeKeys: keys, attributeVersion: version, recentIds },
     unversioned: false,
   };
+}
+
+/** The payload's array operations (attribute name → values added to / removed from it). */
+const ARRAY_OPS: ReadonlySet<string> = new Set(['addValueToArrayField', 'removeValueFromArrayField']);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The state key of one value of an array attribute (its type too: 1 and "1" are two values). */
+export function arrayValueKey(arrayName: string, value: unknown): string {
+  return attributeKey(`array:${arrayName}:${typeof value}:${String(value)}`);
+}
+
+/** An array operation with only the values `newer` accepts; undefined when none is left. */
+function keptArrayOps(op: Record<string, unknown>, newer: (key: string) => boolean): Record<string, unknown[]> | undefined {
+  const out: Record<string, unknown[]> = {};
+  let any = false;
+  for (const [arrayName, values] of Object.entries(op)) {
+    if (!Array.isArray(values)) continue;
+    const keptValues = values.filter((v) => newer(arrayValueKey(arrayName, v)));
+    if (keptValues.length === 0) continue;
+    Object.defineProperty(out, arrayName, { value: keptValues, enumerable: true, writable: true, configurable: true });
+    any = true;
+  }
+  return any ? out : undefined;
 }
 
 /** The newest version among a partial source's applied attributes (undefined when none). */

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Envelope } from '../../functions/core/envelope';
 import { METRIC } from '../../functions/core/names';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
-import { applyCommit, attributeKey, eventIdHash, judge, RECENT_IDS, type UserState } from '../../functions/core/state';
+import { applyCommit, arrayValueKey, attributeKey, eventIdHash, judge, RECENT_IDS, type UserState } from '../../functions/core/state';
 import { versionKey } from '../../functions/core/version';
 import { dynamoStateStore, type StateStore } from '../../functions/shared/state-store';
 import { startLocalDynamo, type LocalDynamo } from '../../local/dynamodb';
@@ -91,6 +91,29 @@ describe('judge', () => {
     expect(judge(lateDelete, state)).toMatchObject({ action: 'drop', why: 'stale', appliedVersion: update.version });
     const newerDelete = env(4, { op: 'delete', payload: { type: 'customer', customer_id: 'user_1' } });
     expect(judge(newerDelete, state)).toMatchObject({ action: 'apply', commit: { deleted: true } });
+  });
+  it('partial events: array operations are judged per array and value (adds commute; add and remove of one value end in provider order)', () => {
+    const ops = (n: number, op: 'addValueToArrayField' | 'removeValueFromArrayField', arrays: Record<string, string[]>, extra: Record<string, string> = {}) =>
+      env(n, { partial: true, payload: { type: 'customer', customer_id: 'user_1', attributes: { ...extra, [op]: arrays } as never } });
+    let state: UserState = EMPTY;
+    const apply = (e: Envelope) => {
+      const j = judge(e, state);
+      if (j.action === 'apply') state = applyCommit(state, j.commit);
+      return j;
+    };
+    // Provider order: add trial (t1), remove trial (t2), add golf to interests (t3), add vip (t4); arrival: t2, t1, t4, t3.
+    expect(apply(ops(2, 'removeValueFromArrayField', { tags: ['trial'] }))).toMatchObject({ action: 'apply' });
+    expect(apply(ops(1, 'addValueToArrayField', { tags: ['trial'] }))).toMatchObject({ action: 'drop', why: 'stale' });
+    expect(apply(ops(4, 'addValueToArrayField', { tags: ['vip'] }))).toMatchObject({ action: 'apply' });
+    expect(apply(ops(3, 'addValueToArrayField', { interests: ['golf'] }))).toMatchObject({
+      action: 'apply',
+      payload: { attributes: { addValueToArrayField: { interests: ['golf'] } } },
+    });
+    // A late add of another value to the same array still goes; of a value removed later, not; other attributes are judged apart.
+    const late = apply(ops(1, 'addValueToArrayField', { tags: ['beta', 'vip', 'trial'] }, { plan: 'pro' }));
+    expect(late).toMatchObject({ action: 'apply' });
+    if (late.action === 'apply') expect(late.payload.attributes).toEqual({ plan: 'pro', addValueToArrayField: { tags: ['beta'] } });
+    expect(state.attributes[arrayValueKey('tags', 'trial')]).toBe(ops(2, 'removeValueFromArrayField', {}).version);
   });
   it('a partial event older than a deletion is dropped whole', () => {
     const tomb: UserState = { version: env(10).version!, deleted: true, attributes: {}, recentIds: [] };
