@@ -53,9 +53,10 @@ export interface SenderQueue {
   /**
    * FIFO with the state store: sends a copy of a failed message back to the queue in a message
    * group of its own (out of its user's line), carrying the attempts made and when it is due;
-   * resolves once SQS accepted it (the original is then deleted).
+   * with `group`, into that group instead (a due copy rejoining its user's line). Resolves once
+   * SQS accepted it (the original is then deleted).
    */
-  requeue(record: SQSRecord, retry: { attempts: number; notBefore: number }): Promise<void>;
+  requeue(record: SQSRecord, retry: { attempts: number; notBefore: number; group?: string }): Promise<void>;
   /** Sends the message to the DLQ with its reason; resolves once the DLQ accepted it. */
   park(record: SQSRecord, info: ParkInfo, meta: { source?: string; eventType?: string }): Promise<void>;
 }
@@ -178,6 +179,21 @@ export async function deliverBatch(records: readonly SQSRecord[], deps: SenderDe
       continue;
     }
     const fifoGroup = deps.fifo ? record.attributes?.MessageGroupId : undefined;
+    const userGroup = decoded.envelope.userKey;
+    const isCopy = retryAttribute(record, RETRY_ATTRIBUTES.attempts) !== undefined;
+    if (isCopy && fifoGroup !== undefined && userGroup !== undefined && fifoGroup !== userGroup) {
+      // A requeued copy, due: it rejoins its user's line (behind the messages queued meanwhile)
+      // rather than being sent from its own group, where it could run beside its user's newer
+      // message in another invocation: FIFO then serialises it with them, and the judgement drops
+      // it if a newer state was applied. Not an attempt. If SQS refuses, it is sent from here.
+      try {
+        await deps.queue.requeue(record, { attempts: Math.max(0, receiveCount - 1), notBefore: notBefore ?? deps.now(), group: userGroup });
+        results.set(record.messageId, { ok: true, action: 'requeued' });
+        continue;
+      } catch (err) {
+        deps.telemetry.warn('could not move the due retry back into its user\'s line; it is sent from its own group', { error: (err as Error).name, eventId: decoded.envelope.eventId });
+      }
+    }
     const key = stateKeyOf(decoded.envelope, fifoGroup);
     // One user's messages go in order within the batch: by the user's FIFO group (the envelope's
     // userKey, which a requeued retry keeps while SQS has it in a group of its own: it must not be

@@ -43,8 +43,10 @@ export function sqsSenderQueue(client: SQSClient, queueUrl: string, dlqUrl: stri
           QueueUrl: queueUrl,
           MessageBody: record.body,
           MessageAttributes: attrs,
-          // A group of its own: the copy does not hold its user's later messages back.
-          MessageGroupId: `retry-${record.messageId}`,
+          // A group of its own while it waits (the copy does not hold its user's later messages
+          // back); its user's group once due (deliver.ts). The deduplication id is the copy's own:
+          // requeueing the same message twice (its deletion failed) sends one copy.
+          MessageGroupId: retry.group ?? `retry-${record.messageId}`,
           MessageDeduplicationId: `retry:${record.messageId}`,
         }),
       );

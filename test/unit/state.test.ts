@@ -195,7 +195,29 @@ describe('sender guarded by the state store', () => {
     const copy = recordOf(older, 1, 'copy-1', h.requeued[0]!.attempts);
     copy.attributes.MessageGroupId = 'retry-orig-1'; // as SQS hands the copy back
     const fresh = recordOf(env(2, { attrs: { u_fn: 'New' } }), 1, 'fresh-2');
-    await h.deliver(order === 'fresh first' ? [fresh, copy] : [copy, fresh]);
+    const second = await h.deliver(order === 'fresh first' ? [fresh, copy] : [copy, fresh]);
+    // The due copy is not sent from its own group: it rejoins its user's line (FIFO then
+    // serialises it with the user's messages), carrying its attempts.
+    expect(second.get('copy-1')).toEqual({ ok: true, action: 'requeued' });
+    expect(h.requeued.at(-1)).toMatchObject({ group: older.userKey, attempts: 1 });
+    // Back in line, behind the newer message: judged stale.
+    const back = recordOf(older, 1, 'back-1', h.requeued.at(-1)!.attempts);
+    expect((await h.deliver([back])).get('back-1')).toEqual({ ok: true, action: 'dropped' });
+    expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_fn: 'New' });
+  });
+
+  it('a due copy that SQS will not move back into its user\'s line is sent from its own group, in order within the batch', async () => {
+    const h = senderHarness({ state: memoryStateStore() });
+    const older = env(1, { attrs: { u_fn: 'Old' } });
+    h.moengage.failWhen((_path, body) => (JSON.stringify(body).includes('Old') && h.moengage.calls.length < 3 ? 500 : undefined));
+    await h.deliver([recordOf(older, 1, 'orig-1')]);
+    const copy = recordOf(older, 1, 'copy-1', h.requeued[0]!.attempts);
+    copy.attributes.MessageGroupId = 'retry-orig-1';
+    h.deps.queue.requeue = async () => {
+      throw new Error('SQS unavailable');
+    };
+    const results = await h.deliver([recordOf(env(2, { attrs: { u_fn: 'New' } }), 1, 'fresh-2'), copy]);
+    expect(results.get('copy-1')).toEqual({ ok: true, action: 'dropped' });
     expect(h.moengage.profiles.get('user_1')).toMatchObject({ u_fn: 'New' });
   });
 
