@@ -21,7 +21,7 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import type { Envelope } from './envelope';
-import { MOE_PREFIX } from './moengage/attributes';
+import { isPlainObject, keyIdentifier, MOE_PREFIX } from './moengage/attributes';
 import type { CustomerPayload } from './moengage/types';
 
 /** How many recently applied event ids the state of a user keeps (their hashes). */
@@ -144,7 +144,7 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
     return true;
   };
   for (const [name, value] of Object.entries(attributes)) {
-    if (ARRAY_OPS.has(name) && isRecord(value)) {
+    if (ARRAY_OPS.has(name) && isPlainObject(value)) {
       // Array operations are changes, not values: judged per array and value, the key shared by
       // adding and removing it, so that two adds commute and an add and a remove of one value
       // end as in the provider's order.
@@ -161,7 +161,12 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
   // one the event is keyed on even where a newer event already set it, or the update would name
   // no user (MoEngage refuses it; in bulk mode it is lost without a word). Identity, not state:
   // it does not make the event apply, and its version is not recorded.
-  const identity = envelope.payload.customer_id === undefined ? identityAttribute(attributes) : undefined;
+  // The identifiers are the payload's `moe_` attributes (the builder lets no other through); the
+  // one keyed on follows the FIFO group key's rule (keyIdentifier), so it is the same every event.
+  const identity =
+    envelope.payload.customer_id === undefined
+      ? keyIdentifier(attributes, (name, value) => name.startsWith(MOE_PREFIX) && typeof value === 'string' && value !== '')?.name
+      : undefined;
   if (identity !== undefined && !Object.prototype.hasOwnProperty.call(kept, identity)) {
     Object.defineProperty(kept, identity, { value: attributes[identity], enumerable: true, writable: true, configurable: true });
   }
@@ -175,10 +180,6 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
 
 /** The payload's array operations (attribute name → values added to / removed from it). */
 const ARRAY_OPS: ReadonlySet<string> = new Set(['addValueToArrayField', 'removeValueFromArrayField']);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The state key of one value of an array attribute (its type too: 1 and "1" are two values). */
 export function arrayValueKey(arrayName: string, value: unknown): string {
@@ -207,27 +208,6 @@ function newestAttributeVersion(state: UserState): string | undefined {
     if (v !== undefined && (newest === undefined || v > newest)) newest = v;
   }
   return newest;
-}
-
-/**
- * The identity-resolution identifier a payload without customer_id is keyed on: of its `moe_`
- * attributes (the payload builder lets only the configured identifiers through under that
- * prefix) with a value, the smallest `name:value`, the rule of the FIFO group key
- * (sources/common.ts firstIdentity), so the same one for every event of the user.
- */
-function identityAttribute(attributes: Record<string, unknown>): string | undefined {
-  let first: string | undefined;
-  let firstEntry: string | undefined;
-  for (const name of Object.keys(attributes)) {
-    const value = attributes[name];
-    if (!name.startsWith(MOE_PREFIX) || typeof value !== 'string' || value === '') continue;
-    const entry = `${name}:${value}`;
-    if (firstEntry === undefined || entry < firstEntry) {
-      first = name;
-      firstEntry = entry;
-    }
-  }
-  return first;
 }
 
 /** The state after a commit (what the store holds once it succeeded). */

@@ -199,7 +199,7 @@ export async function deliverBatch(records: readonly SQSRecord[], deps: SenderDe
     // userKey, which a requeued retry keeps while SQS has it in a group of its own: it must not be
     // judged against the same state read as its user's newer message and sent beside it). With the
     // state store, one user's messages are serialised on a standard queue too.
-    const group = (deps.fifo ? (decoded.envelope.userKey ?? fifoGroup) : undefined) ?? (deps.state ? key : record.messageId);
+    const group = (deps.fifo ? (userGroup ?? fifoGroup) : undefined) ?? (deps.state ? key : record.messageId);
     items.push({ record, envelope: decoded.envelope, receiveCount, group, key });
   }
   const states: BatchStates = new Map();

@@ -63,7 +63,7 @@ function adapterPart(doc: unknown, where: string): unknown {
   const unknown = Object.keys(d).filter((k) => !ADAPTER_FILE_KEYS.includes(k));
   if (unknown.length > 0) {
     const lines = unknown.map((k) => {
-      const guess = closestKey(k, ['adapter', 'sources', 'identityResolution', ...DEPLOYMENT_CONFIG_KEYS]);
+      const guess = closestKey(k, ADAPTER_FILE_KEYS);
       return `unknown key "${k}"${guess ? ` (did you mean ${guess}?)` : ''}`;
     });
     throw new ConfigError(`${where}: ${lines.join('; ')}: the adapter's part is "sources" and "identityResolution" (or "adapter" holding them)`);

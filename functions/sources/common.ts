@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
 import { versionKey } from '../core/version';
+import { keyIdentifier } from '../core/moengage/attributes';
 import { buildCustomerPayload } from '../core/moengage/payload-builder';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput, type PayloadRules } from '../core/moengage/types';
 import type { Mapped, SourceContext, WebhookRequest } from './types';
@@ -312,19 +313,9 @@ export function finishMapping(input: CustomerInput, ctx: SourceContext, defaults
     const field = result.field === 'customer_id' ? customerIdField : result.field;
     return { kind: 'rejected', field, message: result.message };
   }
-  const customerKey = result.payload.customer_id ?? firstIdentity(identifiers);
+  const customerKey = result.payload.customer_id ?? (identifiers ? keyIdentifier(identifiers)?.entry : undefined);
   if (!customerKey) return { kind: 'rejected', field: customerIdField, message: 'no user identity: customer_id is missing' };
   return { kind: 'payload', payload: result.payload, customerKey, dropped: result.dropped };
-}
-
-/** The smallest `identifier:value` of the identity-resolution identifiers (the FIFO group key without a customer_id). */
-function firstIdentity(identifiers: Record<string, unknown> | undefined): string | undefined {
-  let first: string | undefined;
-  for (const key of Object.keys(identifiers ?? {})) {
-    const entry = `${key}:${String((identifiers as Record<string, unknown>)[key])}`;
-    if (first === undefined || entry < first) first = entry;
-  }
-  return first;
 }
 
 function identityIdentifiers(

@@ -107,6 +107,25 @@ export const MOE_PREFIX = 'moe_';
 
 export const NO_IDENTIFIERS: ReadonlySet<string> = new Set();
 
+/**
+ * The identifier a user without customer_id is keyed on (its FIFO group and its state item): of
+ * the entries of `record` that `include` accepts (all by default), the one with the smallest
+ * `name:value`. Undefined when there is none.
+ */
+export function keyIdentifier(
+  record: Record<string, unknown>,
+  include: (name: string, value: unknown) => boolean = () => true,
+): { name: string; entry: string } | undefined {
+  let first: { name: string; entry: string } | undefined;
+  for (const name of Object.keys(record)) {
+    const value = record[name];
+    if (!include(name, value)) continue;
+    const entry = `${name}:${String(value)}`;
+    if (first === undefined || entry < first.entry) first = { name, entry };
+  }
+  return first;
+}
+
 /** The identity-resolution identifier names of the rules (exact names, e.g. `moe_email`). */
 export function identifierSet(rules?: PayloadRules): ReadonlySet<string> {
   const list = rules?.identityIdentifiers;
