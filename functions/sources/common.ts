@@ -4,6 +4,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import type { IdentityResolutionConfig } from '../core/config';
+import { isoString } from '../core/iso-time';
 import { versionKey } from '../core/version';
 import { keyIdentifier } from '../core/moengage/attributes';
 import { buildCustomerPayload } from '../core/moengage/payload-builder';
@@ -151,7 +152,7 @@ export function toIso(value: unknown): string | undefined {
   else if (typeof value === 'string' && value.length <= 64) ms = Date.parse(value);
   else return undefined;
   // The range of a Date (TimeClip); beyond it, and for NaN / Infinity, there is no time to write.
-  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : undefined;
+  return Math.abs(ms) <= 8.64e15 ? isoString(ms) : undefined;
 }
 
 /** A decimal number of seconds or milliseconds, as a header or a JSON string may carry it. */

@@ -36,6 +36,7 @@
  * `X-Shopify-Triggered-At` (when Shopify fired the deletion; the later of the two should a
  * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
+import { isoString } from '../core/iso-time';
 import { isValidCalendarDate } from '../core/moengage/attributes';
 import { finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
@@ -103,7 +104,7 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
 /** `X-Shopify-Triggered-At` as ISO 8601 (toISOString's form), or undefined. */
 function triggeredAtIso(value: string | undefined): string | undefined {
   const ms = parseShopifyTimestamp(value);
-  return ms === undefined ? undefined : new Date(ms).toISOString();
+  return ms === undefined ? undefined : isoString(ms);
 }
 
 function parse(req: WebhookRequest): Parsed {

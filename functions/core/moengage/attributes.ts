@@ -5,6 +5,7 @@
  *
  * "Characters" are Unicode code points throughout: a cut never splits a surrogate pair.
  */
+import { isoString } from '../iso-time';
 import type { AttributePrimitive, DropReason, PayloadResult, PayloadRules } from './types';
 import { MAX_PAYLOAD_BYTES } from './limits';
 import { STANDARD_ATTRIBUTE_KEYS } from './types';
@@ -358,7 +359,7 @@ function parseIsoDateTime(s: string): number | undefined {
 function formatEpochMs(ms: number): string | undefined {
   if (!Number.isFinite(ms) || ms < MIN_EPOCH_MS || ms > MAX_EPOCH_MS) return undefined;
   // YYYY-MM-DDTHH:mm:ss.sssZ for four-digit years; the fraction is cut, not rounded.
-  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  return `${isoString(ms).slice(0, 19)}Z`;
 }
 
 /**
