@@ -7,7 +7,8 @@ import {
   normalizeDateTime,
   truncateChars,
 } from '../../functions/core/moengage/attributes';
-import { buildCustomerPayload } from '../../functions/core/moengage/payload-builder';
+import { buildCustomerPayload, jsonBytesAtMost, payloadBytes } from '../../functions/core/moengage/payload-builder';
+import { MAX_PAYLOAD_BYTES } from '../../functions/core/moengage/limits';
 import { validateCustomerPayload } from '../../functions/core/moengage/payload-validator';
 import type { CustomerInput, PayloadRules } from '../../functions/core/moengage/types';
 
@@ -150,7 +151,7 @@ describe('buildCustomerPayload (properties)', () => {
         if (result.ok) {
           const checked = validateCustomerPayload(result.payload, { ...r, isCreate: raw.isCreate === true });
           expect(checked.ok, checked.ok ? '' : `${checked.field}: ${checked.message}`).toBe(true);
-          expect(result.bytes).toBe(Buffer.byteLength(JSON.stringify(result.payload), 'utf8'));
+          expect(payloadBytes(result.payload)).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
           expect(JSON.parse(JSON.stringify(result.payload))).toEqual(result.payload);
           for (const d of result.dropped) expect(d.name).toEqual(expect.any(String));
         } else {
@@ -229,7 +230,7 @@ describe('validateCustomerPayload (properties)', () => {
       fc.property(payloadish, rules, (value, r) => {
         const result = validateCustomerPayload(value, r as PayloadRules | undefined);
         if (!result.ok) expect(result.field.length).toBeGreaterThan(0);
-        else expect(result.bytes).toBe(Buffer.byteLength(JSON.stringify(value)));
+        else expect(Buffer.byteLength(JSON.stringify(value))).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
       }),
       RUNS,
     );
@@ -314,3 +315,19 @@ function formatWithOffset(d: Date, offsetMinutes: number, style: string): string
       return `${base}${tz}`;
   }
 }
+
+describe('jsonBytesAtMost', () => {
+  it('is never below the UTF-8 bytes of the JSON (any string, lone surrogates and control characters included)', () => {
+    const text = fc.string({ unit: 'binary' });
+    const leaf = fc.oneof(text, fc.double(), fc.integer(), fc.boolean(), fc.constant(null));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(text, tie('node'))),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(jsonBytesAtMost(v)).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(v), 'utf8'));
+      }),
+      { numRuns: 1000, seed: 20261207 },
+    );
+  });
+});

@@ -314,7 +314,7 @@ export function validateCustomerPayload(payload: unknown, rules?: ValidateOption
       const { field, message } = firstIssue(parsed.error);
       return rejectPayload(field, message);
     }
-    return { ok: true, payload: wire as CustomerPayload, dropped: [], bytes };
+    return { ok: true, payload: wire as CustomerPayload, dropped: [] };
   } catch {
     return rejectPayload('payload', 'the payload could not be validated');
   }

@@ -62,7 +62,7 @@ export interface DroppedAttribute {
 }
 
 export type PayloadResult =
-  | { ok: true; payload: CustomerPayload; dropped: DroppedAttribute[]; bytes: number }
+  | { ok: true; payload: CustomerPayload; dropped: DroppedAttribute[] }
   | { ok: false; field: string; message: string };
 
 /** Platforms a Create Event action may name (MoEngage also accepts `unknown`; the adapter leaves the field out instead). */
