@@ -26,7 +26,7 @@
  * commonly holds roles, permissions, plan flags and other authorization data that must not
  * leave the identity provider. `identities` (provider user ids) are not forwarded either.
  */
-import { finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
 import { safeEqualAny } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -65,12 +65,10 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.id !== 'string' || body.id.trim() === '') return { ok: false, message: 'body has no event id (id)' };
   if (typeof body.type !== 'string' || body.type.trim() === '') return { ok: false, message: 'body has no event type (type)' };
   const event: ParsedEvent = { id: body.id, type: body.type, body };
-  const occurredAt = toIso(body.time);
+  const timeMs = epochMs(body.time);
+  const occurredAt = isoAt(timeMs);
   if (occurredAt) event.occurredAt = occurredAt;
-  const version = versionOf(
-    auth0EventType(body.type) === AUTH0_DELETE_EVENT ? body.time : getPath(body, 'data.object.updated_at'),
-    body.id,
-  );
+  const version = versionAt(auth0EventType(body.type) === AUTH0_DELETE_EVENT ? timeMs : epochMs(getPath(body, 'data.object.updated_at')), body.id);
   if (version) event.version = version;
   return { ok: true, event };
 }

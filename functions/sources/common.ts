@@ -145,34 +145,45 @@ export function str(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Converts epoch seconds / milliseconds / ISO strings into ISO 8601 (toISOString's form), or undefined. */
-export function toIso(value: unknown): string | undefined {
-  let ms: number;
-  if (typeof value === 'number') ms = value < 1e12 ? value * 1000 : value;
-  else if (typeof value === 'string' && value.length <= 64) ms = Date.parse(value);
-  else return undefined;
-  // The range of a Date (TimeClip); beyond it, and for NaN / Infinity, there is no time to write.
-  return Math.abs(ms) <= 8.64e15 ? isoString(ms) : undefined;
-}
-
 /** A decimal number of seconds or milliseconds, as a header or a JSON string may carry it. */
 const DECIMAL = /^\d{1,16}(\.\d{1,9})?$/;
 
 /**
- * An event version (core/version.ts) from a provider time: an ISO 8601 date-time, or epoch
- * seconds / milliseconds as a number or a decimal string (below 1e12 read as seconds, the
- * rule of toIso). Undefined when the value is not a usable time.
+ * The epoch milliseconds (an integer) of a provider time: epoch seconds or milliseconds as a
+ * number or a decimal string (below 1e12 read as seconds), or an ISO 8601 date-time. Undefined
+ * when the value is not a time a Date can hold. A source that reads one time for two purposes
+ * (its occurrence and its version) reads it once: Date.parse is a good part of a webhook's parsing.
  */
-export function versionOf(value: unknown, tie: string): string | undefined {
+export function epochMs(value: unknown): number | undefined {
   let ms: number;
   if (typeof value === 'number' || (typeof value === 'string' && DECIMAL.test(value.trim()))) {
     const n = Number(value);
-    if (!Number.isFinite(n) || n < 0) return undefined;
     ms = n < 1e12 ? Math.round(n * 1000) : Math.trunc(n);
   } else if (typeof value === 'string' && value.length <= 64) {
     ms = Date.parse(value);
   } else return undefined;
-  return versionKey(ms, tie);
+  // The range of a Date (TimeClip); beyond it, and for NaN / Infinity, there is no time.
+  return Math.abs(ms) <= 8.64e15 ? ms : undefined;
+}
+
+/** ISO 8601 (toISOString's form) of epoch milliseconds from epochMs, or undefined. */
+export function isoAt(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : isoString(ms);
+}
+
+/** The event version (core/version.ts) of epoch milliseconds from epochMs: undefined before 1970 or without a time. */
+export function versionAt(ms: number | undefined, tie: string): string | undefined {
+  return ms === undefined ? undefined : versionKey(ms, tie);
+}
+
+/** A provider time (see epochMs) as ISO 8601 (toISOString's form), or undefined. */
+export function toIso(value: unknown): string | undefined {
+  return isoAt(epochMs(value));
+}
+
+/** An event version (core/version.ts) of a provider time (see epochMs), or undefined. */
+export function versionOf(value: unknown, tie: string): string | undefined {
+  return versionAt(epochMs(value), tie);
 }
 
 const STANDARD_KEYS: ReadonlySet<string> = new Set(STANDARD_ATTRIBUTE_KEYS);

@@ -24,7 +24,7 @@
  * Null and empty-string traits are left out.
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
-import { finishMapping, header, setOwn, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishMapping, header, setOwn, isoAt, isRecord, parseJsonBody, str, toIso, versionAt, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -66,9 +66,10 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.messageId !== 'string' || body.messageId.trim() === '') return { ok: false, message: 'body has no messageId' };
   if (typeof body.type !== 'string' || body.type.trim() === '') return { ok: false, message: 'body has no type' };
   const event: ParsedEvent = { id: body.messageId, type: body.type, body };
-  const occurredAt = toIso(body.timestamp) ?? toIso(body.sentAt);
+  const timestampMs = epochMs(body.timestamp);
+  const occurredAt = isoAt(timestampMs) ?? toIso(body.sentAt);
   if (occurredAt) event.occurredAt = occurredAt;
-  const version = versionOf(body.timestamp, body.messageId) ?? versionOf(body.originalTimestamp, body.messageId);
+  const version = versionAt(timestampMs, body.messageId) ?? versionOf(body.originalTimestamp, body.messageId);
   if (version) event.version = version;
   return { ok: true, event };
 }

@@ -36,9 +36,8 @@
  * `X-Shopify-Triggered-At` (when Shopify fired the deletion; the later of the two should a
  * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
-import { isoString } from '../core/iso-time';
 import { isValidCalendarDate } from '../core/moengage/attributes';
-import { finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -101,12 +100,6 @@ function verify(req: WebhookRequest, secrets: readonly string[], ctx: SourceCont
   return { ok: true };
 }
 
-/** `X-Shopify-Triggered-At` as ISO 8601 (toISOString's form), or undefined. */
-function triggeredAtIso(value: string | undefined): string | undefined {
-  const ms = parseShopifyTimestamp(value);
-  return ms === undefined ? undefined : isoString(ms);
-}
-
 function parse(req: WebhookRequest): Parsed {
   const json = parseJsonBody(req.rawBody);
   if (!json.ok) return json;
@@ -115,10 +108,10 @@ function parse(req: WebhookRequest): Parsed {
   if (!topic) return { ok: false, message: 'missing X-Shopify-Topic header' };
   const id = header(req, 'x-shopify-event-id')?.trim() || header(req, 'x-shopify-webhook-id')?.trim();
   if (!id) return { ok: false, message: 'missing X-Shopify-Event-Id and X-Shopify-Webhook-Id headers' };
-  const triggeredAt = triggeredAtIso(header(req, 'x-shopify-triggered-at'));
-  const updatedAt = toIso(json.value.updated_at);
+  const triggeredMs = parseShopifyTimestamp(header(req, 'x-shopify-triggered-at'));
+  const updatedMs = epochMs(json.value.updated_at);
   const event: ParsedEvent = { id, type: topic, body: json.value };
-  const occurredAt = triggeredAt ?? updatedAt;
+  const occurredAt = isoAt(triggeredMs ?? updatedMs);
   if (occurredAt) event.occurredAt = occurredAt;
   // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee
   // order). A deletion is versioned by when Shopify fired it (the later of that and an
@@ -126,9 +119,9 @@ function parse(req: WebhookRequest): Parsed {
   if (topic.startsWith('customers/')) {
     // updated_at has whole seconds: within one, create < update < delete (as Stripe's rank), then the event id.
     const tie = `${SHOPIFY_VERSION_RANK[topic] ?? 1}:${id}`;
-    let version = versionOf(updatedAt, tie);
+    let version = versionAt(updatedMs, tie);
     if (topic === SHOPIFY_DELETE_TOPIC) {
-      const fired = versionOf(triggeredAt, tie);
+      const fired = versionAt(triggeredMs, tie);
       if (fired !== undefined && (version === undefined || fired > version)) version = fired;
     }
     if (version) event.version = version;

@@ -41,7 +41,7 @@
  */
 import { configSchema, formatIssues, type StandardMapping } from '../core/config';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
-import { finishDeletion, finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, setOwn, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -106,9 +106,13 @@ export function parseStandardEvent(req: WebhookRequest, ctx?: SourceContext): Pa
   const type = eventTypeAt(body, typePath);
   if (type === undefined && mapping) return { ok: false, message: `body has no event type at "${typePath}"` };
   const event: ParsedEvent = { id, type: type ?? UNKNOWN_EVENT_TYPE, body };
-  const occurredAt = toIso(getPath(body, mapping?.occurredAtPath ?? DEFAULT_OCCURRED_AT_PATH));
+  const occurredRaw = getPath(body, mapping?.occurredAtPath ?? DEFAULT_OCCURRED_AT_PATH);
+  const occurredMs = epochMs(occurredRaw);
+  const occurredAt = isoAt(occurredMs);
   if (occurredAt) event.occurredAt = occurredAt;
-  const version = versionOf(mapping?.version ? getPath(body, mapping.version) : header(req, 'webhook-timestamp'), id);
+  const versionRaw = mapping?.version ? getPath(body, mapping.version) : header(req, 'webhook-timestamp');
+  // A sender's one write time, mapped as both, is read once.
+  const version = versionAt(versionRaw === occurredRaw ? occurredMs : epochMs(versionRaw), id);
   if (version) event.version = version;
   return { ok: true, event };
 }

@@ -25,7 +25,7 @@
  * of the two is taken, so that the deletion sorts after the user's last update. Tie-break: the
  * event id.
  */
-import { finishDeletion, finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, metadataAttributes, header, isoAt, isRecord, parseJsonBody, str, toIso, versionAt, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -74,11 +74,12 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.id !== 'string' || !id) return { ok: false, message: 'body has no event id (id)' };
   if (typeof body.event !== 'string' || body.event.trim() === '') return { ok: false, message: 'body has no event type (event)' };
   const event: ParsedEvent = { id, type: body.event, body };
-  const occurredAt = toIso(body.created_at);
+  const createdMs = epochMs(body.created_at);
+  const occurredAt = isoAt(createdMs);
   if (occurredAt) event.occurredAt = occurredAt;
   if (body.event.startsWith('user.') && isRecord(body.data)) {
     const updated = versionOf(body.data.updated_at, id);
-    const created = versionOf(body.created_at, id);
+    const created = versionAt(createdMs, id);
     // A deletion is at least as new as the event that reports it.
     const version = body.event === WORKOS_DELETE_EVENT && created !== undefined && (updated === undefined || created > updated) ? created : (updated ?? created);
     if (version) event.version = version;
