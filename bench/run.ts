@@ -8,6 +8,8 @@
  *   npm run bench -- --only hot-path   figure 1 alone, spliced into the existing file
  *   npm run bench -- --only bundles    figure 2 alone, spliced into the existing file
  *   npm run bench -- --only memory     figure 6 alone, printed (needs root and a CPU cgroup)
+ *   npm run bench -- --render FILE     BENCHMARKS.md again from the raw measurements a full run
+ *                                      saved (FILE: its moengage-bench-report.json), measuring nothing
  *
  * Progress goes to stderr; the summary table to stdout.
  */
@@ -17,7 +19,7 @@ import { join } from 'node:path';
 import { expectedSlowestMs } from '../lib/concurrency';
 import { benchBundles } from './bundles';
 import { computeCost, deployedMemorySizes, formatUsd, PRICES, type CostResult } from './cost';
-import { benchHotPath } from './hot-path';
+import { benchHotPath, type HotPathRow } from './hot-path';
 import { benchLatency, type LatencyResult } from './latency';
 import { benchLambdaShare, renderLambdaShare, type ShareRow } from './lambda-share';
 import { BULK_IMPORT_LIMIT_PER_MINUTE, TRACK_USER_LIMIT_PER_MINUTE } from '../functions/core/moengage/limits';
@@ -31,6 +33,8 @@ interface Args {
   out: string;
   /** `hot-path`: figure 1 alone, `bundles`: figure 2 alone, spliced into the existing report. `memory`: figure 6 alone, printed. */
   only?: 'hot-path' | 'bundles' | 'memory';
+  /** The raw measurements of an earlier full run, rendered again instead of measuring. */
+  render?: string;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -43,8 +47,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--only' && (argv[i + 1] === 'hot-path' || argv[i + 1] === 'bundles' || argv[i + 1] === 'memory')) {
       args.only = argv[++i] as 'hot-path' | 'bundles' | 'memory';
     }
+    else if (a === '--render' && argv[i + 1]) args.render = argv[++i] as string;
     else if (a === '--help' || a === '-h') {
-      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE] [-- --only hot-path|bundles|memory]\n');
+      process.stdout.write('usage: npm run bench [-- --quick] [-- --out FILE] [-- --only hot-path|bundles|memory] [-- --render REPORT_JSON]\n');
       process.exit(0);
     } else throw new Error(`unknown argument: ${a}`);
   }
@@ -109,8 +114,20 @@ function findings(report: BenchReport): string[] {
   const hot = report.hotPath;
   if (hot && !hot.rows.every((x) => x.ratio <= hot.target)) {
     const range = (values: number[]) => `${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}×`;
+    // The sources over the target, against the others: their floor (which grows with the body) and the receiver's work above it.
+    const over = hot.rows.filter((x) => x.ratio > hot.target);
+    const within = hot.rows.filter((x) => x.ratio <= hot.target);
+    const ns = (n: number) => `${Math.round(n).toLocaleString('en-US')} ns`;
+    const above = (x: HotPathRow) => x.receiverNs - x.floorNs;
+    const nsRange = (rows: HotPathRow[], f: (x: HotPathRow) => number) => `${ns(Math.min(...rows.map(f)))}–${ns(Math.max(...rows.map(f)))}`;
+    const detail = (x: HotPathRow) =>
+      `${x.source} ${x.ratio.toFixed(2)}× (${x.bodyBytes}-byte body: floor ${ns(x.floorNs)}, receiver's work above it ${ns(above(x))})`;
     notes.push(
-      `Figure 1: the receivers measure ${range(hot.rows.map((x) => x.ratio))} the floor against a target of ${hot.target}×. The floor plus the output any receiver ` +
+      `Figure 1: ${within.length} of ${hot.rows.length} sources are within ${hot.target}× the floor; over it: ${over.map(detail).join(', ')}` +
+        (within.length > 0
+          ? `, against the others' floors of ${nsRange(within, (x) => x.floorNs)} and work above them of ${nsRange(within, above)}. `
+          : '. ') +
+        `The receivers measure ${range(hot.rows.map((x) => x.ratio))} the floor. The floor plus the output any receiver ` +
         `writes (group id hash, envelope JSON, receipt time, 202 answer; none of the adapter's reading, rules or mapping) measures ` +
         `${range(hot.rows.map((x) => x.floorPlusOutputRatio))} in the same rounds, which leaves ${range(hot.rows.map((x) => hot.target - x.floorPlusOutputRatio))} ` +
         `of the floor for reading the body, MoEngage's rules and the mapping; the adapter spends ${range(hot.rows.map((x) => x.ratio - x.floorPlusOutputRatio))} on them.` +
@@ -137,6 +154,15 @@ function findings(report: BenchReport): string[] {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    const report = JSON.parse(await readFile(args.render, 'utf8')) as BenchReport;
+    report.startedAt = new Date(report.startedAt); // JSON wrote it as text
+    report.renderedAt = new Date();
+    report.notes = findings(report);
+    await writeFile(args.out, renderReport(report), 'utf8');
+    process.stdout.write(`rendered ${args.out} from ${args.render} (the run of ${report.startedAt})\n`);
+    return;
+  }
   // The handlers are imported in this process: keep Powertools quiet from the start.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -323,8 +349,11 @@ async function main(): Promise<void> {
     costTrickle: trickle,
     notes: [],
   };
-  // The raw measurements first: a report that fails to render can be rendered again from them.
-  await writeFile(join(tmpdir(), 'moengage-bench-report.json'), JSON.stringify(report), 'utf8');
+  // The raw measurements first: a report that fails to render can be rendered again from them
+  // (`npm run bench -- --render FILE`).
+  const raw = join(tmpdir(), 'moengage-bench-report.json');
+  await writeFile(raw, JSON.stringify(report), 'utf8');
+  progress(`raw measurements: ${raw}`);
   report.notes = findings(report);
   await writeFile(args.out, renderReport(report), 'utf8');
   for (const s of summaryRows(report)) process.stdout.write(`${s.result.replaceAll('*', '').padEnd(5)} ${s.figure}: ${s.measured} | ${s.baseline} | ratio ${s.ratio} | target ${s.target}\n`);
