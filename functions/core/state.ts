@@ -118,9 +118,9 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
   }
   // A partial source records versions per attribute only: a deletion (or a snapshot) older than
   // an attribute already applied is older than the user MoEngage now holds (the user came back).
-  const newestAttribute = newestAttributeVersion(state);
-  if (!envelope.partial && newestAttribute !== undefined && version < newestAttribute) {
-    return { action: 'drop', why: 'stale', appliedVersion: newestAttribute };
+  if (!envelope.partial) {
+    const newestAttribute = newestAttributeVersion(state);
+    if (newestAttribute !== undefined && version < newestAttribute) return { action: 'drop', why: 'stale', appliedVersion: newestAttribute };
   }
   if (envelope.op === 'delete') {
     return { action: 'apply', payload: envelope.payload, commit: { version, deleted: true, recentIds }, unversioned: false };
@@ -149,10 +149,10 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
       // adding and removing it, so that two adds commute and an add and a remove of one value
       // end as in the provider's order.
       const ops = keptArrayOps(value, newer);
-      if (ops) Object.defineProperty(kept, name, { value: ops, enumerable: true, writable: true, configurable: true });
+      if (ops) defineOwn(kept, name, ops);
       continue;
     }
-    if (newer(attributeKey(name))) Object.defineProperty(kept, name, { value, enumerable: true, writable: true, configurable: true });
+    if (newer(attributeKey(name))) defineOwn(kept, name, value);
   }
   if (keys.length === 0 && Object.keys(attributes).length > 0) {
     return { action: 'drop', why: newest === version ? 'duplicate' : 'stale', ...(newest ? { appliedVersion: newest } : {}) };
@@ -168,7 +168,7 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
       ? keyIdentifier(attributes, (name, value) => name.startsWith(MOE_PREFIX) && typeof value === 'string' && value !== '')?.name
       : undefined;
   if (identity !== undefined && !Object.prototype.hasOwnProperty.call(kept, identity)) {
-    Object.defineProperty(kept, identity, { value: attributes[identity], enumerable: true, writable: true, configurable: true });
+    defineOwn(kept, identity, attributes[identity]);
   }
   return {
     action: 'apply',
@@ -176,6 +176,11 @@ export function judge(envelope: Envelope, state: UserState = EMPTY_STATE): Judge
     commit: { attributeKeys: keys, attributeVersion: version, recentIds },
     unversioned: false,
   };
+}
+
+/** Sets an own, enumerable property: a name from the payload (`__proto__` included) stays plain data. */
+function defineOwn(target: Record<string, unknown>, name: string, value: unknown): void {
+  Object.defineProperty(target, name, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The payload's array operations (attribute name → values added to / removed from it). */
@@ -194,7 +199,7 @@ function keptArrayOps(op: Record<string, unknown>, newer: (key: string) => boole
     if (!Array.isArray(values)) continue;
     const keptValues = values.filter((v) => newer(arrayValueKey(arrayName, v)));
     if (keptValues.length === 0) continue;
-    Object.defineProperty(out, arrayName, { value: keptValues, enumerable: true, writable: true, configurable: true });
+    defineOwn(out, arrayName, keptValues);
     any = true;
   }
   return any ? out : undefined;
