@@ -2,7 +2,8 @@
  * Figure 1: the receiver's hot path per webhook, without I/O.
  *
  * Measured: `receiveWebhook` (functions/receiver/receive.ts) with the real SOURCES, the local
- * run's adapter configuration, secrets already in memory, a no-op enqueue and no-op telemetry:
+ * run's adapter configuration, the deployed signing-secrets provider (Secrets Manager through
+ * Powertools, its document already read: see deployedSigningSecrets), a no-op enqueue and no-op telemetry:
  * route, options, verify, parse, map (payload built valid by construction), envelope encoding. Each request is a realistic
  * signed sample of its source (local/samples.ts) and must be answered 202 (checked first).
  *
@@ -20,6 +21,7 @@
  * figure of each side is the median over rounds of ns per operation; the ratio is the ratio of
  * the two medians.
  */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { execFile, spawn } from 'node:child_process';
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -29,6 +31,7 @@ import { SOURCE_NAMES, isSourceName, parseAdapterConfig, sourceOptions, type Sou
 import { deduplicationId, encodeEnvelope, messageGroupId, type Envelope } from '../functions/core/envelope';
 import { validateCustomerPayload } from '../functions/core/moengage/payload-validator';
 import { receiveWebhook, type QueueMessage, type ReceiverDeps } from '../functions/receiver/receive';
+import { signingSecretsFromSecretsManager, type SigningSecrets } from '../functions/shared/secrets';
 import { SOURCES } from '../functions/sources';
 import type { ParsedEvent, SourceContext, WebhookRequest } from '../functions/sources/types';
 import { DEV_SECRETS, SAMPLE_STANDARD_MAPPING, buildSignedSample } from '../local/samples';
@@ -228,6 +231,19 @@ function measureStages(
   return out;
 }
 
+/**
+ * The deployed receiver's signing secrets (functions/shared/secrets.ts: Powertools' Secrets
+ * Manager provider, the document parsed and kept), with a client that answers the source's
+ * development secret as the deployed JSON document: after the first webhook, each one costs
+ * what it costs in Lambda between two reads of Secrets Manager.
+ */
+function deployedSigningSecrets(source: SourceName): SigningSecrets {
+  const client = new SecretsManagerClient({ region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  const SecretString = JSON.stringify({ [source]: DEV_SECRETS[source] });
+  (client as unknown as { send: () => Promise<unknown> }).send = async () => ({ SecretString, Name: 'signing', ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:signing' });
+  return signingSecretsFromSecretsManager('arn:aws:secretsmanager:us-east-1:1:secret:signing', client);
+}
+
 /** Figure 1 for one source, in this process (see benchHotPath for the process of its own). */
 async function benchHotPathSource(source: SourceName, options: SourceOptions): Promise<HotPathRow> {
   const { rounds, roundMs, warmupMs } = options;
@@ -241,7 +257,7 @@ async function benchHotPathSource(source: SourceName, options: SourceOptions): P
   const deps: ReceiverDeps = {
     sources: SOURCES,
     config,
-    secrets: async () => secretList,
+    secrets: deployedSigningSecrets(source),
     enqueue: async (message) => {
       enqueued = message;
     },

@@ -116,7 +116,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     return reject(t, name, 413, 'payload_too_large', 'too_large', `body is larger than ${MAX_BODY_BYTES} bytes`);
   }
 
-  let secrets: string[];
+  let secrets: readonly string[];
   try {
     secrets = await deps.secrets(name);
   } catch (err) {
@@ -213,9 +213,9 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
 }
 
 /** The source's secrets re-read after a signature failure, when that gave a different list; else undefined. */
-async function refreshedSecrets(deps: ReceiverDeps, source: SourceName, current: string[]): Promise<string[] | undefined> {
+async function refreshedSecrets(deps: ReceiverDeps, source: SourceName, current: readonly string[]): Promise<readonly string[] | undefined> {
   if (!deps.secrets.refresh) return undefined;
-  let fresh: string[] | undefined;
+  let fresh: readonly string[] | undefined;
   try {
     fresh = await deps.secrets.refresh(source);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { detailJson, parkAttributes } from '../../functions/core/dlq';
 import { recordOf, senderHarness } from '../helpers/sender-harness';
 import {
@@ -35,6 +35,52 @@ describe('signing secrets', () => {
     expect(await secrets('auth0')).toEqual(['token with, a comma and spaces']);
     expect(await secrets('stripe')).toEqual(['whsec_new', 'whsec_old']);
     expect(await secrets('clerk')).toEqual([]);
+  });
+
+  describe('kept parsed for 5 minutes, then read again', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('one read per 5 minutes whatever the number of webhooks; a changed document is seen after that', async () => {
+      // The clock of this provider and of Powertools' own cache alike.
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T12:00:00Z') });
+      let doc: Record<string, string | string[]> = { clerk: 'whsec_one', stripe: ['whsec_a', ' '] };
+      const sm = fakeSecretsManager(() => JSON.stringify(doc));
+      const secrets = signingSecretsFromSecretsManager('arn:signing-fresh', sm.client);
+      expect(await secrets('clerk')).toEqual(['whsec_one']);
+      expect(await secrets('stripe')).toEqual(['whsec_a']);
+      doc = { clerk: 'whsec_two' };
+      vi.setSystemTime(new Date('2026-12-07T12:04:59Z'));
+      for (let i = 0; i < 100; i++) expect(await secrets('clerk')).toEqual(['whsec_one']);
+      expect(sm.calls()).toBe(1);
+      vi.setSystemTime(new Date('2026-12-07T12:05:01Z'));
+      expect(await secrets('clerk')).toEqual(['whsec_two']);
+      expect(await secrets('stripe')).toEqual([]);
+      expect(sm.calls()).toBe(2);
+    });
+
+    it('concurrent first webhooks share one read', async () => {
+      const sm = fakeSecretsManager(() => JSON.stringify({ clerk: 'whsec_one' }));
+      const secrets = signingSecretsFromSecretsManager('arn:signing-cold', sm.client);
+      const lists = await Promise.all(Array.from({ length: 10 }, () => secrets('clerk')));
+      expect(lists.every((l) => l.length === 1 && l[0] === 'whsec_one')).toBe(true);
+      expect(sm.calls()).toBe(1);
+    });
+
+    it('the MoEngage credentials likewise', async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T12:00:00Z') });
+      let key = 'old';
+      const sm = fakeSecretsManager(() => JSON.stringify({ workspaceId: 'ws', apiKey: key }));
+      const creds = credentialsFromSecretsManager('arn:moengage-fresh', sm.client);
+      expect((await creds.get()).apiKey).toBe('old');
+      key = 'new';
+      vi.setSystemTime(new Date('2026-12-07T12:04:59Z'));
+      expect((await creds.get()).apiKey).toBe('old');
+      vi.setSystemTime(new Date('2026-12-07T12:05:01Z'));
+      expect((await creds.get()).apiKey).toBe('new');
+      expect(sm.calls()).toBe(2);
+    });
   });
 
   it('a document that is not JSON fails loudly (the receiver answers 503), without echoing it', async () => {
