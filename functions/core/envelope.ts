@@ -17,8 +17,6 @@ export const envelopeSchema = z.object({
   eventType: z.string().check(z.minLength(1)),
   /** When the receiver accepted the webhook (ISO 8601). */
   receivedAt: z.string(),
-  /** When the provider says the event happened (ISO 8601), if it says. */
-  occurredAt: z.optional(z.string()),
   /**
    * The event's version (core/version.ts): when the provider wrote this state of the user, as
    * a sortable key. Absent when the event carries no usable version (applied unguarded, counted).

@@ -183,7 +183,6 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     eventId: event.id,
     eventType: event.type,
     receivedAt: isoString(ctx.now.getTime()),
-    ...(event.occurredAt ? { occurredAt: event.occurredAt } : {}),
     ...(event.version ? { version: event.version } : {}),
     userKey,
     ...(mapped.kind === 'delete' ? { op: 'delete' as const } : {}),

@@ -9,7 +9,7 @@
  * exactly and may not contain whitespace. Any other scheme (Basic, Token, none) is refused.
  * Auth0 signs nothing else and sends no signed timestamp: no tolerance applies.
  *
- * Events are CloudEvents: `id` (dedup key), `type`, `time` (occurredAt), `data.object` (the
+ * Events are CloudEvents: `id` (dedup key), `type`, `time` (occurredAtMs), `data.object` (the
  * user). The type is `user.created`; the older documented form `com.auth0.user.created` is
  * accepted too. Auth0 documents duplicate and out-of-order deliveries: the event's version
  * (core/version.ts) is `data.object.updated_at`, for `user.deleted` (whose object carries no
@@ -26,7 +26,7 @@
  * commonly holds roles, permissions, plan flags and other authorization data that must not
  * leave the identity provider. `identities` (provider user ids) are not forwarded either.
  */
-import { epochMs, finishDeletion, finishMapping, getPath, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, versionAt } from './common';
 import { safeEqualAny } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -66,8 +66,7 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.type !== 'string' || body.type.trim() === '') return { ok: false, message: 'body has no event type (type)' };
   const event: ParsedEvent = { id: body.id, type: body.type, body };
   const timeMs = epochMs(body.time);
-  const occurredAt = isoAt(timeMs);
-  if (occurredAt) event.occurredAt = occurredAt;
+  if (timeMs !== undefined) event.occurredAtMs = timeMs;
   const version = versionAt(auth0EventType(body.type) === AUTH0_DELETE_EVENT ? timeMs : epochMs(getPath(body, 'data.object.updated_at')), body.id);
   if (version) event.version = version;
   return { ok: true, event };

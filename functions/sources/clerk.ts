@@ -33,7 +33,7 @@
  *   over a `public_metadata` key of the same name, and metadata never sets a standard `u_*` key.
  * - `private_metadata` is never read: it is private to the application's backend.
  */
-import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -95,8 +95,8 @@ function parse(req: WebhookRequest): Parsed {
   const id = svixHeaders(req).id;
   if (!id) return { ok: false, message: 'missing svix-id header' };
   const event: ParsedEvent = { id, type: body.type, body };
-  const occurredAt = toIso(body.timestamp);
-  if (occurredAt) event.occurredAt = occurredAt;
+  const occurredAtMs = epochMs(body.timestamp);
+  if (occurredAtMs !== undefined) event.occurredAtMs = occurredAtMs;
   // A user's updated_at (ms) only grows: it orders that user's events. A deletion has none:
   // the event's timestamp (ms) is when Clerk deleted the user.
   if (body.type.startsWith('user.')) {

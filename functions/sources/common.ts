@@ -166,11 +166,6 @@ export function epochMs(value: unknown): number | undefined {
   return Math.abs(ms) <= 8.64e15 ? ms : undefined;
 }
 
-/** ISO 8601 (toISOString's form) of epoch milliseconds from epochMs, or undefined. */
-export function isoAt(ms: number | undefined): string | undefined {
-  return ms === undefined ? undefined : isoString(ms);
-}
-
 /** The event version (core/version.ts) of epoch milliseconds from epochMs: undefined before 1970 or without a time. */
 export function versionAt(ms: number | undefined, tie: string): string | undefined {
   return ms === undefined ? undefined : versionKey(ms, tie);
@@ -178,7 +173,8 @@ export function versionAt(ms: number | undefined, tie: string): string | undefin
 
 /** A provider time (see epochMs) as ISO 8601 (toISOString's form), or undefined. */
 export function toIso(value: unknown): string | undefined {
-  return isoAt(epochMs(value));
+  const ms = epochMs(value);
+  return ms === undefined ? undefined : isoString(ms);
 }
 
 /** An event version (core/version.ts) of a provider time (see epochMs), or undefined. */

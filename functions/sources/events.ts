@@ -113,8 +113,7 @@ export function mappedEvents(source: SourceName, event: ParsedEvent, options: St
   if (!events || !Object.prototype.hasOwnProperty.call(events, type)) return undefined;
   const name = events[type] as string;
   const nowMs = now.getTime();
-  const occurred = event.occurredAt !== undefined ? Date.parse(event.occurredAt) : Number.NaN;
-  const atMs = Number.isFinite(occurred) ? Math.min(occurred, nowMs) : nowMs;
+  const atMs = event.occurredAtMs !== undefined ? Math.min(event.occurredAtMs, nowMs) : nowMs;
   const action: EventAction = { action: name.trim(), attributes: eventAttributes(source, event), current_time: Math.floor(atMs / 1000) };
   const platform = platformOf(source, event.body);
   if (platform) action.platform = platform;

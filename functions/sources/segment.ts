@@ -7,7 +7,7 @@
  * replay defence.
  *
  * Only `identify` is acted on; track, page, screen, group and alias are ignored.
- * Event id = messageId; occurredAt = timestamp, else sentAt.
+ * Event id = messageId; occurredAtMs = timestamp, else sentAt.
  *
  * Version (core/version.ts): `timestamp` (when the call happened, corrected by Segment for the
  * device's clock), else `originalTimestamp`; tie-break: the messageId. An identify carries only
@@ -24,7 +24,7 @@
  * Null and empty-string traits are left out.
  */
 import { STANDARD_ATTRIBUTE_KEYS } from '../core/moengage/types';
-import { epochMs, finishMapping, header, setOwn, isoAt, isRecord, parseJsonBody, str, toIso, versionAt, versionOf } from './common';
+import { epochMs, finishMapping, header, setOwn, isRecord, parseJsonBody, str, versionAt, versionOf } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -67,8 +67,8 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.type !== 'string' || body.type.trim() === '') return { ok: false, message: 'body has no type' };
   const event: ParsedEvent = { id: body.messageId, type: body.type, body };
   const timestampMs = epochMs(body.timestamp);
-  const occurredAt = isoAt(timestampMs) ?? toIso(body.sentAt);
-  if (occurredAt) event.occurredAt = occurredAt;
+  const occurredAtMs = timestampMs ?? epochMs(body.sentAt);
+  if (occurredAtMs !== undefined) event.occurredAtMs = occurredAtMs;
   const version = versionAt(timestampMs, body.messageId) ?? versionOf(body.originalTimestamp, body.messageId);
   if (version) event.version = version;
   return { ok: true, event };

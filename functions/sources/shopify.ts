@@ -37,7 +37,7 @@
  * payload carry both). Tie-break: the event id (`X-Shopify-Event-Id`).
  */
 import { isValidCalendarDate } from '../core/moengage/attributes';
-import { epochMs, finishDeletion, finishMapping, getPath, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, header, isRecord, parseJsonBody, str, versionAt } from './common';
 import { hmacEncoded, matchAnySignature } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -111,8 +111,8 @@ function parse(req: WebhookRequest): Parsed {
   const triggeredMs = parseShopifyTimestamp(header(req, 'x-shopify-triggered-at'));
   const updatedMs = epochMs(json.value.updated_at);
   const event: ParsedEvent = { id, type: topic, body: json.value };
-  const occurredAt = isoAt(triggeredMs ?? updatedMs);
-  if (occurredAt) event.occurredAt = occurredAt;
+  const occurredAtMs = triggeredMs ?? updatedMs;
+  if (occurredAtMs !== undefined) event.occurredAtMs = occurredAtMs;
   // The customer's updated_at orders one customer's deliveries (Shopify does not guarantee
   // order). A deletion is versioned by when Shopify fired it (the later of that and an
   // updated_at, should the payload carry one), so that it sorts after the last update.

@@ -8,7 +8,7 @@
  *
  * Event id: the `webhook-id` header (the spec makes it the idempotency key, unchanged on
  * retries). Event type: the value at `mapping.eventTypePath` (default `type`, the spec's
- * recommended payload shape `{type, timestamp, data}`); occurredAt: the value at
+ * recommended payload shape `{type, timestamp, data}`); occurredAtMs: the value at
  * `mapping.occurredAtPath`, else the body's `timestamp`.
  *
  * Everything else comes from the operator's mapping (`sources.standard.mapping`, see
@@ -41,7 +41,7 @@
  */
 import { configSchema, formatIssues, type StandardMapping } from '../core/config';
 import { STANDARD_ATTRIBUTE_KEYS, type CustomerInput } from '../core/moengage/types';
-import { epochMs, finishDeletion, finishMapping, getPath, setOwn, header, isoAt, isRecord, parseJsonBody, str, versionAt } from './common';
+import { epochMs, finishDeletion, finishMapping, getPath, setOwn, header, isRecord, parseJsonBody, str, versionAt } from './common';
 import { verifySvixStyle } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -108,8 +108,7 @@ export function parseStandardEvent(req: WebhookRequest, ctx?: SourceContext): Pa
   const event: ParsedEvent = { id, type: type ?? UNKNOWN_EVENT_TYPE, body };
   const occurredRaw = getPath(body, mapping?.occurredAtPath ?? DEFAULT_OCCURRED_AT_PATH);
   const occurredMs = epochMs(occurredRaw);
-  const occurredAt = isoAt(occurredMs);
-  if (occurredAt) event.occurredAt = occurredAt;
+  if (occurredMs !== undefined) event.occurredAtMs = occurredMs;
   const versionRaw = mapping?.version ? getPath(body, mapping.version) : header(req, 'webhook-timestamp');
   // A sender's one write time, mapped as both, is read once.
   const version = versionAt(versionRaw === occurredRaw ? occurredMs : epochMs(versionRaw), id);

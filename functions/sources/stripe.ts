@@ -11,7 +11,7 @@
  * does not look like a Stripe signing secret (`whsec_…`) is never used, so that a pasted API
  * key cannot act as a signing key.
  *
- * Event id: `id` (`evt_…`); occurredAt: `created` (epoch seconds). Acted on:
+ * Event id: `id` (`evt_…`); occurredAtMs: `created` (epoch seconds). Acted on:
  * `customer.created`, `customer.updated`, and with `deleteUsers` `customer.deleted` (one
  * MoEngage Delete User call for the customer_id an update would carry: the deleted customer
  * object is complete, so `customerIdField` applies as to an update); everything else (and
@@ -37,7 +37,7 @@
  *   merchant's staff), `shipping` (a recipient, who may be someone else), balances,
  *   payment and tax settings, `livemode`.
  */
-import { finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, metadataAttributes, getPath, setOwn, header, isRecord, parseJsonBody, str, toIso, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -96,8 +96,8 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.id !== 'string' || body.id.trim() === '') return { ok: false, message: 'body is not a Stripe event (no "id")' };
   if (typeof body.type !== 'string' || body.type === '') return { ok: false, message: 'body is not a Stripe event (no "type")' };
   const event: ParsedEvent = { id: body.id, type: body.type, body };
-  const occurredAt = typeof body.created === 'number' ? toIso(body.created) : undefined;
-  if (occurredAt) event.occurredAt = occurredAt;
+  const occurredAtMs = typeof body.created === 'number' ? epochMs(body.created) : undefined;
+  if (occurredAtMs !== undefined) event.occurredAtMs = occurredAtMs;
   const rank = Object.prototype.hasOwnProperty.call(STRIPE_VERSION_RANK, body.type) ? STRIPE_VERSION_RANK[body.type] : undefined;
   // `created` is epoch seconds: an integer, never milliseconds.
   if (rank !== undefined && typeof body.created === 'number' && Number.isSafeInteger(body.created) && body.created > 0) {

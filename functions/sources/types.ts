@@ -29,8 +29,8 @@ export interface ParsedEvent {
   id: string;
   /** The provider's event type / topic, e.g. `user.created`, `customers/update`. */
   type: string;
-  /** When the provider says the event happened (ISO 8601), if it says. */
-  occurredAt?: string;
+  /** When the provider says the event happened (epoch milliseconds, an integer), if it says. */
+  occurredAtMs?: number;
   /**
    * The event's version (core/version.ts `versionKey`): when the provider wrote this state of
    * the user, tie-broken by the event id. Undefined when the event carries no usable version.

@@ -25,7 +25,7 @@
  * of the two is taken, so that the deletion sorts after the user's last update. Tie-break: the
  * event id.
  */
-import { epochMs, finishDeletion, finishMapping, metadataAttributes, header, isoAt, isRecord, parseJsonBody, str, toIso, versionAt, versionOf } from './common';
+import { epochMs, finishDeletion, finishMapping, metadataAttributes, header, isRecord, parseJsonBody, str, toIso, versionAt, versionOf } from './common';
 import { hmacPrefixed, matchAnySignature, parseTimestampedHeader } from './crypto';
 import type { Mapped, Parsed, ParsedEvent, SourceContext, Verification, WebhookRequest, WebhookSource } from './types';
 
@@ -75,8 +75,7 @@ function parse(req: WebhookRequest): Parsed {
   if (typeof body.event !== 'string' || body.event.trim() === '') return { ok: false, message: 'body has no event type (event)' };
   const event: ParsedEvent = { id, type: body.event, body };
   const createdMs = epochMs(body.created_at);
-  const occurredAt = isoAt(createdMs);
-  if (occurredAt) event.occurredAt = occurredAt;
+  if (createdMs !== undefined) event.occurredAtMs = createdMs;
   if (body.event.startsWith('user.') && isRecord(body.data)) {
     const updated = versionOf(body.data.updated_at, id);
     const created = versionAt(createdMs, id);

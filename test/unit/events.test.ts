@@ -107,7 +107,7 @@ describe('the events option (configuration)', () => {
 describe('the event each source builds', () => {
   const now = new Date(T0);
   const options = (source: SourceName, type: string, name = 'Signed Up') => sourceOptions(parseAdapterConfig({ sources: { [source]: { events: { [type]: name } } } }), source);
-  const event = (type: string, body: unknown, occurredAt?: string): ParsedEvent => ({ id: 'e1', type, body, ...(occurredAt ? { occurredAt } : {}) });
+  const event = (type: string, body: unknown, occurredAt?: string): ParsedEvent => ({ id: 'e1', type, body, ...(occurredAt ? { occurredAtMs: Date.parse(occurredAt) } : {}) });
 
   it('clerk: the sign-up method, the provider, the event time in epoch seconds, no platform', () => {
     const body = {
@@ -159,7 +159,7 @@ describe('the receiver puts the events in the envelope', () => {
     const clerk: WebhookSource = {
       name: 'clerk',
       verify: () => ({ ok: true }),
-      parse: (r) => ({ ok: true, event: { id: 'evt_r', type, occurredAt: '2026-11-29T09:00:00.000Z', body: JSON.parse(r.rawBody.toString('utf8')) as unknown } }),
+      parse: (r) => ({ ok: true, event: { id: 'evt_r', type, occurredAtMs: Date.parse('2026-11-29T09:00:00.000Z'), body: JSON.parse(r.rawBody.toString('utf8')) as unknown } }),
       map: () => mapped,
     };
     const res = await receiveWebhook(

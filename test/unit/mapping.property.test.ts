@@ -640,7 +640,11 @@ describe('source.parse + source.map on arbitrary provider-shaped bodies', () => 
         expect(parsed.event.id.length).toBeGreaterThan(0);
         expect(typeof parsed.event.type).toBe('string');
         expect(parsed.event.type.length).toBeGreaterThan(0);
-        if (parsed.event.occurredAt !== undefined) expect(Number.isNaN(Date.parse(parsed.event.occurredAt))).toBe(false);
+        // A time a Date holds, as an integer number of milliseconds.
+        if (parsed.event.occurredAtMs !== undefined) {
+          expect(Number.isSafeInteger(parsed.event.occurredAtMs)).toBe(true);
+          expect(Number.isNaN(new Date(parsed.event.occurredAtMs).getTime())).toBe(false);
+        }
         // A version is versionKey's form: 15 digits of epoch ms, `~`, a printable-ASCII tie-break.
         if (parsed.event.version !== undefined) expect(parsed.event.version).toMatch(/^\d{15}~[\x21-\x7d]{1,200}$/);
 

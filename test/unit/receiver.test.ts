@@ -16,7 +16,7 @@ function fakeSource(name: SourceName, mapped: () => Mapped): WebhookSource {
       try {
         const body = JSON.parse(req.rawBody.toString('utf8')) as { id?: string; type?: string };
         if (!body.id || !body.type) return { ok: false, message: 'missing id or type' };
-        return { ok: true, event: { id: body.id, type: body.type, occurredAt: '2026-01-01T00:00:00.000Z', body } };
+        return { ok: true, event: { id: body.id, type: body.type, occurredAtMs: Date.parse('2026-01-01T00:00:00.000Z'), body } };
       } catch {
         return { ok: false, message: 'body is not valid JSON' };
       }
@@ -82,7 +82,6 @@ describe('receiver answers (contract.md)', () => {
       eventId: 'evt_1',
       eventType: 'user.created',
       receivedAt: '2026-11-29T10:00:00.000Z',
-      occurredAt: '2026-01-01T00:00:00.000Z',
       payload: { type: 'customer', customer_id: 'user_1' },
     });
     expect(telemetry.counts.get(METRIC.enqueued)).toBe(1);

@@ -159,7 +159,7 @@ describe('auth0 parse', () => {
     expect({ ...event, body: undefined }).toEqual({
       id: 'evt_Q4wE6rT8yU0iO2pA',
       type: 'user.updated',
-      occurredAt: '2025-03-14T14:40:55.021Z',
+      occurredAtMs: Date.parse('2025-03-14T14:40:55.021Z'),
       version: `${String(Date.parse('2025-03-14T14:40:54.702Z')).padStart(15, '0')}~evt_Q4wE6rT8yU0iO2pA`,
       body: undefined,
     });

@@ -252,7 +252,7 @@ describe('clerk source: parse', () => {
     if (!r.ok) return;
     expect(r.event.id).toBe(MSG_ID);
     expect(r.event.type).toBe('user.created');
-    expect(r.event.occurredAt).toBe('2024-05-28T08:00:00.789Z');
+    expect(r.event.occurredAtMs).toBe(Date.parse('2024-05-28T08:00:00.789Z'));
     // data.updated_at 1716883200456 (2024-05-28T08:00:00.456Z), tie-broken by the svix-id.
     expect(r.event.version).toBe(`001716883200456~${MSG_ID}`);
     expect(r.event.body).toEqual(JSON.parse(USER_CREATED));
@@ -267,13 +267,13 @@ describe('clerk source: parse', () => {
   it('falls back to webhook-id, and sets no version on non-user events', () => {
     const req = request(SESSION_CREATED, { 'webhook-id': 'msg_unbranded' });
     const r = clerkSource.parse(req);
-    expect(r).toMatchObject({ ok: true, event: { id: 'msg_unbranded', type: 'session.created', occurredAt: '2024-06-28T08:01:00.700Z' } });
+    expect(r).toMatchObject({ ok: true, event: { id: 'msg_unbranded', type: 'session.created', occurredAtMs: Date.parse('2024-06-28T08:01:00.700Z') } });
     if (r.ok) expect(r.event.version).toBeUndefined();
   });
 
-  it('leaves occurredAt out when the body has no timestamp', () => {
+  it('leaves occurredAtMs out when the body has no timestamp', () => {
     const r = clerkSource.parse(signed(withBody(USER_CREATED, (b) => delete b.timestamp)));
-    expect(r.ok && r.event.occurredAt).toBeUndefined();
+    expect(r.ok && r.event.occurredAtMs).toBeUndefined();
   });
 
   it('refuses bodies that are not Clerk events', () => {

@@ -156,7 +156,7 @@ describe('segment parse', () => {
     expect({ ...event, body: undefined }).toEqual({
       id: 'ajs-next-1710425000000-8c1f2a7d-4b3e-4f6a-9d2c-0e5b7a1c3d9f',
       type: 'identify',
-      occurredAt: '2025-03-14T14:03:20.610Z',
+      occurredAtMs: Date.parse('2025-03-14T14:03:20.610Z'),
       version: `${String(Date.parse('2025-03-14T14:03:20.610Z')).padStart(15, '0')}~ajs-next-1710425000000-8c1f2a7d-4b3e-4f6a-9d2c-0e5b7a1c3d9f`,
       body: undefined,
     });
@@ -172,9 +172,9 @@ describe('segment parse', () => {
     expect(versionOf({ ...base, timestamp: undefined, originalTimestamp: undefined, sentAt: '2025-03-14T14:03:20.512Z' })).toBeUndefined();
   });
 
-  it('occurredAt falls back to sentAt', () => {
+  it('occurredAtMs falls back to sentAt', () => {
     const body = { ...fixtureJson('identify.json'), timestamp: undefined };
-    expect(parsed(Buffer.from(JSON.stringify(body))).occurredAt).toBe('2025-03-14T14:03:20.512Z');
+    expect(parsed(Buffer.from(JSON.stringify(body))).occurredAtMs).toBe(Date.parse('2025-03-14T14:03:20.512Z'));
   });
 
   it('refuses bodies without messageId or type', () => {

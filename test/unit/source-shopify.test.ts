@@ -283,7 +283,7 @@ describe('shopify parse', () => {
     expect({ ...event, body: undefined }).toEqual({
       id: '98880550-7158-44d4-b7cd-2c97c8a091b5',
       type: 'customers/update',
-      occurredAt: '2025-03-14T13:12:45.877Z',
+      occurredAtMs: Date.parse('2025-03-14T13:12:45.877Z'),
       // The customer's updated_at (2025-03-14T09:12:45-04:00), tie-broken by the topic's rank (update: 1), then the event id.
       version: `${String(Date.parse('2025-03-14T13:12:45.000Z')).padStart(15, '0')}~1:98880550-7158-44d4-b7cd-2c97c8a091b5`,
       body: undefined,
@@ -301,9 +301,9 @@ describe('shopify parse', () => {
     });
   });
 
-  it('occurredAt falls back to the body updated_at; orders carry no per-customer version', () => {
+  it('occurredAtMs falls back to the body updated_at; orders carry no per-customer version', () => {
     const event = parsed(request(fixture('orders.create.json'), { topic: 'orders/create', triggeredAt: null }));
-    expect(event.occurredAt).toBe('2025-03-14T13:30:13.000Z');
+    expect(event.occurredAtMs).toBe(Date.parse('2025-03-14T13:30:13.000Z'));
     expect(event.version).toBeUndefined();
   });
 

@@ -200,7 +200,7 @@ describe('standard source: parse', () => {
       event: {
         id: MSG_ID,
         type: 'user.created',
-        occurredAt: '2024-05-28T08:00:00.512Z',
+        occurredAtMs: Date.parse('2024-05-28T08:00:00.512Z'),
         // No version path in the mapping: the webhook-timestamp header (seconds), tie-broken by the webhook-id.
         version: `${String(NOW_S * 1000).padStart(15, '0')}~${MSG_ID}`,
         body: JSON.parse(USER_CREATED),
@@ -212,7 +212,7 @@ describe('standard source: parse', () => {
     const body = JSON.stringify({ event: { name: 'member.joined', at: 1716883200 }, member: { uid: 'm_1', email: 'ada@example.com' } });
     const mapping = { events: ['member.joined'], eventTypePath: 'event.name', occurredAtPath: 'event.at', customerId: 'member.uid' };
     const r = parseStandardEvent(signed(body), ctx({ mapping }));
-    expect(r).toMatchObject({ ok: true, event: { type: 'member.joined', occurredAt: '2024-05-28T08:00:00.000Z' } });
+    expect(r).toMatchObject({ ok: true, event: { type: 'member.joined', occurredAtMs: Date.parse('2024-05-28T08:00:00.000Z') } });
     // Without the context the type is unknown, and map() still reads it through the mapping.
     const plain = standardSource.parse(signed(body));
     expect(plain).toMatchObject({ ok: true, event: { type: UNKNOWN_EVENT_TYPE } });

@@ -237,7 +237,7 @@ describe('stripe source: parse', () => {
       event: {
         id: 'evt_1PLxQ2ExampleCustCreated01',
         type: 'customer.created',
-        occurredAt: '2024-05-28T08:01:00.000Z',
+        occurredAtMs: Date.parse('2024-05-28T08:01:00.000Z'),
         // created (seconds) as ms; tie-break rank 0 (a creation) and the event id.
         version: '001716883260000~0:evt_1PLxQ2ExampleCustCreated01',
         body: JSON.parse(CUSTOMER_CREATED),
@@ -250,7 +250,7 @@ describe('stripe source: parse', () => {
     const thin = JSON.stringify({ id: 'evt_test_65R0', object: 'v2.core.event', type: 'v1.billing.meter.error_report_triggered', created: '2024-09-17T06:20:52.246Z' });
     const r = stripeSource.parse(signed(thin));
     expect(r).toMatchObject({ ok: true, event: { id: 'evt_test_65R0' } });
-    if (r.ok) expect(r.event.occurredAt).toBeUndefined();
+    if (r.ok) expect(r.event.occurredAtMs).toBeUndefined();
   });
 
   it('refuses bodies that are not Stripe events', () => {

@@ -246,7 +246,7 @@ describe('workos parse', () => {
     expect({ ...event, body: undefined }).toEqual({
       id: 'event_01JPA7C4D5E6F7G8H9J0K1M2NP',
       type: 'user.updated',
-      occurredAt: '2025-03-14T13:21:17.260Z',
+      occurredAtMs: Date.parse('2025-03-14T13:21:17.260Z'),
       version: `${String(Date.parse('2025-03-14T13:21:17.004Z')).padStart(15, '0')}~event_01JPA7C4D5E6F7G8H9J0K1M2NP`,
       body: undefined,
     });
