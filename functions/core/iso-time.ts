@@ -21,3 +21,31 @@ export function isoString(ms: number): string {
 function two(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
+
+/** The range of a Date (TimeClip). */
+const MAX_DATE_MS = 8.64e15;
+
+/** The second receiptIsoString last wrote, and its text up to the milliseconds (`YYYY-MM-DDTHH:mm:ss.`). */
+let receiptSecond = Number.NaN;
+let receiptPrefix = '';
+
+/**
+ * isoString of the receiver's clock, whose successive readings mostly fall in the same second:
+ * the date and time to the second are written once per second (one entry, replaced when the
+ * second changes, in either direction), then the milliseconds are appended. For the time of
+ * receipt only: the provider times of a webhook (dates of years ago) would replace the entry at
+ * every call. In figure 1 (`npm run bench -- --only hot-path`; in-process A/B on Node 24.21),
+ * writing the receipt time whole cost about 5 % of a Standard Webhooks webhook's receiver CPU.
+ */
+export function receiptIsoString(ms: number): string {
+  const time = Math.trunc(ms); // as a Date keeps it (TimeClip)
+  if (!(Math.abs(time) <= MAX_DATE_MS)) return isoString(time); // NaN or out of range: RangeError
+  const second = Math.floor(time / 1000);
+  if (second !== receiptSecond) {
+    // toISOString's text always ends in `.mmmZ` (a six-digit year included).
+    receiptPrefix = isoString(second * 1000).slice(0, -4);
+    receiptSecond = second;
+  }
+  const milli = time - second * 1000;
+  return `${receiptPrefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}

@@ -4,7 +4,7 @@
  * Answers follow contract.md's "Receiver answers" table.
  */
 import { isSourceName, SOURCE_NAMES, sourceOptions, type AdapterConfig, type SourceName } from '../core/config';
-import { isoString } from '../core/iso-time';
+import { receiptIsoString } from '../core/iso-time';
 import { deduplicationId, encodeEnvelope, ENVELOPE_VERSION, messageGroupId, type Envelope } from '../core/envelope';
 import { METRIC } from '../core/names';
 import type { SigningSecrets } from '../shared/secrets';
@@ -182,7 +182,7 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
     source: name,
     eventId: event.id,
     eventType: event.type,
-    receivedAt: isoString(ctx.now.getTime()),
+    receivedAt: receiptIsoString(ctx.now.getTime()),
     ...(event.version ? { version: event.version } : {}),
     userKey,
     ...(mapped.kind === 'delete' ? { op: 'delete' as const } : {}),
