@@ -110,7 +110,11 @@ class Budget {
 }
 
 function boundedSecrets(secrets: SigningSecrets, budget: Budget): SigningSecrets {
-  const bounded: SigningSecrets = (source) => budget.bound(secrets(source));
+  // A list at hand (no read to wait for) passes as it is.
+  const bounded: SigningSecrets = (source) => {
+    const listed = secrets(source);
+    return Array.isArray(listed) ? listed : budget.bound(listed as Promise<readonly string[]>);
+  };
   const refresh = secrets.refresh;
   if (refresh) bounded.refresh = (source) => budget.bound(refresh(source));
   return bounded;

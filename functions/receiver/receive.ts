@@ -118,7 +118,8 @@ export async function receiveWebhook(req: WebhookRequest, deps: ReceiverDeps): P
 
   let secrets: readonly string[];
   try {
-    secrets = await deps.secrets(name);
+    const listed = deps.secrets(name);
+    secrets = Array.isArray(listed) ? listed : await listed;
   } catch (err) {
     t.count(METRIC.serverErrors);
     t.error('signing secrets unavailable', { source: name, error: (err as Error).name });

@@ -90,6 +90,27 @@ describe('receiver time budget (fake clock)', () => {
     expect(telemetry.lines.some((e) => e.message === 'queue did not accept the message' && e.fields?.error === 'TimeoutError')).toBe(true);
   });
 
+  it('secrets at hand (no promise) and secrets read (a promise) are both used through the budget', async () => {
+    for (const secrets of [() => ['good'], async () => ['good']]) {
+      const { deps: d, sent } = deps({ secrets });
+      expect(await createReceiverHandler(d)(event(), context(3_000))).toMatchObject({ statusCode: 202 });
+      expect(await createReceiverHandler(d)(event('forged'), context(3_000))).toMatchObject({ statusCode: 401 });
+      expect(sent).toHaveLength(1);
+    }
+  });
+
+  it('a secrets lookup that throws at once: 503 secrets_unavailable', async () => {
+    const { deps: d, sent } = deps({
+      secrets: () => {
+        throw new Error('boom');
+      },
+    });
+    const res = await createReceiverHandler(d)(event(), context(3_000));
+    expect(res).toMatchObject({ statusCode: 503 });
+    expect(bodyOf(res).error?.type).toBe('secrets_unavailable');
+    expect(sent).toHaveLength(0);
+  });
+
   it('a Secrets Manager read that never answers: 503 secrets_unavailable within the budget', async () => {
     vi.useFakeTimers();
     const { deps: d, sent } = deps({ secrets: () => never() });

@@ -60,6 +60,19 @@ describe('signing secrets', () => {
       expect(sm.calls()).toBe(2);
     });
 
+    it('a list at hand comes without a promise; the first read and a stale list with one', async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T12:00:00Z') });
+      const sm = fakeSecretsManager(() => JSON.stringify({ clerk: 'whsec_one' }));
+      const secrets = signingSecretsFromSecretsManager('arn:signing-at-hand', sm.client);
+      const first = secrets('clerk');
+      expect(first).toBeInstanceOf(Promise);
+      expect(await first).toEqual(['whsec_one']);
+      expect(secrets('clerk')).toEqual(['whsec_one']);
+      expect(secrets('stripe')).toEqual([]);
+      vi.setSystemTime(new Date('2026-12-07T12:05:01Z'));
+      expect(secrets('clerk')).toBeInstanceOf(Promise);
+    });
+
     it('concurrent first webhooks share one read', async () => {
       const sm = fakeSecretsManager(() => JSON.stringify({ clerk: 'whsec_one' }));
       const secrets = signingSecretsFromSecretsManager('arn:signing-cold', sm.client);
