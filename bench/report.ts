@@ -185,8 +185,9 @@ export function renderReport(r: BenchReport): string {
     const h = r.hotPath;
     out.push('## 1. Receiver hot path', '');
     out.push(
-      '`receiveWebhook` (functions/receiver/receive.ts) with the real `SOURCES`, the local run\'s adapter configuration, secrets in memory,',
-      'a no-op enqueue and no-op telemetry: route, options, verify, parse, map (payload valid by construction), FIFO ids, envelope, the 202 answer.',
+      '`receiveWebhook` (functions/receiver/receive.ts) with the real `SOURCES`, the local run\'s adapter configuration, the deployed',
+      'signing-secrets provider (Secrets Manager through Powertools, its document already read), a no-op enqueue and no-op telemetry: route,',
+      'options, secrets, verify, parse, map (payload valid by construction), FIFO ids, envelope, the 202 answer.',
       'Each request is a realistic signed sample of its source (local/samples.ts), answered 202. Floor: the provider\'s HMAC over the same body',
       '(keyed with a KeyObject made once, the cheapest keying on Node 24) + `JSON.parse` of it.',
       `On ${h.node} (Lambda's nodejs24.x), each source in a node process of its own (so that no source runs on the JIT state another left behind),`,
