@@ -257,13 +257,16 @@ export function startPoller(options: PollerOptions): Poller {
     w?.();
   }
 
+  /** Resolves after `ms`, or at stop(); either way its listener leaves the long-lived abort signal. */
   function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(resolve, ms);
-      abort.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(t);
+        abort.signal.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const t = setTimeout(done, ms);
+      abort.signal.addEventListener('abort', done, { once: true });
     });
   }
 

@@ -243,6 +243,41 @@ describe('poller: Lambda SQS event source mapping behaviour', () => {
     expect(startA2).toBeGreaterThan(endA1);
   });
 
+  it('a batching window of many empty receives leaves no listener behind (no MaxListenersExceededWarning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const handled = deferred();
+      // A batching window needs a standard queue (as on AWS).
+      const sqs = await startLocalSqs({ port: 0, queueType: 'standard', maxReceiveCount: 5, visibilityTimeoutSeconds: 30 });
+      const entry: { poller?: Poller; sqs?: LocalSqs } = { sqs };
+      running.push(entry);
+      await sqs.client.send(new SendMessageCommand({ QueueUrl: sqs.queueUrl, MessageBody: 'x' }));
+      const poller = startPoller({
+        client: sqs.client,
+        queueUrl: sqs.queueUrl,
+        queueArn: sqs.queueArn,
+        handler: async () => {
+          handled.resolve();
+          return { batchItemFailures: [] };
+        },
+        waitTimeSeconds: 1,
+        batchSize: 10,
+        maximumBatchingWindowMs: 300,
+        batchingPollIntervalMs: 1,
+      });
+      entry.poller = poller;
+      await handled.promise;
+      await until(() => poller.counters.deleted === 1, 10_000, 'the delete');
+      // Each empty receive of the window waited on the poller's abort signal (hundreds of them).
+      expect(poller.counters.receiveCalls).toBeGreaterThan(20);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+
   it('stop() resolves after the in-flight batch finishes and receives nothing more', async () => {
     const gate = deferred();
     const started = deferred();
