@@ -1,6 +1,6 @@
 /**
- * Where the handlers get their secrets: Secrets Manager when deployed (cached with a TTL by
- * Powertools Parameters, re-read on demand), the environment in the local run.
+ * Where the handlers get their secrets: Secrets Manager when deployed (read through Powertools
+ * Parameters, kept parsed for 5 minutes, re-read on demand), the environment in the local run.
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -53,10 +53,9 @@ function shared<T>(fn: () => Promise<T>): () => Promise<T> {
  * A secret's parsed value, kept for SECRET_MAX_AGE_SECONDS from its read: while fresh, a caller
  * costs a clock read, not Powertools' cache lookup plus JSON.parse and a schema check of the
  * document again (about 2 µs a webhook on Node 24, against 0.1 µs: figure 1 of `npm run bench`
- * reads the signing secrets through this provider). Once stale, the next caller reads again
- * through Powertools, whose own entry (stored before the read returned, with the same max age)
- * has expired too; concurrent callers share that read. `set` keeps a value read elsewhere (a
- * forced re-read).
+ * reads the signing secrets through this provider). Once stale, the next caller reads the secret
+ * again (fetchSecret); concurrent callers share that read. `set` keeps a value read elsewhere (a
+ * forced re-read). The only cache of the value: see fetchSecret.
  */
 function freshFor<T>(read: () => Promise<T>, now: () => number): { get: () => T | Promise<T>; set: (value: T) => T } {
   let value: T | undefined;
@@ -154,20 +153,30 @@ function provider(client?: SecretsManagerClient): SecretsProvider {
 }
 
 /**
+ * The secret's current value from Secrets Manager, through Powertools' provider without its
+ * cache (maxAge 0: nothing stored): freshFor keeps the parsed value instead. Two caches of the
+ * same age, one under the other, would keep a value up to twice as long when a read falls
+ * between their expiries (the outer one stale, the inner one still answering the old document),
+ * and a removed signing secret would verify for up to 10 minutes.
+ */
+async function fetchSecret(secrets: SecretsProvider, secretId: string): Promise<unknown> {
+  return secrets.get(secretId, { maxAge: 0 });
+}
+
+/**
  * Deployed: one JSON secret `{ "clerk": "whsec_...", "stripe": ["whsec_new", "whsec_old"], ... }`.
  * Cached for SECRET_MAX_AGE_SECONDS per container.
  */
 export function signingSecretsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): SigningSecrets {
   const secrets = provider(client);
-  const read = async (forceFetch: boolean) => {
-    const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
-    const doc = schemas().signingSecrets.safeParse(parseJson(raw));
+  const read = async () => {
+    const doc = schemas().signingSecrets.safeParse(parseJson(await fetchSecret(secrets, secretId)));
     if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
     return doc.data;
   };
   const now = options.now ?? Date.now;
-  const cache = freshFor(async () => listsOf(await read(false)), now);
-  const reread = throttledRefresh(async () => cache.set(listsOf(await read(true))), options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, now);
+  const cache = freshFor(async () => listsOf(await read()), now);
+  const reread = throttledRefresh(async () => cache.set(listsOf(await read())), options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, now);
   const get: SigningSecrets = (source) => {
     const lists = cache.get();
     return lists instanceof Promise ? lists.then((l) => listOf(l, source)) : listOf(lists, source);
@@ -233,9 +242,8 @@ function parseJson(raw: unknown): unknown {
 
 export function credentialsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): CredentialsProvider {
   const secrets = provider(client);
-  const read = async (forceFetch: boolean) => {
-    const raw = await secrets.get(secretId, { maxAge: SECRET_MAX_AGE_SECONDS, forceFetch });
-    const parsed = schemas().credentials.safeParse(parseJson(raw));
+  const read = async () => {
+    const parsed = schemas().credentials.safeParse(parseJson(await fetchSecret(secrets, secretId)));
     if (!parsed.success) {
       throw new ConfigError('the MoEngage secret must be JSON {"workspaceId": "...", "apiKey": "..."}');
     }
@@ -243,8 +251,8 @@ export function credentialsFromSecretsManager(secretId: string, client?: Secrets
   };
   const now = options.now ?? Date.now;
   // Concurrent calls (senderParallelism) share one read: a cold cache is filled by one call.
-  const cache = freshFor(() => read(false), now);
-  const reread = throttledRefresh(async () => cache.set(await read(true)), options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, now);
+  const cache = freshFor(read, now);
+  const reread = throttledRefresh(async () => cache.set(await read()), options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, now);
   return {
     get: async () => cache.get(),
     // Within the interval: the cached value, which is what the last re-read got (or older, if

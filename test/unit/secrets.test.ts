@@ -73,6 +73,37 @@ describe('signing secrets', () => {
       expect(secrets('clerk')).toBeInstanceOf(Promise);
     });
 
+    it('the document is parsed once per read, not once per webhook', async () => {
+      const sm = fakeSecretsManager(() => JSON.stringify({ clerk: 'whsec_one' }));
+      const secrets = signingSecretsFromSecretsManager('arn:signing-parsed-once', sm.client);
+      await secrets('clerk');
+      const parse = vi.spyOn(JSON, 'parse');
+      try {
+        for (let i = 0; i < 100; i++) expect(secrets('clerk')).toEqual(['whsec_one']);
+        expect(parse).not.toHaveBeenCalled();
+      } finally {
+        parse.mockRestore();
+      }
+    });
+
+    it('a change is seen at 5 minutes exactly, also when a read falls on the expiry (one cache, not two)', async () => {
+      vi.useFakeTimers({ toFake: ['Date'], now: new Date('2026-12-07T12:00:00.000Z') });
+      let doc = { clerk: 'whsec_one' };
+      const sm = fakeSecretsManager(() => JSON.stringify(doc));
+      const secrets = signingSecretsFromSecretsManager('arn:signing-expiry', sm.client);
+      expect(await secrets('clerk')).toEqual(['whsec_one']);
+      doc = { clerk: 'whsec_two' };
+      vi.setSystemTime(new Date('2026-12-07T12:04:59.999Z'));
+      expect(await secrets('clerk')).toEqual(['whsec_one']);
+      vi.setSystemTime(new Date('2026-12-07T12:05:00.000Z'));
+      expect(await secrets('clerk')).toEqual(['whsec_two']);
+      expect(sm.calls()).toBe(2);
+      // Powertools keeps no copy of its own that could answer the old document later.
+      doc = { clerk: 'whsec_three' };
+      vi.setSystemTime(new Date('2026-12-07T12:10:00.000Z'));
+      expect(await secrets('clerk')).toEqual(['whsec_three']);
+    });
+
     it('concurrent first webhooks share one read', async () => {
       const sm = fakeSecretsManager(() => JSON.stringify({ clerk: 'whsec_one' }));
       const secrets = signingSecretsFromSecretsManager('arn:signing-cold', sm.client);
