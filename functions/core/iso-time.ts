@@ -5,9 +5,8 @@
  * instance) and, once per second, for the time of receipt (receiptIsoString). On Node 24,
  * Lambda's runtime, Date#toISOString costs about 430 ns a call and this about 200 ns (a loop of
  * each alone); figure 1 (`npm run bench -- --only hot-path`) needs the difference to stay near
- * 3x the HMAC + JSON.parse floor. Years outside
- * 0000-9999, where toISOString writes a sign and six digits, and invalid times (RangeError) are
- * left to toISOString itself.
+ * 3x the HMAC + JSON.parse floor. Years outside 0000-9999, where toISOString writes a sign and
+ * six digits, and invalid times (RangeError) are left to toISOString itself.
  */
 export function isoString(ms: number): string {
   const d = new Date(ms);

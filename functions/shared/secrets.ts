@@ -50,26 +50,6 @@ function shared<T>(fn: () => Promise<T>): () => Promise<T> {
 }
 
 /**
- * A secret's parsed value, kept for SECRET_MAX_AGE_SECONDS from its read: while fresh, a caller
- * costs a clock read, not Powertools' cache lookup plus JSON.parse and a schema check of the
- * document again (about 2 µs a webhook on Node 24, against 0.1 µs: figure 1 of `npm run bench`
- * reads the signing secrets through this provider). Once stale, the next caller reads the secret
- * again (fetchSecret); concurrent callers share that read. `set` keeps a value read elsewhere (a
- * forced re-read). The only cache of the value: see fetchSecret.
- */
-function freshFor<T>(read: () => Promise<T>, now: () => number): { get: () => T | Promise<T>; set: (value: T) => T } {
-  let value: T | undefined;
-  let until = Number.NEGATIVE_INFINITY;
-  const set = (v: T) => {
-    value = v;
-    until = now() + SECRET_MAX_AGE_SECONDS * 1000;
-    return v;
-  };
-  const load = shared(async () => set(await read()));
-  return { get: () => (now() < until ? (value as T) : load()), set };
-}
-
-/**
  * At most one forced re-read per interval, shared by concurrent callers. `run()` returns the
  * re-read's result, or undefined when a re-read happened (started) less than the interval ago.
  * A failed re-read counts too: a Secrets Manager outage is not retried on every request.
@@ -148,19 +128,41 @@ function schemas(): ReturnType<typeof buildSecretSchemas> {
   return (secretSchemas ??= buildSecretSchemas());
 }
 
-function provider(client?: SecretsManagerClient): SecretsProvider {
-  return new SecretsProvider({ awsSdkV3Client: client ?? secretsManagerClient({}) });
-}
-
 /**
- * The secret's current value from Secrets Manager, through Powertools' provider without its
- * cache (maxAge 0: nothing stored): freshFor keeps the parsed value instead. Two caches of the
- * same age, one under the other, would keep a value up to twice as long when a read falls
+ * A secret's value, read from Secrets Manager and parsed (`parse`), kept for
+ * SECRET_MAX_AGE_SECONDS from its read: while fresh, `get()` costs a clock read and answers
+ * without a promise, not Powertools' lookup plus JSON.parse and a schema check of the document
+ * again (about 2 µs a webhook on Node 24, against 0.1 µs: figure 1 of `npm run bench` reads the
+ * signing secrets through this). Once stale, the next caller reads it again; concurrent callers
+ * share that read. `refresh()` reads it now (at most once per `refreshIntervalMs`, see
+ * throttledRefresh) and keeps what it read; undefined when throttled.
+ *
+ * The only cache of the value: Powertools reads with maxAge 0 (it stores nothing). Two caches of
+ * the same age, one under the other, would keep a value up to twice as long when a read falls
  * between their expiries (the outer one stale, the inner one still answering the old document),
  * and a removed signing secret would verify for up to 10 minutes.
  */
-async function fetchSecret(secrets: SecretsProvider, secretId: string): Promise<unknown> {
-  return secrets.get(secretId, { maxAge: 0 });
+function secretValue<T>(
+  secretId: string,
+  client: SecretsManagerClient | undefined,
+  parse: (raw: unknown) => T,
+  refreshIntervalMs: number,
+  now: () => number,
+): { get: () => T | Promise<T>; refresh: () => Promise<T | undefined> } {
+  const secrets = new SecretsProvider({ awsSdkV3Client: client ?? secretsManagerClient({}) });
+  const read = async () => parse(await secrets.get(secretId, { maxAge: 0 }));
+  let value: T | undefined;
+  let until = Number.NEGATIVE_INFINITY;
+  const keep = (v: T) => {
+    value = v;
+    until = now() + SECRET_MAX_AGE_SECONDS * 1000;
+    return v;
+  };
+  const load = shared(async () => keep(await read()));
+  return {
+    get: () => (now() < until ? (value as T) : load()),
+    refresh: throttledRefresh(async () => keep(await read()), refreshIntervalMs, now),
+  };
 }
 
 /**
@@ -168,21 +170,13 @@ async function fetchSecret(secrets: SecretsProvider, secretId: string): Promise<
  * Cached for SECRET_MAX_AGE_SECONDS per container.
  */
 export function signingSecretsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): SigningSecrets {
-  const secrets = provider(client);
-  const read = async () => {
-    const doc = schemas().signingSecrets.safeParse(parseJson(await fetchSecret(secrets, secretId)));
-    if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
-    return doc.data;
-  };
-  const now = options.now ?? Date.now;
-  const cache = freshFor(async () => listsOf(await read()), now);
-  const reread = throttledRefresh(async () => cache.set(listsOf(await read())), options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, now);
+  const value = secretValue(secretId, client, signingSecretLists, options.minRefreshIntervalMs ?? SIGNING_SECRETS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
   const get: SigningSecrets = (source) => {
-    const lists = cache.get();
+    const lists = value.get();
     return lists instanceof Promise ? lists.then((l) => listOf(l, source)) : listOf(lists, source);
   };
   get.refresh = async (source) => {
-    const lists = await reread();
+    const lists = await value.refresh();
     return lists === undefined ? undefined : listOf(lists, source);
   };
   return get;
@@ -191,10 +185,15 @@ export function signingSecretsFromSecretsManager(secretId: string, client?: Secr
 /** Each source's secrets of a signing-secrets document, made once per read of it. */
 type SecretLists = ReadonlyMap<string, readonly string[]>;
 
-/** In the JSON document a list is the rotation form: strings are taken whole (a token may hold spaces). */
-function listsOf(doc: Record<string, string | string[]>): SecretLists {
+/**
+ * The signing-secrets document's lists. In it a list is the rotation form: strings are taken
+ * whole (a token may hold spaces).
+ */
+function signingSecretLists(raw: unknown): SecretLists {
+  const doc = schemas().signingSecrets.safeParse(parseJson(raw));
+  if (!doc.success) throw new ConfigError('the signing-secrets secret is not a JSON object of source -> secret(s)');
   const lists = new Map<string, readonly string[]>();
-  for (const [source, value] of Object.entries(doc)) {
+  for (const [source, value] of Object.entries(doc.data)) {
     lists.set(source, Object.freeze((Array.isArray(value) ? value : [value]).filter((s) => s.trim().length > 0)));
   }
   return lists;
@@ -240,24 +239,20 @@ function parseJson(raw: unknown): unknown {
   }
 }
 
+function moEngageCredentials(raw: unknown): MoEngageCredentials {
+  const parsed = schemas().credentials.safeParse(parseJson(raw));
+  if (!parsed.success) throw new ConfigError('the MoEngage secret must be JSON {"workspaceId": "...", "apiKey": "..."}');
+  return parsed.data;
+}
+
 export function credentialsFromSecretsManager(secretId: string, client?: SecretsManagerClient, options: SecretsProviderOptions = {}): CredentialsProvider {
-  const secrets = provider(client);
-  const read = async () => {
-    const parsed = schemas().credentials.safeParse(parseJson(await fetchSecret(secrets, secretId)));
-    if (!parsed.success) {
-      throw new ConfigError('the MoEngage secret must be JSON {"workspaceId": "...", "apiKey": "..."}');
-    }
-    return parsed.data;
-  };
-  const now = options.now ?? Date.now;
   // Concurrent calls (senderParallelism) share one read: a cold cache is filled by one call.
-  const cache = freshFor(read, now);
-  const reread = throttledRefresh(async () => cache.set(await read()), options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, now);
+  const value = secretValue(secretId, client, moEngageCredentials, options.minRefreshIntervalMs ?? CREDENTIALS_REFRESH_INTERVAL_MS, options.now ?? Date.now);
   return {
-    get: async () => cache.get(),
+    get: async () => value.get(),
     // Within the interval: the cached value, which is what the last re-read got (or older, if
     // that re-read failed: then the caller's retry goes through SQS as before).
-    refresh: async () => (await reread()) ?? cache.get(),
+    refresh: async () => (await value.refresh()) ?? value.get(),
   };
 }
 
